@@ -1,0 +1,12 @@
+namespace RiskEngine.Decisions;
+
+/// <summary>One rule that fired for an attempt.</summary>
+/// <param name="Rule">The rule's id, e.g. <c>VelocityFreezeRule/burst</c>.</param>
+/// <param name="Code">The reason code, e.g. <c>velocity.count</c>; stable, for machines.</param>
+/// <param name="Message">A human sentence, from the policy's templates when it has one for <paramref name="Code"/>.</param>
+/// <param name="Outcome">What this rule alone would decide.</param>
+public sealed record RuleHit(string Rule, string Code, string Message, Outcome Outcome)
+{
+    /// <summary>Set by the failed-login lockout rule: apply the policy's lockout to the account.</summary>
+    public bool StartsLockout { get; init; }
+}

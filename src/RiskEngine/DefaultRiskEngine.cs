@@ -1,0 +1,127 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+using RiskEngine.Events;
+using RiskEngine.Policies;
+using RiskEngine.State;
+
+namespace RiskEngine;
+
+/// <summary>
+/// The engine: checks the event against the policy, de-duplicates by event id, decides against a snapshot of the
+/// account, and commits state and decision together (retrying on a concurrent commit), then tells the sinks.
+/// </summary>
+public sealed class DefaultRiskEngine : IRiskEngine
+{
+    private readonly IPolicyProvider _policies;
+    private readonly IRiskStateStore _store;
+    private readonly TimeProvider _time;
+    private readonly IRiskEventSink[] _sinks;
+    private readonly RiskEngineOptions _options;
+
+    /// <summary>Creates the engine.</summary>
+    public DefaultRiskEngine(IPolicyProvider policies, IRiskStateStore store, TimeProvider time, IEnumerable<IRiskEventSink> sinks, IOptions<RiskEngineOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _policies = policies;
+        _store = store;
+        _time = time;
+        _sinks = sinks.ToArray();
+        _options = options.Value;
+    }
+
+    /// <inheritdoc />
+    public RiskPolicy Policy => _policies.Current.Policy;
+
+    /// <inheritdoc />
+    public ValueTask<EvaluationResult> EvaluateTransactionAsync(TransactionAttempt attempt, CancellationToken cancellationToken = default) => EvaluateAsync(attempt, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<EvaluationResult> EvaluateLoginAsync(LoginAttempt attempt, CancellationToken cancellationToken = default) => EvaluateAsync(attempt, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<EvaluationResult> ArrangeLimitAsync(LimitArrangement arrangement, CancellationToken cancellationToken = default) => EvaluateAsync(arrangement, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<EvaluationResult> UnfreezeAsync(SupportUnfreeze unfreeze, CancellationToken cancellationToken = default) => EvaluateAsync(unfreeze, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<EvaluationResult> EvaluateAsync(RiskEvent riskEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(riskEvent);
+        var rules = _policies.Current;
+        var policy = rules.Policy;
+        if (Check(policy, riskEvent) is { } rejection) return EvaluationResult.Rejected(rejection);
+
+        var fingerprint = riskEvent.Fingerprint();
+        for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
+        {
+            var stored = await _store.FindDecisionAsync(riskEvent.Id, cancellationToken);
+            if (stored is not null) return Replayed(riskEvent, fingerprint, stored);
+
+            var snapshot = await _store.LoadAccountAsync(riskEvent.Account, cancellationToken);
+            var ipFailures = 0;
+            (string Ip, DateTimeOffset At, TimeSpan Window)? ipFailure = null;
+            if (riskEvent is LoginAttempt { Ip: { } ip } login && policy.Logins.IpThrottle is { } throttle)
+            {
+                var key = ip.ToString();
+                ipFailures = await _store.CountIpFailuresAsync(key, login.At - throttle.Window, login.At, cancellationToken);
+                if (!login.PasswordOk) ipFailure = (key, login.At, throttle.Window);
+            }
+
+            var state = snapshot.State; // the store hands out a copy; deciding may change it freely
+            var decision = DecisionMaker.Decide(rules, riskEvent, state, ipFailures);
+            var commit = new AccountCommit(riskEvent.Account, snapshot.Version, state, fingerprint, decision, riskEvent.At + policy.IdempotencyWindow)
+            {
+                IpFailure = ipFailure,
+            };
+            switch (await _store.CommitAsync(commit, cancellationToken))
+            {
+                case CommitStatus.Committed:
+                    foreach (var e in decision.Events)
+                        foreach (var sink in _sinks)
+                            await sink.PublishAsync(e, cancellationToken);
+                    return EvaluationResult.Decided(decision);
+                case CommitStatus.Conflict:
+                case CommitStatus.DuplicateEvent:
+                    continue; // re-read: someone else decided for this account or this event id first
+            }
+        }
+        throw new InvalidOperationException($"event {riskEvent.Id}: account {riskEvent.Account} changed concurrently {_options.MaxCommitRetries} times in a row; giving up");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AccountStatus> GetAccountStatusAsync(AccountId account, CancellationToken cancellationToken = default)
+    {
+        var policy = Policy;
+        var state = (await _store.LoadAccountAsync(account, cancellationToken)).State;
+        var now = _time.GetUtcNow();
+        var f = state.Freeze;
+        DateTimeOffset? unfreezesAt = f is not null && policy.Freeze.CoolDown.TryGetValue(f.Reason, out var cd) ? f.At + cd : null;
+        return new AccountStatus(account, f is not null, f?.Reason, f?.At, f is not null && policy.Freeze.SelfService.Contains(f.Reason),
+            unfreezesAt, state.LockedUntil is { } u && u > now ? u : null, state.Totp is { Confirmed: true });
+    }
+
+    private Rejection? Check(RiskPolicy policy, RiskEvent e)
+    {
+        if (_options.MaxFutureSkew is { } skew && e.At > _time.GetUtcNow() + skew)
+            return new Rejection(e.Id, "at", $"at is more than {skew.TotalMinutes.ToString(CultureInfo.InvariantCulture)} minutes in the future of the engine's clock");
+        var money = e switch
+        {
+            TransactionAttempt t => t.Amount,
+            LimitArrangement l => l.Amount,
+            _ => (Money?)null,
+        };
+        if (money is { } m && policy.Assets.TryGetValue(m.Currency, out var asset) && m.Scale > asset.Decimals)
+            return new Rejection(e.Id, "amount", $"amount has {m.Scale} decimal places; {m.Currency} allows {asset.Decimals}");
+        if (e is LimitArrangement { } la && la.Until <= la.At)
+            return new Rejection(e.Id, "until", "until must be later than at");
+        return null;
+    }
+
+    private static EvaluationResult Replayed(RiskEvent e, string fingerprint, StoredDecision stored) =>
+        stored.Fingerprint == fingerprint && stored.Decision.Account == e.Account
+            ? EvaluationResult.Decided(stored.Decision with { Duplicate = true, Events = [] })
+            : EvaluationResult.Rejected(new Rejection(e.Id, "id", $"event id '{e.Id}' was already used for a different event"));
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using RiskEngine;
+using RiskEngine.Policies;
+using RiskEngine.State;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registration of RiskEngine in a service collection.</summary>
+public static class RiskEngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="IRiskEngine"/> with validated options (validated on host start), the policy they name
+    /// (the embedded default when none), <see cref="TimeProvider.System"/> and the in-memory state store unless
+    /// the host registered its own. Register <c>IRiskEventSink</c>s to receive freeze/unfreeze events.
+    /// </summary>
+    public static IServiceCollection AddRiskEngine(this IServiceCollection services, Action<RiskEngineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<RiskEngineOptions>();
+        if (configure is not null) options.Configure(configure);
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RiskEngineOptions>, RiskEngineOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IRiskStateStore, InMemoryRiskStateStore>();
+        services.TryAddSingleton<IPolicyProvider>(sp => new PolicyHolder(sp.GetRequiredService<IOptions<RiskEngineOptions>>().Value.LoadPolicy()));
+        services.TryAddSingleton<IRiskEngine, DefaultRiskEngine>();
+        return services;
+    }
+}

@@ -1,0 +1,64 @@
+using RiskEngine.Domain;
+using RiskEngine.Policies;
+
+namespace RiskEngine.Events;
+
+/// <summary>
+/// Something that happened to an account as a result of a decision: it was frozen or unfrozen. Carries everything a
+/// notification needs to tell the user how to reach support.
+/// </summary>
+/// <param name="Event">The event id whose decision caused this.</param>
+/// <param name="Account">The account.</param>
+/// <param name="At">When.</param>
+/// <param name="SelfService">Whether the user can lift the freeze with a TOTP code.</param>
+/// <param name="Support">Support contacts and what to have ready.</param>
+/// <param name="Message">One rendered text per language in the policy, keyed by language tag (e.g. <c>en</c>, <c>zh-CN</c>).</param>
+public abstract record AccountEvent(
+    EventId Event,
+    AccountId Account,
+    DateTimeOffset At,
+    bool SelfService,
+    SupportContacts Support,
+    IReadOnlyDictionary<string, string> Message)
+{
+    /// <summary>The contract's record type: <c>account.frozen</c> or <c>account.unfrozen</c>.</summary>
+    public abstract string Type { get; }
+}
+
+/// <summary>The account was frozen.</summary>
+/// <param name="Reason">The reason code of the freeze, e.g. <c>velocity.count</c>.</param>
+public sealed record AccountFrozen(
+    EventId Event,
+    AccountId Account,
+    DateTimeOffset At,
+    string Reason,
+    bool SelfService,
+    SupportContacts Support,
+    IReadOnlyDictionary<string, string> Message) : AccountEvent(Event, Account, At, SelfService, Support, Message)
+{
+    /// <inheritdoc />
+    public override string Type => "account.frozen";
+}
+
+/// <summary>The account was unfrozen.</summary>
+/// <param name="By">Who lifted it: a support agent id, <c>totp</c> (self-service) or <c>cooldown</c>.</param>
+/// <param name="Reason">The reason code of the freeze that was lifted.</param>
+public sealed record AccountUnfrozen(
+    EventId Event,
+    AccountId Account,
+    DateTimeOffset At,
+    string By,
+    string Reason,
+    SupportContacts Support,
+    IReadOnlyDictionary<string, string> Message) : AccountEvent(Event, Account, At, false, Support, Message)
+{
+    /// <inheritdoc />
+    public override string Type => "account.unfrozen";
+}
+
+/// <summary>Receives account events as they are committed. Register any number; the engine calls each in turn.</summary>
+public interface IRiskEventSink
+{
+    /// <summary>Called after the decision that caused <paramref name="accountEvent"/> is committed.</summary>
+    ValueTask PublishAsync(AccountEvent accountEvent, CancellationToken cancellationToken);
+}

@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Net;
+using RiskEngine.Domain;
+
+namespace RiskEngine.Events;
+
+/// <summary>An input event: something an account did or had done to it. All fields are validated value types.</summary>
+/// <param name="Id">Unique per producer; the idempotency key.</param>
+/// <param name="At">When it happened; the decision time.</param>
+/// <param name="Account">The account concerned.</param>
+public abstract record RiskEvent(EventId Id, DateTimeOffset At, AccountId Account)
+{
+    /// <summary>
+    /// A canonical rendering of the payload, used to tell a re-delivery (same id, same payload) from a conflicting
+    /// event that reuses an id. Field order and JSON formatting do not matter; values do.
+    /// </summary>
+    public abstract string Fingerprint();
+
+    private protected string Common(string type) =>
+        string.Create(CultureInfo.InvariantCulture, $"{type}|{Id.Value}|{At.UtcTicks}|{Account.Value}");
+}
+
+/// <summary>A payment or transfer attempt.</summary>
+public sealed record TransactionAttempt(
+    EventId Id,
+    DateTimeOffset At,
+    AccountId Account,
+    Money Amount,
+    CountryCode Origin,
+    DeviceId Device) : RiskEvent(Id, At, Account)
+{
+    /// <summary>The account's country of residence, when known.</summary>
+    public CountryCode? Residence { get; init; }
+
+    /// <summary>The counterparty's country, when known.</summary>
+    public CountryCode? Counterparty { get; init; }
+
+    /// <summary>The request's IP address, when known.</summary>
+    public IPAddress? Ip { get; init; }
+
+    /// <summary>True when the caller verified a TOTP code for this attempt through RiskEngine.</summary>
+    public bool TotpVerified { get; init; }
+
+    /// <inheritdoc />
+    public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+        $"{Common("transaction")}|{Amount.Amount}|{Amount.Currency}|{Origin}|{Device.Value}|{Residence}|{Counterparty}|{Ip}|{TotpVerified}");
+}
+
+/// <summary>A sign-in attempt.</summary>
+/// <param name="PasswordOk">Did the password (first factor) check pass.</param>
+public sealed record LoginAttempt(
+    EventId Id,
+    DateTimeOffset At,
+    AccountId Account,
+    bool PasswordOk,
+    DeviceId Device,
+    CountryCode Country) : RiskEvent(Id, At, Account)
+{
+    /// <summary>The request's IP address, when known.</summary>
+    public IPAddress? Ip { get; init; }
+
+    /// <summary>Where the sign-in came from, when known.</summary>
+    public GeoPoint? Location { get; init; }
+
+    /// <summary>True when the caller verified a TOTP code for this attempt through RiskEngine.</summary>
+    public bool TotpVerified { get; init; }
+
+    /// <inheritdoc />
+    public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+        $"{Common("login")}|{PasswordOk}|{Device.Value}|{Country}|{Ip}|{Location?.Latitude}|{Location?.Longitude}|{TotpVerified}");
+}
+
+/// <summary>The user arranges, in advance and confirmed with TOTP, a higher limit for a large transaction.</summary>
+/// <param name="Until">The arranged limit applies until this instant (exclusive).</param>
+public sealed record LimitArrangement(
+    EventId Id,
+    DateTimeOffset At,
+    AccountId Account,
+    Money Amount,
+    DateTimeOffset Until) : RiskEvent(Id, At, Account)
+{
+    /// <summary>True when the caller verified a TOTP code for this arrangement through RiskEngine.</summary>
+    public bool TotpVerified { get; init; }
+
+    /// <inheritdoc />
+    public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+        $"{Common("limit")}|{Amount.Amount}|{Amount.Currency}|{Until.UtcTicks}|{TotpVerified}");
+}
+
+/// <summary>A support agent lifts a freeze.</summary>
+/// <param name="By">The agent's id.</param>
+/// <param name="Reason">Why, for the audit trail.</param>
+public sealed record SupportUnfreeze(
+    EventId Id,
+    DateTimeOffset At,
+    AccountId Account,
+    string By,
+    string Reason) : RiskEvent(Id, At, Account)
+{
+    /// <inheritdoc />
+    public override string Fingerprint() => $"{Common("unfreeze")}|{By}|{Reason}";
+}
+
+/// <summary>A point on Earth in decimal degrees.</summary>
+public readonly record struct GeoPoint(double Latitude, double Longitude)
+{
+    private const double EarthRadiusKm = 6371.0088;
+
+    /// <summary>Great-circle distance by the haversine formula, in kilometres.</summary>
+    public double DistanceKm(GeoPoint other)
+    {
+        static double Rad(double deg) => deg * Math.PI / 180.0;
+        var dLat = Rad(other.Latitude - Latitude);
+        var dLon = Rad(other.Longitude - Longitude);
+        var a = Math.Sin(dLat / 2) * Math.Sin(dLat / 2) +
+                Math.Cos(Rad(Latitude)) * Math.Cos(Rad(other.Latitude)) * Math.Sin(dLon / 2) * Math.Sin(dLon / 2);
+        return 2 * EarthRadiusKm * Math.Asin(Math.Min(1, Math.Sqrt(a)));
+    }
+}

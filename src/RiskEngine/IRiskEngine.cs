@@ -1,0 +1,54 @@
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+using RiskEngine.Events;
+using RiskEngine.Policies;
+
+namespace RiskEngine;
+
+/// <summary>
+/// The decision API. Thread-safe; one instance per process. Every method is idempotent per event id: a repeated id
+/// with the same payload returns the stored decision with <see cref="Decision.Duplicate"/> set and applies nothing
+/// again; the same id with another payload is rejected on field <c>id</c>.
+/// </summary>
+public interface IRiskEngine
+{
+    /// <summary>The policy in force.</summary>
+    RiskPolicy Policy { get; }
+
+    /// <summary>Decides any input event.</summary>
+    ValueTask<EvaluationResult> EvaluateAsync(RiskEvent riskEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>Decides a payment or transfer attempt: allow, challenge (ask for TOTP), deny or freeze.</summary>
+    ValueTask<EvaluationResult> EvaluateTransactionAsync(TransactionAttempt attempt, CancellationToken cancellationToken = default);
+
+    /// <summary>Decides a sign-in attempt.</summary>
+    ValueTask<EvaluationResult> EvaluateLoginAsync(LoginAttempt attempt, CancellationToken cancellationToken = default);
+
+    /// <summary>Arranges a higher limit in advance (must be TOTP-verified).</summary>
+    ValueTask<EvaluationResult> ArrangeLimitAsync(LimitArrangement arrangement, CancellationToken cancellationToken = default);
+
+    /// <summary>A support agent lifts a freeze.</summary>
+    ValueTask<EvaluationResult> UnfreezeAsync(SupportUnfreeze unfreeze, CancellationToken cancellationToken = default);
+
+    /// <summary>The account's current status (frozen or not, lockout).</summary>
+    ValueTask<AccountStatus> GetAccountStatusAsync(AccountId account, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What support and the user see about an account.</summary>
+/// <param name="Account">The account.</param>
+/// <param name="Frozen">Whether it is frozen.</param>
+/// <param name="FreezeReason">The reason code of the freeze.</param>
+/// <param name="FrozenAt">Since when.</param>
+/// <param name="SelfService">Whether a valid TOTP code can lift the freeze.</param>
+/// <param name="UnfreezesAt">When a cool-down will lift the freeze, if the policy has one for the reason.</param>
+/// <param name="LockedUntil">Sign-in lockout end, if locked.</param>
+/// <param name="TotpEnrolled">Whether the account has a confirmed TOTP factor.</param>
+public sealed record AccountStatus(
+    AccountId Account,
+    bool Frozen,
+    string? FreezeReason,
+    DateTimeOffset? FrozenAt,
+    bool SelfService,
+    DateTimeOffset? UnfreezesAt,
+    DateTimeOffset? LockedUntil,
+    bool TotpEnrolled);

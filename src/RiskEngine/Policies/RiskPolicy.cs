@@ -1,0 +1,137 @@
+using System.Collections.Frozen;
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+
+namespace RiskEngine.Policies;
+
+/// <summary>A validated policy: thresholds, lists, windows, support contacts and message templates. Immutable.</summary>
+public sealed class RiskPolicy
+{
+    internal RiskPolicy(
+        string name,
+        string version,
+        string source,
+        FrozenDictionary<CurrencyCode, AssetPolicy> assets,
+        RegionPolicy regions,
+        IReadOnlyList<VelocityLimit> velocity,
+        LoginPolicy logins,
+        TotpPolicy totp,
+        FreezePolicy freeze,
+        TimeSpan idempotencyWindow,
+        SupportContacts support,
+        MessageCatalog messages)
+    {
+        Name = name;
+        Version = version;
+        Source = source;
+        Assets = assets;
+        Regions = regions;
+        Velocity = velocity;
+        Logins = logins;
+        Totp = totp;
+        Freeze = freeze;
+        IdempotencyWindow = idempotencyWindow;
+        Support = support;
+        Messages = messages;
+        LongestVelocityWindow = velocity.Count == 0 ? TimeSpan.Zero : velocity.Max(v => v.Window);
+    }
+
+    /// <summary>The policy's <c>name</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Content hash of the policy file (<c>sha256:</c> and 16 hex digits); every decision records it.</summary>
+    public string Version { get; }
+
+    /// <summary>Where the policy came from (a file path or <c>embedded:default.json</c>).</summary>
+    public string Source { get; }
+
+    /// <summary>Supported currencies and assets with their caps. A currency not listed is unsupported.</summary>
+    public FrozenDictionary<CurrencyCode, AssetPolicy> Assets { get; }
+
+    /// <summary>Regional availability.</summary>
+    public RegionPolicy Regions { get; }
+
+    /// <summary>Abnormal-frequency limits.</summary>
+    public IReadOnlyList<VelocityLimit> Velocity { get; }
+
+    /// <summary>The longest velocity window (how much attempt history the state store must keep).</summary>
+    public TimeSpan LongestVelocityWindow { get; }
+
+    /// <summary>Unusual-login rules.</summary>
+    public LoginPolicy Logins { get; }
+
+    /// <summary>TOTP parameters.</summary>
+    public TotpPolicy Totp { get; }
+
+    /// <summary>Cool-downs and self-service unfreeze.</summary>
+    public FreezePolicy Freeze { get; }
+
+    /// <summary>How long an event id is remembered for de-duplication.</summary>
+    public TimeSpan IdempotencyWindow { get; }
+
+    /// <summary>Where frozen users are sent.</summary>
+    public SupportContacts Support { get; }
+
+    /// <summary>Message templates per language.</summary>
+    public MessageCatalog Messages { get; }
+}
+
+/// <summary>Caps for one currency or asset.</summary>
+public sealed record AssetPolicy(
+    CurrencyCode Currency,
+    int Decimals,
+    decimal PerTransaction,
+    decimal Daily,
+    decimal Monthly,
+    decimal? ChallengeAbove,
+    decimal MaxArrangedLimit);
+
+/// <summary>Whether <see cref="RegionPolicy.Countries"/> lists where the service is not offered, or the only places it is.</summary>
+public enum RegionMode
+{
+    /// <summary>Listed countries are unavailable.</summary>
+    Deny,
+
+    /// <summary>Only listed countries are available.</summary>
+    Allow,
+}
+
+/// <summary>Regional availability: which countries, and which attempt fields are checked.</summary>
+public sealed record RegionPolicy(RegionMode Mode, FrozenSet<CountryCode> Countries, bool CheckOrigin, bool CheckResidence, bool CheckCounterparty)
+{
+    /// <summary>True when the service is not offered in <paramref name="country"/>.</summary>
+    public bool IsUnavailable(CountryCode country) =>
+        Mode == RegionMode.Deny ? Countries.Contains(country) : !Countries.Contains(country);
+}
+
+/// <summary>One abnormal-frequency limit: more than <see cref="MaxCount"/> attempts, or more than <see cref="MaxAmount"/>
+/// of <see cref="Currency"/>, in the trailing <see cref="Window"/>.</summary>
+public sealed record VelocityLimit(string Id, TimeSpan Window, int? MaxCount, decimal? MaxAmount, CurrencyCode? Currency, Outcome Then);
+
+/// <summary>Unusual-login rules.</summary>
+public sealed record LoginPolicy(
+    Outcome NewDevice,
+    Outcome NewCountry,
+    ImpossibleTravelPolicy? ImpossibleTravel,
+    FailedAttemptsPolicy? FailedAttempts,
+    IpThrottlePolicy? IpThrottle);
+
+/// <summary>Speed above <see cref="MaxKmh"/> between two sign-ins decides <see cref="Then"/>.</summary>
+public sealed record ImpossibleTravelPolicy(double MaxKmh, Outcome Then);
+
+/// <summary>Failed-password lockout with escalation to freeze.</summary>
+public sealed record FailedAttemptsPolicy(int Max, TimeSpan Window, TimeSpan Lockout, int FreezeAfterLockouts, TimeSpan LockoutWindow);
+
+/// <summary>Failures from one IP across accounts.</summary>
+public sealed record IpThrottlePolicy(int MaxFailures, TimeSpan Window);
+
+/// <summary>TOTP parameters (RFC 6238).</summary>
+public sealed record TotpPolicy(string Issuer, int Digits, int Period, string Algorithm, int Drift, int MaxFailures, TimeSpan FailureWindow);
+
+/// <summary>How freezes are lifted besides support.</summary>
+/// <param name="CoolDown">Reason code → time after which the freeze lifts by itself.</param>
+/// <param name="SelfService">Reason codes a valid TOTP code can lift.</param>
+public sealed record FreezePolicy(FrozenDictionary<string, TimeSpan> CoolDown, FrozenSet<string> SelfService);
+
+/// <summary>Support contacts shown to a frozen user, and what they should have ready.</summary>
+public sealed record SupportContacts(string Phone, string Chat, string Email, IReadOnlyList<string> Social, IReadOnlyList<string> Prepare);

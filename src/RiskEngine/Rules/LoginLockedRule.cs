@@ -1,0 +1,21 @@
+using RiskEngine.Decisions;
+using RiskEngine.Policies;
+
+namespace RiskEngine.Rules;
+
+/// <summary>During a lockout every sign-in is denied, whatever the password check said.</summary>
+public sealed class LoginLockedRule(RiskPolicy policy) : PolicyRule(policy)
+{
+    /// <inheritdoc />
+    public override void Define()
+    {
+        LoginHistoryFact history = default!;
+        DecisionCollector hits = default!;
+        When()
+            .Match<LoginFact>()
+            .Match(() => history, h => h.Locked)
+            .Match(() => hits);
+        Then()
+            .Do(_ => hits.Add(Hit(ReasonCodes.LoginLocked, Outcome.Deny, "sign-in is locked for a while after repeated failures")));
+    }
+}

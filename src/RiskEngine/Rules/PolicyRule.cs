@@ -1,0 +1,28 @@
+using NRules.Fluent.Dsl;
+using RiskEngine.Decisions;
+using RiskEngine.Policies;
+
+namespace RiskEngine.Rules;
+
+/// <summary>
+/// Base of RiskEngine's rules: one instance per compiled policy, so thresholds come from the policy through the
+/// constructor and are baked into the compiled network.
+/// </summary>
+public abstract class PolicyRule : Rule
+{
+    /// <summary>Creates the rule for <paramref name="policy"/>.</summary>
+    protected PolicyRule(RiskPolicy policy) => Policy = policy;
+
+    /// <summary>The policy this rule was compiled for.</summary>
+    protected RiskPolicy Policy { get; }
+
+    /// <summary>False when the policy turns this rule's family off; the rule is then not compiled at all.</summary>
+    public virtual bool IsEnabled => true;
+
+    /// <summary>The rule's id in decisions: its class name.</summary>
+    protected virtual string RuleId => GetType().Name;
+
+    /// <summary>A hit with the policy's message for <paramref name="code"/>, or <paramref name="fallback"/>.</summary>
+    protected RuleHit Hit(string code, Outcome outcome, string fallback) =>
+        new(RuleId, code, Policy.Messages.Find(Policy.Messages.DefaultLanguage, code) ?? fallback, outcome);
+}

@@ -1,0 +1,122 @@
+namespace RiskEngine.State;
+
+/// <summary>
+/// Everything RiskEngine remembers about one account. A plain serialisable document: stores persist it whole and
+/// compare versions on commit, so the decision logic lives in one place and every store behaves the same.
+/// The engine prunes it on every commit, so its size stays bounded by the policy's windows.
+/// </summary>
+public sealed class AccountState
+{
+    /// <summary>Most devices and countries remembered per account; the least recently used are forgotten first.</summary>
+    public const int MaxKnownPlaces = 32;
+
+    /// <summary>Set while the account is frozen.</summary>
+    public FreezeState? Freeze { get; set; }
+
+    /// <summary>Allowed transactions inside the longest cap window (30 days), oldest first.</summary>
+    public List<AmountEntry> Allowed { get; set; } = [];
+
+    /// <summary>Transaction attempts inside the longest velocity window, oldest first.</summary>
+    public List<AmountEntry> Attempts { get; set; } = [];
+
+    /// <summary>Arranged limits by currency code.</summary>
+    public Dictionary<string, ArrangedLimit> Limits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Devices seen in allowed sign-ins, most recent last.</summary>
+    public List<string> KnownDevices { get; set; } = [];
+
+    /// <summary>Countries seen in allowed sign-ins, most recent last.</summary>
+    public List<string> KnownCountries { get; set; } = [];
+
+    /// <summary>True once a sign-in has been allowed.</summary>
+    public bool HasLoggedIn { get; set; }
+
+    /// <summary>The last allowed sign-in that carried coordinates.</summary>
+    public LoginPlace? LastLogin { get; set; }
+
+    /// <summary>Failed password attempts since the last lockout, inside the failure window.</summary>
+    public List<DateTimeOffset> LoginFailures { get; set; } = [];
+
+    /// <summary>Sign-ins are refused until this instant.</summary>
+    public DateTimeOffset? LockedUntil { get; set; }
+
+    /// <summary>When lockouts started, inside the lockout window.</summary>
+    public List<DateTimeOffset> Lockouts { get; set; } = [];
+
+    /// <summary>TOTP enrolment, when the account has one.</summary>
+    public TotpState? Totp { get; set; }
+
+    /// <summary>A deep copy, so a decision can change it and throw it away on conflict.</summary>
+    public AccountState Clone() => new()
+    {
+        Freeze = Freeze,
+        Allowed = [.. Allowed],
+        Attempts = [.. Attempts],
+        Limits = new Dictionary<string, ArrangedLimit>(Limits, StringComparer.Ordinal),
+        KnownDevices = [.. KnownDevices],
+        KnownCountries = [.. KnownCountries],
+        HasLoggedIn = HasLoggedIn,
+        LastLogin = LastLogin,
+        LoginFailures = [.. LoginFailures],
+        LockedUntil = LockedUntil,
+        Lockouts = [.. Lockouts],
+        Totp = Totp is null ? null : Totp with { Failures = [.. Totp.Failures] },
+    };
+
+    /// <summary>Remembers <paramref name="value"/> as most recently used, forgetting the oldest past the bound.</summary>
+    internal static void Touch(List<string> list, string value)
+    {
+        list.Remove(value);
+        list.Add(value);
+        if (list.Count > MaxKnownPlaces) list.RemoveAt(0);
+    }
+
+    /// <summary>Drops entries at or before <paramref name="cutoff"/> from a time-ordered list.</summary>
+    internal static void PruneBefore<T>(List<T> list, DateTimeOffset cutoff, Func<T, DateTimeOffset> at)
+    {
+        var remove = 0;
+        while (remove < list.Count && at(list[remove]) <= cutoff) remove++;
+        if (remove > 0) list.RemoveRange(0, remove);
+    }
+
+    /// <summary>Inserts keeping time order (events can arrive slightly out of order).</summary>
+    internal static void InsertOrdered<T>(List<T> list, T item, Func<T, DateTimeOffset> at)
+    {
+        var i = list.Count;
+        var t = at(item);
+        while (i > 0 && at(list[i - 1]) > t) i--;
+        list.Insert(i, item);
+    }
+}
+
+/// <summary>Why and since when an account is frozen.</summary>
+/// <param name="Reason">The reason code, e.g. <c>velocity.count</c>.</param>
+/// <param name="At">When it was frozen.</param>
+/// <param name="Event">The event whose decision froze it.</param>
+public sealed record FreezeState(string Reason, DateTimeOffset At, string Event);
+
+/// <summary>An amount at a time, for cap and velocity windows.</summary>
+public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount);
+
+/// <summary>A limit the user arranged in advance.</summary>
+public sealed record ArrangedLimit(decimal Amount, DateTimeOffset From, DateTimeOffset Until);
+
+/// <summary>Where and when an allowed sign-in with coordinates happened.</summary>
+public sealed record LoginPlace(DateTimeOffset At, double Latitude, double Longitude, string Country);
+
+/// <summary>An account's TOTP factor. The secret is only ever held encrypted (see <c>ISecretProtector</c>).</summary>
+/// <param name="ProtectedSecret">The encrypted secret envelope.</param>
+/// <param name="Confirmed">False until the first valid code confirms enrolment.</param>
+/// <param name="LastAcceptedStep">The last time step accepted; this and older steps are refused (replay).</param>
+/// <param name="Failures">Wrong codes inside the failure window.</param>
+public sealed record TotpState(string ProtectedSecret, bool Confirmed, long LastAcceptedStep, List<DateTimeOffset> Failures)
+{
+    /// <summary>Algorithm, digits and period fixed at enrolment, so a policy change does not break existing authenticators.</summary>
+    public string Algorithm { get; init; } = "SHA1";
+
+    /// <summary>Digits per code.</summary>
+    public int Digits { get; init; } = 6;
+
+    /// <summary>Seconds per step.</summary>
+    public int Period { get; init; } = 30;
+}

@@ -1,0 +1,67 @@
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+
+namespace RiskEngine.State;
+
+/// <summary>
+/// Where RiskEngine keeps account state and decided events. Implementations: in-memory (library default),
+/// SQLite (durable) and Redis (shared). Concurrency is optimistic: a commit names the version it read, and loses
+/// (<see cref="CommitStatus.Conflict"/>) when someone else committed first; the engine then re-reads and decides again.
+/// </summary>
+public interface IRiskStateStore
+{
+    /// <summary>The stored decision for an event id still inside its idempotency window, or null.</summary>
+    ValueTask<StoredDecision?> FindDecisionAsync(EventId eventId, CancellationToken cancellationToken = default);
+
+    /// <summary>The account's state and version (version 0 and empty state for an unknown account).</summary>
+    ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default);
+
+    /// <summary>Failed sign-ins from <paramref name="ip"/> in (<paramref name="since"/>, <paramref name="until"/>].</summary>
+    ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Atomically: checks the account version, stores the new state, records the decision under its event id
+    /// (refusing an id already present), and records an IP failure when there is one.
+    /// </summary>
+    ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An account's state as read, with the version to name on commit.</summary>
+public readonly record struct AccountSnapshot(AccountState State, long Version);
+
+/// <summary>A decided event as stored for de-duplication.</summary>
+/// <param name="Fingerprint">The event's canonical payload, to tell a re-delivery from a conflicting id.</param>
+/// <param name="Decision">The decision as first made.</param>
+public sealed record StoredDecision(string Fingerprint, Decision Decision);
+
+/// <summary>Everything one decision writes.</summary>
+/// <param name="Account">The account.</param>
+/// <param name="ExpectedVersion">The version the decision was made from.</param>
+/// <param name="State">The new state (the store takes ownership).</param>
+/// <param name="Fingerprint">The event's fingerprint.</param>
+/// <param name="Decision">The decision.</param>
+/// <param name="RememberUntil">When the decision may be forgotten (event time + idempotency window).</param>
+public sealed record AccountCommit(
+    AccountId Account,
+    long ExpectedVersion,
+    AccountState State,
+    string Fingerprint,
+    Decision Decision,
+    DateTimeOffset RememberUntil)
+{
+    /// <summary>A failed sign-in to count against this IP, with the window to keep (null when none).</summary>
+    public (string Ip, DateTimeOffset At, TimeSpan Window)? IpFailure { get; init; }
+}
+
+/// <summary>How a commit ended.</summary>
+public enum CommitStatus
+{
+    /// <summary>Stored.</summary>
+    Committed,
+
+    /// <summary>The account changed since it was read; nothing was stored. Re-read and decide again.</summary>
+    Conflict,
+
+    /// <summary>The event id was decided meanwhile; nothing was stored. Return the stored decision.</summary>
+    DuplicateEvent,
+}

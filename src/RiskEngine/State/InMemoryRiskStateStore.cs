@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using RiskEngine.Domain;
+
+namespace RiskEngine.State;
+
+/// <summary>
+/// The library's default store: process memory, thread-safe, nothing survives a restart. Account commits are
+/// serialised per account; de-duplication records are forgotten after their idempotency window.
+/// </summary>
+public sealed class InMemoryRiskStateStore : IRiskStateStore
+{
+    private readonly ConcurrentDictionary<AccountId, Entry> _accounts = new();
+    private readonly ConcurrentDictionary<string, (StoredDecision Stored, DateTimeOffset Until)> _decisions = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(DateTimeOffset Until, string Id)> _expiry = new();
+    private readonly ConcurrentDictionary<string, List<DateTimeOffset>> _ipFailures = new(StringComparer.Ordinal);
+
+    /// <summary>Number of accounts held.</summary>
+    public int AccountCount => _accounts.Count;
+
+    /// <summary>Number of decisions held for de-duplication.</summary>
+    public int DecisionCount => _decisions.Count;
+
+    /// <inheritdoc />
+    public ValueTask<StoredDecision?> FindDecisionAsync(EventId eventId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_decisions.TryGetValue(eventId.Value, out var d) ? d.Stored : null);
+
+    /// <inheritdoc />
+    public ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default)
+    {
+        if (!_accounts.TryGetValue(account, out var entry)) return ValueTask.FromResult(new AccountSnapshot(new AccountState(), 0));
+        lock (entry)
+        {
+            return ValueTask.FromResult(new AccountSnapshot(entry.State.Clone(), entry.Version));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        if (!_ipFailures.TryGetValue(ip, out var list)) return ValueTask.FromResult(0);
+        lock (list)
+        {
+            var n = 0;
+            foreach (var t in list) if (t > since && t <= until) n++;
+            return ValueTask.FromResult(n);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        var entry = _accounts.GetOrAdd(commit.Account, static _ => new Entry());
+        var id = commit.Decision.EventId.Value;
+        lock (entry)
+        {
+            if (entry.Version != commit.ExpectedVersion) return ValueTask.FromResult(CommitStatus.Conflict);
+            if (!_decisions.TryAdd(id, (new StoredDecision(commit.Fingerprint, commit.Decision), commit.RememberUntil)))
+                return ValueTask.FromResult(CommitStatus.DuplicateEvent);
+            entry.State = commit.State;
+            entry.Version++;
+        }
+        _expiry.Enqueue((commit.RememberUntil, id));
+        if (commit.IpFailure is { } f)
+        {
+            var list = _ipFailures.GetOrAdd(f.Ip, static _ => []);
+            lock (list)
+            {
+                AccountState.InsertOrdered(list, f.At, static t => t);
+                AccountState.PruneBefore(list, f.At - f.Window, static t => t);
+            }
+        }
+        ForgetExpired(commit.Decision.At);
+        return ValueTask.FromResult(CommitStatus.Committed);
+    }
+
+    private void ForgetExpired(DateTimeOffset now)
+    {
+        // Bounded work per commit keeps the hot path flat; the queue drains over the next commits.
+        for (var i = 0; i < 8 && _expiry.TryPeek(out var head) && head.Until <= now; i++)
+        {
+            if (!_expiry.TryDequeue(out head)) break;
+            if (_decisions.TryGetValue(head.Id, out var d) && d.Until <= now) _decisions.TryRemove(head.Id, out _);
+        }
+    }
+
+    private sealed class Entry
+    {
+        public AccountState State = new();
+        public long Version;
+    }
+}
