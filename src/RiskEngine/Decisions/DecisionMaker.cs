@@ -43,7 +43,7 @@ internal static class DecisionMaker
                 if (state.Freeze is null)
                 {
                     hits.Add(new RuleHit("SupportUnfreeze", ReasonCodes.AccountNotFrozen,
-                        policy.Messages.Find(policy.Messages.DefaultLanguage, ReasonCodes.AccountNotFrozen) ?? "the account is not frozen", Outcome.Deny));
+                        policy.Messages.RenderOne(policy.Messages.DefaultLanguage, ReasonCodes.AccountNotFrozen, PolicyRule.Placeholders(policy, ReasonCodes.AccountNotFrozen), "the account is not frozen"), Outcome.Deny));
                 }
                 else
                 {
@@ -233,14 +233,12 @@ internal static class DecisionMaker
             policy.Messages.RenderAll("account.unfrozen", Placeholders(policy, e.Account, reason)));
     }
 
-    private static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason) => new(StringComparer.Ordinal)
+    private static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason)
     {
-        ["reason"] = reason,
-        ["phone"] = policy.Support.Phone,
-        ["chat"] = policy.Support.Chat,
-        ["email"] = policy.Support.Email,
-        ["account"] = account.Value,
-    };
+        var values = PolicyRule.Placeholders(policy, reason);
+        values["account"] = account.Value;
+        return values;
+    }
 
     private static void Prune(RiskPolicy policy, AccountState state, DateTimeOffset now)
     {

@@ -25,6 +25,20 @@ public sealed class MessageCatalog
     public string? Find(string language, string key) =>
         _byLanguage.TryGetValue(language, out var map) && map.TryGetValue(key, out var text) ? text : null;
 
+    /// <summary>Renders <paramref name="key"/> in one language (falling back to the default language, then to <paramref name="fallback"/>).</summary>
+    public string RenderOne(string language, string key, IReadOnlyDictionary<string, string> values, string fallback)
+    {
+        var template = Find(language, key) ?? Find(DefaultLanguage, key);
+        return template is null ? fallback : Render(template, name => Lookup(language, name, values));
+    }
+
+    private string? Lookup(string language, string name, IReadOnlyDictionary<string, string> values)
+    {
+        if (!values.TryGetValue(name, out var value)) return null;
+        // {reason} holds a reason code; show the language's words for it when the policy has them.
+        return name == "reason" ? Find(language, value) ?? Find(DefaultLanguage, value) ?? value : value;
+    }
+
     /// <summary>Renders <paramref name="key"/> in every language; <c>{reason}</c> is itself looked up as a message key.</summary>
     public IReadOnlyDictionary<string, string> RenderAll(string key, IReadOnlyDictionary<string, string> values)
     {
@@ -32,12 +46,7 @@ public sealed class MessageCatalog
         foreach (var language in Languages)
         {
             var template = Find(language, key) ?? Find(DefaultLanguage, key) ?? key;
-            result[language] = Render(template, name =>
-            {
-                if (!values.TryGetValue(name, out var value)) return null;
-                // {reason} holds a reason code; show the language's words for it when the policy has them.
-                return name == "reason" ? Find(language, value) ?? Find(DefaultLanguage, value) ?? value : value;
-            });
+            result[language] = Render(template, name => Lookup(language, name, values));
         }
         return result;
     }

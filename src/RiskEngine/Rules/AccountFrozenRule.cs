@@ -15,6 +15,6 @@ public sealed class AccountFrozenRule(RiskPolicy policy) : PolicyRule(policy)
             .Match(() => status, s => s.Frozen)
             .Match(() => hits);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.AccountFrozen, Outcome.Deny, "the account is frozen; contact support")));
+            .Do(_ => hits.Add(Hit(ReasonCodes.AccountFrozen, Outcome.Deny, "the account is frozen; contact support", status.Reason)));
     }
 }

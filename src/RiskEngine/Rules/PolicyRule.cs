@@ -22,7 +22,19 @@ public abstract class PolicyRule : Rule
     /// <summary>The rule's id in decisions: its class name.</summary>
     protected virtual string RuleId => GetType().Name;
 
-    /// <summary>A hit with the policy's message for <paramref name="code"/>, or <paramref name="fallback"/>.</summary>
-    protected RuleHit Hit(string code, Outcome outcome, string fallback) =>
-        new(RuleId, code, Policy.Messages.Find(Policy.Messages.DefaultLanguage, code) ?? fallback, outcome);
+    /// <summary>
+    /// A hit with the policy's message for <paramref name="code"/> (placeholders filled: support contacts, and
+    /// <c>{reason}</c> from <paramref name="reason"/>), or <paramref name="fallback"/> when the policy has none.
+    /// </summary>
+    protected RuleHit Hit(string code, Outcome outcome, string fallback, string? reason = null) =>
+        new(RuleId, code, Policy.Messages.RenderOne(Policy.Messages.DefaultLanguage, code, Placeholders(Policy, reason ?? code), fallback), outcome);
+
+    /// <summary>Values for message placeholders: <c>{reason}</c>, <c>{phone}</c>, <c>{chat}</c>, <c>{email}</c>.</summary>
+    internal static Dictionary<string, string> Placeholders(RiskPolicy policy, string reason) => new(StringComparer.Ordinal)
+    {
+        ["reason"] = reason,
+        ["phone"] = policy.Support.Phone,
+        ["chat"] = policy.Support.Chat,
+        ["email"] = policy.Support.Email,
+    };
 }

@@ -1,0 +1,69 @@
+using System.Buffers;
+using RiskEngine.Decisions;
+using RiskEngine.Events;
+
+namespace RiskEngine.Pipeline;
+
+/// <summary>Counts of one run over a stream.</summary>
+public sealed record StreamSummary(long Lines, long Decisions, long Rejected, long Duplicates, long AccountEvents);
+
+/// <summary>
+/// The contract in one place: reads JSON Lines events, decides each through <see cref="IRiskEngine"/>, and writes one
+/// <c>decision</c> or <c>rejected</c> record per input line, in input order, followed by the account events it caused.
+/// Rejected lines also go to the dead-letter stream, with the reason. The CLI's replay and the worker both use it.
+/// </summary>
+public sealed class EventStreamProcessor(IRiskEngine engine)
+{
+    /// <summary>Processes <paramref name="input"/> to its end.</summary>
+    public async Task<StreamSummary> RunAsync(Stream input, Stream output, Stream? deadLetter = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var reader = new JsonLinesReader(input, EventParser.MaxEventBytes);
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        var dead = new ArrayBufferWriter<byte>(4 * 1024);
+        long lines = 0, decisions = 0, rejected = 0, duplicates = 0, accountEvents = 0;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            lines++;
+            var result = await ProcessLineAsync(line, cancellationToken);
+            if (result.Decision is { } d)
+            {
+                decisions++;
+                if (d.Duplicate) duplicates++;
+                accountEvents += d.Events.Count;
+                RecordWriter.WriteDecision(buffer, d);
+            }
+            else
+            {
+                rejected++;
+                RecordWriter.WriteRejected(buffer, line.Number, result.Rejection!);
+                if (deadLetter is not null) RecordWriter.WriteRejected(dead, line.Number, result.Rejection!);
+            }
+            if (buffer.WrittenCount > 48 * 1024) await FlushAsync(buffer, output, cancellationToken);
+            if (deadLetter is not null && dead.WrittenCount > 0) await FlushAsync(dead, deadLetter, cancellationToken);
+        }
+        await FlushAsync(buffer, output, cancellationToken);
+        await output.FlushAsync(cancellationToken);
+        if (deadLetter is not null) await deadLetter.FlushAsync(cancellationToken);
+        return new StreamSummary(lines, decisions, rejected, duplicates, accountEvents);
+    }
+
+    /// <summary>Parses and decides one line.</summary>
+    public async ValueTask<EvaluationResult> ProcessLineAsync(JsonLine line, CancellationToken cancellationToken = default)
+    {
+        if (line.IsOversized)
+            return EvaluationResult.Rejected(new Rejection(null, null, $"the line is {line.OversizedLength} bytes; the limit is {EventParser.MaxEventBytes}"));
+        if (line.Bytes.Span.Trim(" \t"u8).IsEmpty)
+            return EvaluationResult.Rejected(new Rejection(null, null, "the line is empty"));
+        var parsed = EventParser.Parse(line.Bytes.Span);
+        if (parsed.Rejection is { } r) return EvaluationResult.Rejected(r);
+        return await engine.EvaluateAsync(parsed.Event!, cancellationToken);
+    }
+
+    private static async ValueTask FlushAsync(ArrayBufferWriter<byte> buffer, Stream stream, CancellationToken ct)
+    {
+        if (buffer.WrittenCount == 0) return;
+        await stream.WriteAsync(buffer.WrittenMemory, ct);
+        buffer.ResetWrittenCount();
+    }
+}

@@ -1,0 +1,81 @@
+namespace RiskEngine.Pipeline;
+
+/// <summary>One input line: its 1-based number and bytes (without the line break), or its length when it was too long to keep.</summary>
+public readonly record struct JsonLine(long Number, ReadOnlyMemory<byte> Bytes, long OversizedLength)
+{
+    /// <summary>True when the line was longer than the reader's limit; <see cref="Bytes"/> is then empty.</summary>
+    public bool IsOversized => OversizedLength > 0;
+}
+
+/// <summary>
+/// Splits a byte stream into lines without ever holding more than the limit plus one read buffer: an oversized line
+/// is counted and skipped, not loaded (a 10 MB line costs no 10 MB allocation).
+/// </summary>
+public sealed class JsonLinesReader
+{
+    private readonly Stream _stream;
+    private readonly int _maxLineBytes;
+    private byte[] _buffer;
+    private int _start;
+    private int _end;
+    private long _lineNumber;
+    private bool _eof;
+
+    /// <summary>Reads from <paramref name="stream"/>; lines longer than <paramref name="maxLineBytes"/> are reported as oversized.</summary>
+    public JsonLinesReader(Stream stream, int maxLineBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 1);
+        _stream = stream;
+        _maxLineBytes = maxLineBytes;
+        _buffer = new byte[Math.Max(4096, Math.Min(maxLineBytes + 2, 1 << 20))];
+    }
+
+    /// <summary>Number of the last line returned.</summary>
+    public long LineNumber => _lineNumber;
+
+    /// <summary>The next line, or null at the end of the stream. The bytes stay valid until the next call.</summary>
+    public async ValueTask<JsonLine?> ReadLineAsync(CancellationToken cancellationToken = default)
+    {
+        long skipped = 0;
+        while (true)
+        {
+            var newline = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (newline >= 0)
+            {
+                var lineStart = _start;
+                _start = newline + 1;
+                _lineNumber++;
+                if (skipped > 0) return new JsonLine(_lineNumber, ReadOnlyMemory<byte>.Empty, skipped + (newline - lineStart));
+                var length = newline - lineStart;
+                if (length > 0 && _buffer[newline - 1] == (byte)'\r') length--;
+                if (length > _maxLineBytes) return new JsonLine(_lineNumber, ReadOnlyMemory<byte>.Empty, length);
+                return new JsonLine(_lineNumber, new ReadOnlyMemory<byte>(_buffer, lineStart, length), 0);
+            }
+            if (_eof)
+            {
+                if (_end == _start && skipped == 0) return null;
+                _lineNumber++;
+                var length = _end - _start;
+                var lineStart = _start;
+                _start = _end;
+                if (skipped > 0 || length > _maxLineBytes) return new JsonLine(_lineNumber, ReadOnlyMemory<byte>.Empty, skipped + length);
+                return new JsonLine(_lineNumber, new ReadOnlyMemory<byte>(_buffer, lineStart, length), 0);
+            }
+            if (_end - _start > _maxLineBytes + 1)
+            {
+                // Too long already: drop what we hold and keep counting until the line ends.
+                skipped += _end - _start;
+                _start = _end = 0;
+            }
+            else if (_start > 0)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+            if (_end == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
+            var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            if (read == 0) _eof = true; else _end += read;
+        }
+    }
+}
