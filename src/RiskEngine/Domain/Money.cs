@@ -35,11 +35,10 @@ public readonly record struct Money
     public static Money Create(decimal amount, string currency) =>
         TryCreate(amount, CurrencyCode.Create(currency), out var m, out var e) ? m : throw new ArgumentException(e, nameof(amount));
 
-    internal static int DecimalPlaces(decimal value)
-    {
-        value /= 1.000000000000000000000000000000000m; // normalises away trailing zeros
-        return (decimal.GetBits(value)[3] >> 16) & 0xFF;
-    }
+    internal static int DecimalPlaces(decimal value) => (decimal.GetBits(Normalize(value))[3] >> 16) & 0xFF;
+
+    /// <summary>The same value without trailing zeros (<c>100.00</c> → <c>100</c>), so equal amounts print alike.</summary>
+    internal static decimal Normalize(decimal value) => value / 1.000000000000000000000000000000000m;
 
     /// <inheritdoc />
     public override string ToString() => $"{Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)} {Currency}";

@@ -43,7 +43,7 @@ public sealed record TransactionAttempt(
 
     /// <inheritdoc />
     public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
-        $"{Common("transaction")}|{Amount.Amount}|{Amount.Currency}|{Origin}|{Device.Value}|{Residence}|{Counterparty}|{Ip}|{TotpVerified}");
+        $"{Common("transaction")}|{Money.Normalize(Amount.Amount)}|{Amount.Currency}|{Origin}|{Device.Value}|{Residence}|{Counterparty}|{Ip}|{TotpVerified}");
 }
 
 /// <summary>A sign-in attempt.</summary>
@@ -84,7 +84,7 @@ public sealed record LimitArrangement(
 
     /// <inheritdoc />
     public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
-        $"{Common("limit")}|{Amount.Amount}|{Amount.Currency}|{Until.UtcTicks}|{TotpVerified}");
+        $"{Common("limit")}|{Money.Normalize(Amount.Amount)}|{Amount.Currency}|{Until.UtcTicks}|{TotpVerified}");
 }
 
 /// <summary>A support agent lifts a freeze.</summary>
