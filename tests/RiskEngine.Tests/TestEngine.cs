@@ -29,7 +29,10 @@ internal sealed class TestEngine : IAsyncDisposable
         _provider = services.BuildServiceProvider();
         Engine = _provider.GetRequiredService<IRiskEngine>();
         Store = _provider.GetRequiredService<IRiskStateStore>();
+        Policies = _provider.GetRequiredService<IPolicyProvider>();
     }
+
+    public IPolicyProvider Policies { get; }
 
     public FakeTimeProvider Time { get; }
     public IRiskEngine Engine { get; }
