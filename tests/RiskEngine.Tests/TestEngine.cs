@@ -6,6 +6,8 @@ using RiskEngine.Domain;
 using RiskEngine.Events;
 using RiskEngine.Policies;
 using RiskEngine.State;
+using RiskEngine.TwoFactor;
+using Microsoft.AspNetCore.DataProtection;
 
 namespace RiskEngine.Tests;
 
@@ -23,14 +25,19 @@ internal sealed class TestEngine : IAsyncDisposable
         Time = new FakeTimeProvider(T0);
         var services = new ServiceCollection()
             .AddSingleton<TimeProvider>(Time)
-            .AddSingleton<IRiskEventSink>(Sink);
+            .AddSingleton<IRiskEventSink>(Sink)
+            // Real Data Protection crypto with an in-memory key ring: nothing written to the test machine's disk.
+            .AddSingleton<ISecretProtector>(new DataProtectionSecretProtector(new EphemeralDataProtectionProvider()));
         if (store is not null) services.AddSingleton(store);
         services.AddRiskEngine(o => o.PolicyJson = policy.ToJsonString());
         _provider = services.BuildServiceProvider();
         Engine = _provider.GetRequiredService<IRiskEngine>();
         Store = _provider.GetRequiredService<IRiskStateStore>();
         Policies = _provider.GetRequiredService<IPolicyProvider>();
+        TwoFactor = _provider.GetRequiredService<ITwoFactorService>();
     }
+
+    public ITwoFactorService TwoFactor { get; }
 
     public IPolicyProvider Policies { get; }
 

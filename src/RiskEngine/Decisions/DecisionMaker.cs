@@ -47,7 +47,7 @@ internal static class DecisionMaker
                 }
                 else
                 {
-                    events.Add(Unfreeze(policy, state, e, u.By));
+                    events.Add(Unfreeze(policy, state, e.Id, e.Account, e.At, u.By));
                 }
                 break;
             default:
@@ -58,7 +58,7 @@ internal static class DecisionMaker
         if (outcome == Outcome.Freeze && state.Freeze is null)
         {
             var reason = hits.First(h => h.Outcome == Outcome.Freeze).Code;
-            events.Add(Freeze(policy, state, e, reason));
+            events.Add(Freeze(policy, state, e.Id, e.Account, e.At, reason));
         }
         Prune(policy, state, e.At);
         // Most severe first; stable within a severity so the output is deterministic.
@@ -212,25 +212,25 @@ internal static class DecisionMaker
     private static void ApplyCoolDown(RiskPolicy policy, RiskEvent e, AccountState state, List<AccountEvent> events)
     {
         if (state.Freeze is { } f && policy.Freeze.CoolDown.TryGetValue(f.Reason, out var coolDown) && f.At + coolDown <= e.At)
-            events.Add(Unfreeze(policy, state, e, "cooldown", f.At + coolDown));
+            events.Add(Unfreeze(policy, state, e.Id, e.Account, f.At + coolDown, "cooldown"));
     }
 
     /// <summary>Freezes the account and renders the event that tells the user how to reach support.</summary>
-    internal static AccountFrozen Freeze(RiskPolicy policy, AccountState state, RiskEvent e, string reason)
+    internal static AccountFrozen Freeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string reason)
     {
-        state.Freeze = new FreezeState(reason, e.At, e.Id.Value);
-        return new AccountFrozen(e.Id, e.Account, e.At, reason, policy.Freeze.SelfService.Contains(reason), policy.Support,
-            policy.Messages.RenderAll("account.frozen", Placeholders(policy, e.Account, reason)));
+        state.Freeze = new FreezeState(reason, at, cause.Value);
+        return new AccountFrozen(cause, account, at, reason, policy.Freeze.SelfService.Contains(reason), policy.Support,
+            policy.Messages.RenderAll("account.frozen", Placeholders(policy, account, reason)));
     }
 
     /// <summary>Lifts the freeze, clears the velocity windows (the burst that froze the user must not freeze them again).</summary>
-    internal static AccountUnfrozen Unfreeze(RiskPolicy policy, AccountState state, RiskEvent e, string by, DateTimeOffset? at = null)
+    internal static AccountUnfrozen Unfreeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string by)
     {
         var reason = state.Freeze?.Reason ?? "";
         state.Freeze = null;
         state.Attempts.Clear();
-        return new AccountUnfrozen(e.Id, e.Account, at ?? e.At, by, reason, policy.Support,
-            policy.Messages.RenderAll("account.unfrozen", Placeholders(policy, e.Account, reason)));
+        return new AccountUnfrozen(cause, account, at, by, reason, policy.Support,
+            policy.Messages.RenderAll("account.unfrozen", Placeholders(policy, account, reason)));
     }
 
     private static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using RiskEngine;
 using RiskEngine.Policies;
 using RiskEngine.State;
+using RiskEngine.TwoFactor;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -12,7 +13,8 @@ public static class RiskEngineServiceCollectionExtensions
     /// <summary>
     /// Adds <see cref="IRiskEngine"/> with validated options (validated on host start), the policy they name
     /// (the embedded default when none), <see cref="TimeProvider.System"/> and the in-memory state store unless
-    /// the host registered its own. Register <c>IRiskEventSink</c>s to receive freeze/unfreeze events.
+    /// the host registered its own, and <see cref="ITwoFactorService"/> with secrets protected by ASP.NET Core Data
+    /// Protection. Register <c>IRiskEventSink</c>s to receive freeze/unfreeze events.
     /// </summary>
     public static IServiceCollection AddRiskEngine(this IServiceCollection services, Action<RiskEngineOptions>? configure = null)
     {
@@ -25,6 +27,11 @@ public static class RiskEngineServiceCollectionExtensions
         services.TryAddSingleton<IRiskStateStore, InMemoryRiskStateStore>();
         services.TryAddSingleton<IPolicyProvider>(sp => new PolicyHolder(sp.GetRequiredService<IOptions<RiskEngineOptions>>().Value.LoadPolicy()));
         services.TryAddSingleton<IRiskEngine, DefaultRiskEngine>();
+        // TOTP secrets are encrypted with Data Protection unless the host brings its own protector (KMS, HSM).
+        // Where the key ring lives is the host's Data Protection configuration.
+        services.AddDataProtection();
+        services.TryAddSingleton<ISecretProtector, DataProtectionSecretProtector>();
+        services.TryAddSingleton<ITwoFactorService, TwoFactorService>();
         return services;
     }
 }

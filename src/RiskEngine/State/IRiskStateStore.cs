@@ -21,7 +21,8 @@ public interface IRiskStateStore
 
     /// <summary>
     /// Atomically: checks the account version, stores the new state, records the decision under its event id
-    /// (refusing an id already present), and records an IP failure when there is one.
+    /// (refusing an id already present; no record when the commit carries no decision, as for TOTP checks), and
+    /// records an IP failure when there is one.
     /// </summary>
     ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default);
 }
@@ -38,15 +39,15 @@ public sealed record StoredDecision(string Fingerprint, Decision Decision);
 /// <param name="Account">The account.</param>
 /// <param name="ExpectedVersion">The version the decision was made from.</param>
 /// <param name="State">The new state (the store takes ownership).</param>
-/// <param name="Fingerprint">The event's fingerprint.</param>
-/// <param name="Decision">The decision.</param>
+/// <param name="Fingerprint">The event's fingerprint (null with no decision).</param>
+/// <param name="Decision">The decision, or null for a state change that decides no event (TOTP enrolment and checks).</param>
 /// <param name="RememberUntil">When the decision may be forgotten (event time + idempotency window).</param>
 public sealed record AccountCommit(
     AccountId Account,
     long ExpectedVersion,
     AccountState State,
-    string Fingerprint,
-    Decision Decision,
+    string? Fingerprint,
+    Decision? Decision,
     DateTimeOffset RememberUntil)
 {
     /// <summary>A failed sign-in to count against this IP, with the window to keep (null when none).</summary>

@@ -51,15 +51,16 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
     {
         ArgumentNullException.ThrowIfNull(commit);
         var entry = _accounts.GetOrAdd(commit.Account, static _ => new Entry());
-        var id = commit.Decision.EventId.Value;
+        var id = commit.Decision?.EventId.Value;
         lock (entry)
         {
             if (entry.Version != commit.ExpectedVersion) return ValueTask.FromResult(CommitStatus.Conflict);
-            if (!_decisions.TryAdd(id, (new StoredDecision(commit.Fingerprint, commit.Decision), commit.RememberUntil)))
+            if (id is not null && !_decisions.TryAdd(id, (new StoredDecision(commit.Fingerprint!, commit.Decision!), commit.RememberUntil)))
                 return ValueTask.FromResult(CommitStatus.DuplicateEvent);
             entry.State = commit.State;
             entry.Version++;
         }
+        if (id is null) return ValueTask.FromResult(CommitStatus.Committed);
         _expiry.Enqueue((commit.RememberUntil, id));
         if (commit.IpFailure is { } f)
         {
@@ -70,8 +71,22 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
                 AccountState.PruneBefore(list, f.At - f.Window, static t => t);
             }
         }
-        ForgetExpired(commit.Decision.At);
+        ForgetExpired(commit.Decision!.At);
         return ValueTask.FromResult(CommitStatus.Committed);
+    }
+
+    /// <summary>
+    /// Everything the store holds, as JSON: accounts (with TOTP secrets only as protected envelopes) and decided
+    /// event ids. For support diagnostics and for tests that prove no secret is held in the clear.
+    /// </summary>
+    public string Dump()
+    {
+        var accounts = new SortedDictionary<string, AccountState>(StringComparer.Ordinal);
+        foreach (var (id, entry) in _accounts)
+        {
+            lock (entry) accounts[id.Value] = entry.State.Clone();
+        }
+        return System.Text.Json.JsonSerializer.Serialize(new { accounts, decisions = _decisions.Keys.Order(StringComparer.Ordinal).ToArray() });
     }
 
     private void ForgetExpired(DateTimeOffset now)

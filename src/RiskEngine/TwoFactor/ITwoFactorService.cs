@@ -1,0 +1,87 @@
+using RiskEngine.Domain;
+using RiskEngine.Events;
+
+namespace RiskEngine.TwoFactor;
+
+/// <summary>
+/// TOTP two-factor (RFC 6238): enrolment, confirmation, replay-safe verification with throttling, and self-service
+/// unfreeze. Verification uses the server clock (<see cref="TimeProvider"/>), never a time from the request.
+/// Codes and secrets never appear in results other than <see cref="TotpEnrollment"/>, nor in logs or events.
+/// </summary>
+public interface ITwoFactorService
+{
+    /// <summary>
+    /// Starts enrolment: a new random secret (at least 160 bits), stored encrypted and unconfirmed. Show the
+    /// <see cref="TotpEnrollment.Uri"/> (or QR code) once; it is not retrievable later. Refused when a confirmed
+    /// factor exists (support must reset it).
+    /// </summary>
+    ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, CancellationToken cancellationToken = default);
+
+    /// <summary>Confirms enrolment with the first valid code; until then the account has no active factor.</summary>
+    ValueTask<TotpVerification> ConfirmEnrollmentAsync(AccountId account, string code, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Verifies a code. A valid code whose time step was already accepted (or is older than the last accepted one) is
+    /// <see cref="TotpStatus.Replayed"/>; <c>maxFailures</c> wrong codes in <c>failureWindow</c> freeze the account
+    /// (<c>totp.failed_attempts</c>); a valid code lifts a freeze whose reason is in <c>freeze.selfService</c>.
+    /// </summary>
+    ValueTask<TotpVerification> VerifyAsync(AccountId account, string code, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A new factor's secret and provisioning URI. Show it to the user once; never log it.</summary>
+/// <param name="Account">The account.</param>
+/// <param name="Secret">Base32 secret (RFC 4648, no padding).</param>
+/// <param name="Uri">The <c>otpauth://totp/...</c> provisioning URI for authenticator apps.</param>
+public sealed record TotpEnrollment(AccountId Account, string Secret, string Uri)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"TotpEnrollment {{ Account = {Account}, Secret = (hidden), Uri = (hidden) }}";
+}
+
+/// <summary>The result of <see cref="ITwoFactorService.EnrollAsync"/>.</summary>
+/// <param name="Enrollment">The new factor, when enrolment started.</param>
+/// <param name="Status">Why not, when it did not.</param>
+public sealed record TotpEnrollmentResult(TotpEnrollment? Enrollment, TotpStatus Status);
+
+/// <summary>How a TOTP check ended.</summary>
+public enum TotpStatus
+{
+    /// <summary>The code is valid and its time step was not used before.</summary>
+    Accepted,
+
+    /// <summary>The code is not valid for any step in the drift window.</summary>
+    Invalid,
+
+    /// <summary>The code is valid for a step already accepted (or older than the last accepted): refused.</summary>
+    Replayed,
+
+    /// <summary>Not exactly the policy's number of digits; refused before any cryptography.</summary>
+    Malformed,
+
+    /// <summary>The account has no factor (or, for verification, no confirmed factor).</summary>
+    NotEnrolled,
+
+    /// <summary>The account already has a confirmed factor (enrolment refused).</summary>
+    AlreadyEnrolled,
+
+    /// <summary>Too many wrong codes in the failure window; refused without checking until the window passes.</summary>
+    Throttled,
+}
+
+/// <summary>The result of a confirmation or verification.</summary>
+/// <param name="Status">How it ended.</param>
+/// <param name="Events">Account events it caused: a freeze after too many failures, an unfreeze by self-service.</param>
+public sealed record TotpVerification(TotpStatus Status, IReadOnlyList<AccountEvent> Events)
+{
+    /// <summary>True when the code was accepted.</summary>
+    public bool Succeeded => Status == TotpStatus.Accepted;
+
+    /// <summary>The reason code for a refusal (<c>totp.replayed</c>, <c>totp.invalid</c>, ...), null on success.</summary>
+    public string? ReasonCode => Status switch
+    {
+        TotpStatus.Accepted => null,
+        TotpStatus.Replayed => Policies.ReasonCodes.TotpReplayed,
+        TotpStatus.Throttled => Policies.ReasonCodes.TotpFailedAttempts,
+        _ => "totp." + Status.ToString().ToLowerInvariant(),
+    };
+}

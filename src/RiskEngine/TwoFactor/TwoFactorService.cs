@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using OtpNet;
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+using RiskEngine.Events;
+using RiskEngine.Policies;
+using RiskEngine.State;
+
+namespace RiskEngine.TwoFactor;
+
+/// <summary>
+/// The default <see cref="ITwoFactorService"/>. Every check and the record of its outcome (accepted step, failure,
+/// freeze) commit together as one optimistic account commit, so two concurrent uses of one code cannot both pass.
+/// </summary>
+public sealed class TwoFactorService : ITwoFactorService
+{
+    private const int MaxRetries = 100;
+    private readonly IPolicyProvider _policies;
+    private readonly IRiskStateStore _store;
+    private readonly ISecretProtector _protector;
+    private readonly TimeProvider _time;
+    private readonly IRiskEventSink[] _sinks;
+
+    /// <summary>Creates the service.</summary>
+    public TwoFactorService(IPolicyProvider policies, IRiskStateStore store, ISecretProtector protector, TimeProvider time, IEnumerable<IRiskEventSink> sinks)
+    {
+        _policies = policies;
+        _store = store;
+        _protector = protector;
+        _time = time;
+        _sinks = sinks.ToArray();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, CancellationToken cancellationToken = default)
+    {
+        var totp = _policies.Current.Policy.Totp;
+        var secret = RandomNumberGenerator.GetBytes(TotpCode.SecretBytes(totp.Algorithm));
+        try
+        {
+            for (var i = 0; i < MaxRetries; i++)
+            {
+                var snapshot = await _store.LoadAccountAsync(account, cancellationToken);
+                if (snapshot.State.Totp is { Confirmed: true }) return new TotpEnrollmentResult(null, TotpStatus.AlreadyEnrolled);
+                snapshot.State.Totp = new TotpState(_protector.Protect(secret), Confirmed: false, LastAcceptedStep: -1, Failures: [])
+                {
+                    Algorithm = totp.Algorithm,
+                    Digits = totp.Digits,
+                    Period = totp.Period,
+                };
+                if (await CommitAsync(account, snapshot, cancellationToken))
+                {
+                    var base32 = Base32Encoding.ToString(secret).TrimEnd('=');
+                    return new TotpEnrollmentResult(new TotpEnrollment(account, base32, Uri(totp, account, base32)), TotpStatus.Accepted);
+                }
+            }
+            throw Contention(account);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(secret);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<TotpVerification> ConfirmEnrollmentAsync(AccountId account, string code, CancellationToken cancellationToken = default) =>
+        CheckAsync(account, code, confirming: true, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<TotpVerification> VerifyAsync(AccountId account, string code, CancellationToken cancellationToken = default) =>
+        CheckAsync(account, code, confirming: false, cancellationToken);
+
+    private async ValueTask<TotpVerification> CheckAsync(AccountId account, string code, bool confirming, CancellationToken ct)
+    {
+        var policy = _policies.Current.Policy;
+        for (var i = 0; i < MaxRetries; i++)
+        {
+            var now = _time.GetUtcNow();
+            var snapshot = await _store.LoadAccountAsync(account, ct);
+            var state = snapshot.State;
+            var factor = state.Totp;
+            if (factor is null || factor.Confirmed == confirming)
+                return Result(factor is null || !confirming ? TotpStatus.NotEnrolled : TotpStatus.AlreadyEnrolled);
+            if (!TotpCode.IsWellFormed(code, factor.Digits)) return Result(TotpStatus.Malformed);
+
+            AccountState.PruneBefore(factor.Failures, now - policy.Totp.FailureWindow, static x => x);
+            if (factor.Failures.Count >= policy.Totp.MaxFailures) return Result(TotpStatus.Throttled);
+
+            var matched = Match(factor, code, now, policy.Totp.Drift);
+            var events = new List<AccountEvent>(1);
+            TotpStatus status;
+            if (matched is null)
+            {
+                status = TotpStatus.Invalid;
+                AccountState.InsertOrdered(factor.Failures, now, static x => x);
+                if (!confirming && factor.Failures.Count >= policy.Totp.MaxFailures && state.Freeze is null)
+                    events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, ReasonCodes.TotpFailedAttempts));
+            }
+            else if (matched.Value <= factor.LastAcceptedStep)
+            {
+                // Not a failure (the user did type a valid code), but never accepted twice.
+                return Result(TotpStatus.Replayed);
+            }
+            else
+            {
+                status = TotpStatus.Accepted;
+                state.Totp = factor with { Confirmed = true, LastAcceptedStep = matched.Value, Failures = [] };
+                if (!confirming && state.Freeze is { } freeze && policy.Freeze.SelfService.Contains(freeze.Reason))
+                    events.Add(DecisionMaker.Unfreeze(policy, state, CauseId(now), account, now, "totp"));
+            }
+
+            if (!await CommitAsync(account, snapshot, ct)) continue;
+            foreach (var e in events)
+                foreach (var sink in _sinks)
+                    await sink.PublishAsync(e, ct);
+            return new TotpVerification(status, events);
+        }
+        throw Contention(account);
+    }
+
+    /// <summary>Compares the code with every step in the drift window in constant time, without stopping at a match.</summary>
+    private long? Match(TotpState factor, string code, DateTimeOffset now, int drift)
+    {
+        var secret = _protector.Unprotect(factor.ProtectedSecret);
+        try
+        {
+            var given = Encoding.ASCII.GetBytes(code);
+            var current = TotpCode.Step(now, factor.Period);
+            long? matched = null;
+            for (var step = current - drift; step <= current + drift; step++)
+            {
+                var expected = Encoding.ASCII.GetBytes(TotpCode.Compute(secret, factor.Algorithm, factor.Digits, factor.Period, step));
+                if (CryptographicOperations.FixedTimeEquals(expected, given) && matched is null) matched = step;
+            }
+            return matched;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(secret);
+        }
+    }
+
+    private async ValueTask<bool> CommitAsync(AccountId account, AccountSnapshot snapshot, CancellationToken ct) =>
+        await _store.CommitAsync(new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default), ct) == CommitStatus.Committed;
+
+    private static EventId CauseId(DateTimeOffset now) => EventId.Create("totp:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+
+    private static TotpVerification Result(TotpStatus status) => new(status, []);
+
+    private static InvalidOperationException Contention(AccountId account) =>
+        new($"account {account}: TOTP state changed concurrently {MaxRetries} times in a row; giving up");
+
+    /// <summary>The <c>otpauth://</c> provisioning URI (Key Uri Format): label <c>issuer:account</c>, parameters from the policy.</summary>
+    internal static string Uri(TotpPolicy totp, AccountId account, string base32Secret) =>
+        $"otpauth://totp/{System.Uri.EscapeDataString(totp.Issuer)}:{System.Uri.EscapeDataString(account.Value)}" +
+        $"?secret={base32Secret}&issuer={System.Uri.EscapeDataString(totp.Issuer)}&algorithm={totp.Algorithm}" +
+        string.Create(CultureInfo.InvariantCulture, $"&digits={totp.Digits}&period={totp.Period}");
+}
