@@ -92,6 +92,34 @@ public sealed class DefaultRiskEngine : IRiskEngine
     }
 
     /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(int max = 1000, CancellationToken cancellationToken = default)
+    {
+        var policy = Policy;
+        var now = _time.GetUtcNow();
+        var lifted = new List<AccountUnfrozen>();
+        foreach (var (reason, coolDown) in policy.Freeze.CoolDown)
+        {
+            foreach (var account in await _store.ListFrozenAsync(reason, now - coolDown, max - lifted.Count, cancellationToken))
+            {
+                for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
+                {
+                    var snapshot = await _store.LoadAccountAsync(account, cancellationToken);
+                    if (snapshot.State.Freeze is not { } f || f.Reason != reason || f.At + coolDown > now) break; // lifted meanwhile
+                    var cause = EventId.Create("cooldown:" + (f.At + coolDown).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+                    var e = DecisionMaker.Unfreeze(policy, snapshot.State, cause, account, f.At + coolDown, "cooldown");
+                    var commit = new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default);
+                    if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) continue;
+                    foreach (var sink in _sinks) await sink.PublishAsync(e, cancellationToken);
+                    lifted.Add(e);
+                    break;
+                }
+            }
+            if (lifted.Count >= max) break;
+        }
+        return lifted;
+    }
+
+    /// <inheritdoc />
     public async ValueTask<AccountStatus> GetAccountStatusAsync(AccountId account, CancellationToken cancellationToken = default)
     {
         var policy = Policy;

@@ -30,6 +30,12 @@ public interface IRiskEngine
     /// <summary>A support agent lifts a freeze.</summary>
     ValueTask<EvaluationResult> UnfreezeAsync(SupportUnfreeze unfreeze, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lifts every freeze whose cool-down has passed by the engine's clock, without waiting for the account's next
+    /// event, and returns the <c>account.unfrozen</c> events (also sent to the sinks). Hosts call it from a timer.
+    /// </summary>
+    ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(int max = 1000, CancellationToken cancellationToken = default);
+
     /// <summary>The account's current status (frozen or not, lockout).</summary>
     ValueTask<AccountStatus> GetAccountStatusAsync(AccountId account, CancellationToken cancellationToken = default);
 }

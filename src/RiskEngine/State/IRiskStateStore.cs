@@ -19,6 +19,9 @@ public interface IRiskStateStore
     /// <summary>Failed sign-ins from <paramref name="ip"/> in (<paramref name="since"/>, <paramref name="until"/>].</summary>
     ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
 
+    /// <summary>Accounts frozen for <paramref name="reason"/> at or before <paramref name="frozenAtOrBefore"/>, at most <paramref name="max"/> (for cool-down timers).</summary>
+    ValueTask<IReadOnlyList<AccountId>> ListFrozenAsync(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Atomically: checks the account version, stores the new state, records the decision under its event id
     /// (refusing an id already present; no record when the commit carries no decision, as for TOTP checks), and

@@ -47,6 +47,21 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
     }
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AccountId>> ListFrozenAsync(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default)
+    {
+        var result = new List<AccountId>();
+        foreach (var (id, entry) in _accounts)
+        {
+            if (result.Count >= max) break;
+            lock (entry)
+            {
+                if (entry.State.Freeze is { } f && f.Reason == reason && f.At <= frozenAtOrBefore) result.Add(id);
+            }
+        }
+        return ValueTask.FromResult<IReadOnlyList<AccountId>>(result);
+    }
+
+    /// <inheritdoc />
     public ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);

@@ -149,4 +149,21 @@ public sealed class EngineStateTests
         Assert.NotEqual(before.PolicyVersion, after.PolicyVersion);
         Assert.Equal(t.Engine.Policy.Version, after.PolicyVersion);
     }
+
+    [Fact]
+    public async Task Expired_cool_downs_are_lifted_by_the_timer_without_waiting_for_an_event()
+    {
+        await using var t = new TestEngine();
+        for (var i = 0; i < 6; i++) await t.Decide(t.Tx("a", 1m, after: TimeSpan.FromSeconds(i)));
+        t.Time.Advance(TimeSpan.FromHours(23));
+        Assert.Empty(await t.Engine.ExpireCoolDownsAsync());
+        t.Time.Advance(TimeSpan.FromHours(1));
+        var lifted = Assert.Single(await t.Engine.ExpireCoolDownsAsync());
+        Assert.Equal("cooldown", lifted.By);
+        Assert.Equal("velocity.count", lifted.Reason);
+        Assert.Equal(TestEngine.T0 + TimeSpan.FromSeconds(5) + TimeSpan.FromHours(24), lifted.At);
+        Assert.False((await t.Engine.GetAccountStatusAsync(AccountId.Create("a"))).Frozen);
+        Assert.Equal(lifted, t.Sink.Events[^1]);
+        Assert.Empty(await t.Engine.ExpireCoolDownsAsync());
+    }
 }

@@ -1,0 +1,409 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using RiskEngine.Domain;
+using RiskEngine.State;
+
+namespace RiskEngine.Sqlite;
+
+/// <summary>
+/// Durable state on one SQLite file (WAL mode), and the worker's journal in the same database so that state,
+/// decisions, output records and input position commit in one transaction. Outside a batch every commit is its own
+/// transaction; inside one (<see cref="BeginBatch"/>) commits are held in memory and written together, so
+/// durability costs one fsync per batch rather than per event. One process owns the file.
+/// </summary>
+public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisposable
+{
+    private readonly SqliteConnection _db;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private Batch? _batch;
+
+    /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>
+    public SqliteRiskStateStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Path = path;
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _db.Open();
+        Exec("""
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=FULL;
+            PRAGMA busy_timeout=5000;
+            CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL,
+                frozen_reason TEXT, frozen_at INTEGER);
+            CREATE INDEX IF NOT EXISTS accounts_frozen ON accounts(frozen_reason, frozen_at) WHERE frozen_reason IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS decisions (event TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, decision BLOB NOT NULL, until INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS decisions_until ON decisions(until);
+            CREATE TABLE IF NOT EXISTS ip_failures (ip TEXT NOT NULL, at INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS ip_failures_ip_at ON ip_failures(ip, at);
+            CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, channel INTEGER NOT NULL, record BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS published (channel INTEGER PRIMARY KEY, seq INTEGER NOT NULL, length INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            """);
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc />
+    public async ValueTask<StoredDecision?> FindDecisionAsync(EventId eventId, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_batch is not null && _batch.Decisions.TryGetValue(eventId.Value, out var held)) return held.Stored;
+            using var cmd = Command("SELECT fingerprint, decision FROM decisions WHERE event = $e", ("$e", eventId.Value));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? new StoredDecision(r.GetString(0), StateJson.DeserializeDecision((byte[])r[1])) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_batch is not null && _batch.Accounts.TryGetValue(account.Value, out var held))
+                return new AccountSnapshot(StateJson.DeserializeState(held.State), held.Version); // a copy: callers may change it
+            return ReadAccount(account.Value) is { } row
+                ? new AccountSnapshot(StateJson.DeserializeState(row.State), row.Version)
+                : new AccountSnapshot(new AccountState(), 0);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT COUNT(*) FROM ip_failures WHERE ip = $ip AND at > $s AND at <= $u",
+                ("$ip", ip), ("$s", since.UtcTicks), ("$u", until.UtcTicks));
+            var n = Convert.ToInt32(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+            if (_batch is not null) n += _batch.IpFailures.Count(f => f.Ip == ip && f.At > since.UtcTicks && f.At <= until.UtcTicks);
+            return n;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<AccountId>> ListFrozenAsync(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var result = new List<AccountId>();
+            using var cmd = Command("SELECT account FROM accounts WHERE frozen_reason = $r AND frozen_at <= $t LIMIT $m",
+                ("$r", reason), ("$t", frozenAtOrBefore.UtcTicks), ("$m", max));
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) result.Add(AccountId.Create(r.GetString(0)));
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var key = commit.Account.Value;
+            var current = _batch is not null && _batch.Accounts.TryGetValue(key, out var held) ? held.Version : ReadAccount(key)?.Version ?? 0;
+            if (current != commit.ExpectedVersion) return CommitStatus.Conflict;
+            var eventId = commit.Decision?.EventId.Value;
+            if (eventId is not null && (_batch?.Decisions.ContainsKey(eventId) == true || DecisionExists(eventId))) return CommitStatus.DuplicateEvent;
+
+            var pending = new PendingAccount(StateJson.SerializeState(commit.State), current + 1, commit.State.Freeze);
+            var decision = commit.Decision is null ? null
+                : new PendingDecision(new StoredDecision(commit.Fingerprint!, commit.Decision), StateJson.SerializeDecision(commit.Decision), commit.RememberUntil);
+            var ip = commit.IpFailure is { } f ? new PendingIp(f.Ip, f.At.UtcTicks, (f.At - f.Window).UtcTicks) : null;
+
+            if (_batch is not null)
+            {
+                _batch.Accounts[key] = pending;
+                if (decision is not null) _batch.Decisions[eventId!] = decision;
+                if (ip is not null) _batch.IpFailures.Add(ip);
+                if (commit.Decision is not null) _batch.Now = Math.Max(_batch.Now, commit.Decision.At.UtcTicks);
+                return CommitStatus.Committed;
+            }
+            using var tx = _db.BeginTransaction();
+            WriteAccount(key, pending);
+            if (decision is not null) WriteDecision(eventId!, decision);
+            if (ip is not null) WriteIp(ip);
+            if (commit.Decision is not null) Forget(commit.Decision.At.UtcTicks);
+            tx.Commit();
+            return CommitStatus.Committed;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void BeginBatch()
+    {
+        _gate.Wait();
+        try
+        {
+            if (_batch is not null) throw new InvalidOperationException("a batch is already open");
+            _batch = new Batch();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void AbortBatch()
+    {
+        _gate.Wait();
+        _batch = null;
+        _gate.Release();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask CommitBatchAsync(IReadOnlyList<JournalRecord> records, JournalPosition position, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(position);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var batch = _batch ?? new Batch();
+            using var tx = _db.BeginTransaction();
+            foreach (var (key, account) in batch.Accounts) WriteAccount(key, account);
+            foreach (var (id, decision) in batch.Decisions) WriteDecision(id, decision);
+            foreach (var ip in batch.IpFailures) WriteIp(ip);
+            using (var cmd = Command("INSERT INTO outbox (seq, channel, record) VALUES ($s, $c, $r)", ("$s", 0L), ("$c", 0), ("$r", Array.Empty<byte>())))
+            {
+                foreach (var r in records)
+                {
+                    cmd.Parameters["$s"].Value = r.Sequence;
+                    cmd.Parameters["$c"].Value = (int)r.Channel;
+                    cmd.Parameters["$r"].Value = r.Bytes;
+                    cmd.ExecuteNonQuery();
+                }
+            }
+            if (records.Count > 0) SetMeta("last_seq", records[^1].Sequence);
+            using (var cmd = Command("INSERT INTO positions (source, offset, line) VALUES ($s, $o, $l) ON CONFLICT(source) DO UPDATE SET offset = $o, line = $l",
+                ("$s", position.Source), ("$o", position.Offset), ("$l", position.Line)))
+                cmd.ExecuteNonQuery();
+            if (batch.Now > 0) Forget(batch.Now);
+            tx.Commit();
+            _batch = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JournalPosition?> LoadPositionAsync(string source, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT offset, line FROM positions WHERE source = $s", ("$s", source));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? new JournalPosition(source, r.GetInt64(0), r.GetInt64(1)) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT value FROM meta WHERE key = 'last_seq'");
+            return cmd.ExecuteScalar() is long v ? v : 0;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<(long Sequence, long Length)> PublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT seq, length FROM published WHERE channel = $c", ("$c", (int)channel));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? (r.GetInt64(0), r.GetInt64(1)) : (0, 0);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var list = new List<JournalRecord>();
+            using var cmd = Command("SELECT seq, record FROM outbox WHERE channel = $c ORDER BY seq", ("$c", (int)channel));
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) list.Add(new JournalRecord(r.GetInt64(0), channel, (byte[])r[1]));
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            using (var cmd = Command("INSERT INTO published (channel, seq, length) VALUES ($c, $s, $l) ON CONFLICT(channel) DO UPDATE SET seq = $s, length = $l",
+                ("$c", (int)channel), ("$s", sequence), ("$l", length)))
+                cmd.ExecuteNonQuery();
+            using (var cmd = Command("DELETE FROM outbox WHERE channel = $c AND seq <= $s", ("$c", (int)channel), ("$s", sequence)))
+                cmd.ExecuteNonQuery();
+            tx.Commit();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Number of accounts stored.</summary>
+    public long AccountCount()
+    {
+        _gate.Wait();
+        try
+        {
+            using var cmd = Command("SELECT COUNT(*) FROM accounts");
+            return (long)cmd.ExecuteScalar()!;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _db.Dispose();
+        _gate.Dispose();
+    }
+
+    private (long Version, byte[] State)? ReadAccount(string key)
+    {
+        using var cmd = Command("SELECT version, state FROM accounts WHERE account = $a", ("$a", key));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? (r.GetInt64(0), (byte[])r[1]) : null;
+    }
+
+    private bool DecisionExists(string id)
+    {
+        using var cmd = Command("SELECT 1 FROM decisions WHERE event = $e", ("$e", id));
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    private void WriteAccount(string key, PendingAccount a)
+    {
+        using var cmd = Command("""
+            INSERT INTO accounts (account, version, state, frozen_reason, frozen_at) VALUES ($a, $v, $s, $fr, $fa)
+            ON CONFLICT(account) DO UPDATE SET version = $v, state = $s, frozen_reason = $fr, frozen_at = $fa
+            """,
+            ("$a", key), ("$v", a.Version), ("$s", a.State), ("$fr", (object?)a.Freeze?.Reason ?? DBNull.Value), ("$fa", (object?)a.Freeze?.At.UtcTicks ?? DBNull.Value));
+        cmd.ExecuteNonQuery();
+    }
+
+    private void WriteDecision(string id, PendingDecision d)
+    {
+        using var cmd = Command("INSERT INTO decisions (event, fingerprint, decision, until) VALUES ($e, $f, $d, $u)",
+            ("$e", id), ("$f", d.Stored.Fingerprint), ("$d", d.Json), ("$u", d.Until.UtcTicks));
+        cmd.ExecuteNonQuery();
+    }
+
+    private void WriteIp(PendingIp ip)
+    {
+        using (var cmd = Command("INSERT INTO ip_failures (ip, at) VALUES ($ip, $at)", ("$ip", ip.Ip), ("$at", ip.At)))
+            cmd.ExecuteNonQuery();
+        using (var cmd = Command("DELETE FROM ip_failures WHERE ip = $ip AND at <= $before", ("$ip", ip.Ip), ("$before", ip.PruneBefore)))
+            cmd.ExecuteNonQuery();
+    }
+
+    private void Forget(long nowTicks)
+    {
+        // Bounded per commit so one commit never pays for a large backlog.
+        using var cmd = Command("DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE until <= $n LIMIT 256)", ("$n", nowTicks));
+        cmd.ExecuteNonQuery();
+    }
+
+    private void SetMeta(string key, long value)
+    {
+        using var cmd = Command("INSERT INTO meta (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
+        cmd.ExecuteNonQuery();
+    }
+
+    private void Exec(string sql)
+    {
+        using var cmd = Command(sql);
+        cmd.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Command(string sql, params (string Name, object Value)[] parameters)
+    {
+        var cmd = _db.CreateCommand();
+#pragma warning disable CA2100 // every statement is a constant; values go through parameters
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
+        return cmd;
+    }
+
+    private sealed class Batch
+    {
+        public Dictionary<string, PendingAccount> Accounts { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, PendingDecision> Decisions { get; } = new(StringComparer.Ordinal);
+        public List<PendingIp> IpFailures { get; } = [];
+        public long Now { get; set; }
+    }
+
+    private sealed record PendingAccount(byte[] State, long Version, FreezeState? Freeze);
+
+    private sealed record PendingDecision(StoredDecision Stored, byte[] Json, DateTimeOffset Until);
+
+    private sealed record PendingIp(string Ip, long At, long PruneBefore);
+}

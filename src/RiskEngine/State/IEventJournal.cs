@@ -1,0 +1,49 @@
+namespace RiskEngine.State;
+
+/// <summary>
+/// A worker's durable bookkeeping beside the state: how far the input was read, and the output records decided but
+/// not yet published. <see cref="CommitBatchAsync"/> writes a batch's state changes, decisions, output records and
+/// input position in one transaction, so after a crash the worker resumes exactly where the state is.
+/// </summary>
+public interface IEventJournal
+{
+    /// <summary>Where to resume reading <paramref name="source"/>, or null to start at its beginning.</summary>
+    ValueTask<JournalPosition?> LoadPositionAsync(string source, CancellationToken cancellationToken = default);
+
+    /// <summary>Holds state commits in memory from now until <see cref="CommitBatchAsync"/> or <see cref="AbortBatch"/>.</summary>
+    void BeginBatch();
+
+    /// <summary>Drops the commits held since <see cref="BeginBatch"/>.</summary>
+    void AbortBatch();
+
+    /// <summary>Writes the held commits, <paramref name="records"/> and <paramref name="position"/> atomically.</summary>
+    ValueTask CommitBatchAsync(IReadOnlyList<JournalRecord> records, JournalPosition position, CancellationToken cancellationToken = default);
+
+    /// <summary>The highest record sequence number ever committed (0 when none).</summary>
+    ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>How much of <paramref name="channel"/> was published: the last sequence and the sink's length after it.</summary>
+    ValueTask<(long Sequence, long Length)> PublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default);
+
+    /// <summary>Committed records of <paramref name="channel"/> after its published sequence, in order.</summary>
+    ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that <paramref name="channel"/> holds everything through <paramref name="sequence"/>, at <paramref name="length"/> bytes.</summary>
+    ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Where a worker's output records go.</summary>
+public enum OutputChannel
+{
+    /// <summary>Decisions, rejections and account events.</summary>
+    Output = 0,
+
+    /// <summary>Rejected input lines with the reason.</summary>
+    DeadLetter = 1,
+}
+
+/// <summary>One output line (without its line break) with its sequence number.</summary>
+public sealed record JournalRecord(long Sequence, OutputChannel Channel, byte[] Bytes);
+
+/// <summary>How far an input was read: the byte offset after the last committed line, and that line's number.</summary>
+public sealed record JournalPosition(string Source, long Offset, long Line);
