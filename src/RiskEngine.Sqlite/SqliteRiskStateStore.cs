@@ -39,7 +39,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             CREATE INDEX IF NOT EXISTS ip_failures_ip_at ON ip_failures(ip, at);
             CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, channel INTEGER NOT NULL, record BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS published (channel INTEGER PRIMARY KEY, seq INTEGER NOT NULL, length INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
     }
@@ -206,8 +206,8 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
                 }
             }
             if (records.Count > 0) SetMeta("last_seq", records[^1].Sequence);
-            using (var cmd = Command("INSERT INTO positions (source, offset, line) VALUES ($s, $o, $l) ON CONFLICT(source) DO UPDATE SET offset = $o, line = $l",
-                ("$s", position.Source), ("$o", position.Offset), ("$l", position.Line)))
+            using (var cmd = Command("INSERT INTO positions (source, offset, line, completed) VALUES ($s, $o, $l, $c) ON CONFLICT(source) DO UPDATE SET offset = $o, line = $l, completed = $c",
+                ("$s", position.Source), ("$o", position.Offset), ("$l", position.Line), ("$c", position.Completed ? 1 : 0)))
                 cmd.ExecuteNonQuery();
             if (batch.Now > 0) Forget(batch.Now);
             tx.Commit();
@@ -225,9 +225,9 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT offset, line FROM positions WHERE source = $s", ("$s", source));
+            using var cmd = Command("SELECT offset, line, completed FROM positions WHERE source = $s", ("$s", source));
             using var r = cmd.ExecuteReader();
-            return r.Read() ? new JournalPosition(source, r.GetInt64(0), r.GetInt64(1)) : null;
+            return r.Read() ? new JournalPosition(source, r.GetInt64(0), r.GetInt64(1), r.GetInt64(2) != 0) : null;
         }
         finally
         {

@@ -46,4 +46,8 @@ public enum OutputChannel
 public sealed record JournalRecord(long Sequence, OutputChannel Channel, byte[] Bytes);
 
 /// <summary>How far an input was read: the byte offset after the last committed line, and that line's number.</summary>
-public sealed record JournalPosition(string Source, long Offset, long Line);
+/// <param name="Source">The input's name (full path, or <c>stdin</c>).</param>
+/// <param name="Offset">Byte offset after the last committed line.</param>
+/// <param name="Line">Number of that line.</param>
+/// <param name="Completed">A <c>--once</c> run read the input to its end; the next such run starts a new pass.</param>
+public sealed record JournalPosition(string Source, long Offset, long Line, bool Completed = false);

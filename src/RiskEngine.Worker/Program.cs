@@ -1,0 +1,118 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RiskEngine.State;
+
+namespace RiskEngine.Worker;
+
+/// <summary>Entry point of the RiskEngine worker.</summary>
+public static class Program
+{
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
+    {
+        ["--policy"] = "RiskEngine:Policy",
+        ["--input"] = "RiskEngine:Input",
+        ["--output"] = "RiskEngine:Output",
+        ["--dead-letter"] = "RiskEngine:DeadLetter",
+        ["--data"] = "RiskEngine:Data",
+        ["--store"] = "RiskEngine:Store",
+        ["--once"] = "RiskEngine:Once",
+        ["--max-future-skew"] = "RiskEngine:MaxFutureSkew",
+        ["--batch-size"] = "RiskEngine:BatchSize",
+    };
+
+    /// <summary>Runs the worker; exit code 0 on a clean stop, 1 when it stopped on an error, 2 on bad settings.</summary>
+    public static async Task<int> Main(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory, // appsettings.json sits beside the binary; paths given are relative to the working directory
+        });
+        builder.Configuration.AddCommandLine(NormalizeFlags(args), Switches);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        // Logs go to standard error so that decisions on standard output stay machine-readable.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+
+        var section = builder.Configuration.GetSection(WorkerOptions.Section);
+        var settings = section.Get<WorkerOptions>() ?? new WorkerOptions();
+        builder.Services.AddOptions<WorkerOptions>().Bind(section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+            o.ShutdownTimeout = TimeSpan.FromSeconds(30);
+        });
+
+        if (settings.Store == "memory")
+        {
+            builder.Services.AddSingleton<IRiskStateStore, InMemoryRiskStateStore>();
+            builder.Services.AddSingleton<IEventJournal, InMemoryEventJournal>();
+        }
+        else
+        {
+            builder.Services.AddRiskEngineSqlite(settings.DatabasePath);
+        }
+        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(settings.Data, "keys")));
+        builder.Services.AddRiskEngine(o =>
+        {
+            o.PolicyPath = string.IsNullOrEmpty(settings.Policy) ? null : settings.Policy;
+            o.MaxFutureSkew = SafeSkew(settings);
+        });
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<WorkerMetrics>();
+        builder.Services.AddSingleton<WorkerStatus>();
+        builder.Services.AddHealthChecks().AddCheck<WorkerHealthCheck>("riskengine");
+        builder.Services.AddHostedService<EventWorker>();
+        builder.Services.AddHostedService<PolicyReloader>();
+
+        using var host = builder.Build();
+        var status = host.Services.GetRequiredService<WorkerStatus>();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (OptionsValidationException e)
+        {
+            foreach (var failure in e.Failures) await Console.Error.WriteLineAsync("riskengine-worker: " + failure);
+            return 2;
+        }
+        return status.Failure is null ? 0 : 1;
+    }
+
+    private static TimeSpan? SafeSkew(WorkerOptions settings)
+    {
+        try
+        {
+            return settings.ResolvedMaxFutureSkew();
+        }
+        catch (FormatException)
+        {
+            return null; // reported by WorkerOptionsValidator on start
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Lets boolean switches stand alone: <c>--once</c> means <c>--once true</c>.</summary>
+    internal static string[] NormalizeFlags(string[] args)
+    {
+        var list = new List<string>(args.Length + 1);
+        for (var i = 0; i < args.Length; i++)
+        {
+            list.Add(args[i]);
+            if (args[i] == "--once" && (i + 1 == args.Length || args[i + 1].StartsWith('-') || args[i + 1] is not ("true" or "false")))
+                list.Add("true");
+        }
+        return [.. list];
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics.Metrics;
+using RiskEngine.Decisions;
+
+namespace RiskEngine.Worker;
+
+/// <summary>The worker's instruments on the <c>RiskEngine</c> meter (read them with <c>dotnet-counters monitor -n RiskEngine.Worker --counters RiskEngine</c>).</summary>
+public sealed class WorkerMetrics : IDisposable
+{
+    /// <summary>The meter name.</summary>
+    public const string MeterName = "RiskEngine";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _decisions;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _freezes;
+    private readonly Counter<long> _unfreezes;
+    private readonly Counter<long> _reloads;
+    private readonly Histogram<double> _latency;
+
+    /// <summary>Creates the instruments.</summary>
+    public WorkerMetrics(IMeterFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _meter = factory.Create(MeterName);
+        _decisions = _meter.CreateCounter<long>("riskengine.decisions", "{decision}", "Decisions by outcome.");
+        _rejected = _meter.CreateCounter<long>("riskengine.rejected", "{event}", "Events rejected as malformed or conflicting.");
+        _duplicates = _meter.CreateCounter<long>("riskengine.duplicates", "{event}", "Events answered from the idempotency record.");
+        _freezes = _meter.CreateCounter<long>("riskengine.freezes", "{account}", "Accounts frozen.");
+        _unfreezes = _meter.CreateCounter<long>("riskengine.unfreezes", "{account}", "Accounts unfrozen.");
+        _reloads = _meter.CreateCounter<long>("riskengine.policy.reloads", "{reload}", "Policy reloads by result.");
+        _latency = _meter.CreateHistogram<double>("riskengine.decision.duration", "us", "Time to decide one event.");
+    }
+
+    /// <summary>Events processed so far (decided or rejected).</summary>
+    public long Processed => Interlocked.Read(ref _processed);
+
+    /// <summary>Rejected so far.</summary>
+    public long Rejected => Interlocked.Read(ref _rejectedTotal);
+
+    private long _processed;
+    private long _rejectedTotal;
+
+    /// <summary>Records one decision.</summary>
+    public void Decided(Decision d, double microseconds)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        Interlocked.Increment(ref _processed);
+        _decisions.Add(1, new KeyValuePair<string, object?>("outcome", d.Outcome.ToWire()));
+        if (d.Duplicate) _duplicates.Add(1);
+        _latency.Record(microseconds);
+        foreach (var e in d.Events) AccountEvent(e);
+    }
+
+    /// <summary>Records an account event.</summary>
+    public void AccountEvent(RiskEngine.Events.AccountEvent e)
+    {
+        if (e is RiskEngine.Events.AccountFrozen) _freezes.Add(1); else _unfreezes.Add(1);
+    }
+
+    /// <summary>Records a rejected event.</summary>
+    public void RejectedEvent()
+    {
+        Interlocked.Increment(ref _processed);
+        Interlocked.Increment(ref _rejectedTotal);
+        _rejected.Add(1);
+    }
+
+    /// <summary>Records a policy reload attempt.</summary>
+    public void Reload(bool ok) => _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? "applied" : "refused"));
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}
