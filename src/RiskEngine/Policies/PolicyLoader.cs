@@ -304,7 +304,7 @@ public static class PolicyLoader
         public Node? Required(string name)
         {
             var n = Optional(name);
-            if (n is null) Error($"is missing the required field '{name}'");
+            if (n is null) ctx.Errors.Add(new PolicyError(ctx.Source, Join(path, name), "is required"));
             return n;
         }
 

@@ -58,7 +58,7 @@ public sealed class PolicyLoaderTests
         policy.Remove("support");
         policy["messages"]!["zh-CN"]!.AsObject().Remove("account.frozen");
         var errors = Errors(policy);
-        Assert.Contains(errors, e => e.Path == "$" && e.Message.Contains("'support'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Path == "$.support" && e.Message == "is required");
         Assert.Contains(errors, e => e.Path == "$.messages['zh-CN']" && e.Message.Contains("account.frozen", StringComparison.Ordinal));
     }
 
