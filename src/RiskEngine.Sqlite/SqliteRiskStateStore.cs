@@ -15,6 +15,8 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
 {
     private readonly SqliteConnection _db;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private SqliteTransaction? _tx;
     private Batch? _batch;
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>
@@ -145,7 +147,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
                 if (commit.Decision is not null) _batch.Now = Math.Max(_batch.Now, commit.Decision.At.UtcTicks);
                 return CommitStatus.Committed;
             }
-            using var tx = _db.BeginTransaction();
+            using var tx = Begin();
             WriteAccount(key, pending);
             if (decision is not null) WriteDecision(eventId!, decision);
             if (ip is not null) WriteIp(ip);
@@ -191,7 +193,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         try
         {
             var batch = _batch ?? new Batch();
-            using var tx = _db.BeginTransaction();
+            using var tx = Begin();
             foreach (var (key, account) in batch.Accounts) WriteAccount(key, account);
             foreach (var (id, decision) in batch.Decisions) WriteDecision(id, decision);
             foreach (var ip in batch.IpFailures) WriteIp(ip);
@@ -290,7 +292,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var tx = _db.BeginTransaction();
+            using var tx = Begin();
             using (var cmd = Command("INSERT INTO published (channel, seq, length) VALUES ($c, $s, $l) ON CONFLICT(channel) DO UPDATE SET seq = $s, length = $l",
                 ("$c", (int)channel), ("$s", sequence), ("$l", length)))
                 cmd.ExecuteNonQuery();
@@ -322,8 +324,23 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
     /// <inheritdoc />
     public void Dispose()
     {
+        foreach (var c in _commands.Values) c.Dispose();
         _db.Dispose();
         _gate.Dispose();
+    }
+
+    /// <summary>Starts a transaction that cached statements join (each call happens under the gate).</summary>
+    private TransactionScope Begin() => new(this, _tx = _db.BeginTransaction());
+
+    private readonly struct TransactionScope(SqliteRiskStateStore owner, SqliteTransaction tx) : IDisposable
+    {
+        public void Commit() => tx.Commit();
+
+        public void Dispose()
+        {
+            tx.Dispose(); // rolls back unless committed
+            owner._tx = null;
+        }
     }
 
     private (long Version, byte[] State)? ReadAccount(string key)
@@ -379,18 +396,47 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
 
     private void Exec(string sql)
     {
-        using var cmd = Command(sql);
+        using var cmd = _db.CreateCommand();
+#pragma warning disable CA2100 // constant schema text
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
         cmd.ExecuteNonQuery();
     }
 
-    private SqliteCommand Command(string sql, params (string Name, object Value)[] parameters)
+    private CachedCommand Command(string sql, params (string Name, object Value)[] parameters)
     {
-        var cmd = _db.CreateCommand();
+        // Statements are prepared once and reused: compiling SQL costs more than running these lookups.
+        if (!_commands.TryGetValue(sql, out var cmd))
+        {
+            cmd = _db.CreateCommand();
 #pragma warning disable CA2100 // every statement is a constant; values go through parameters
-        cmd.CommandText = sql;
+            cmd.CommandText = sql;
 #pragma warning restore CA2100
-        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
-        return cmd;
+            foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
+            cmd.Transaction = _tx;
+            cmd.Prepare();
+            _commands[sql] = cmd;
+            return new CachedCommand(cmd);
+        }
+        foreach (var (name, value) in parameters) cmd.Parameters[name].Value = value;
+        cmd.Transaction = _tx;
+        return new CachedCommand(cmd);
+    }
+
+    /// <summary>A prepared statement borrowed from the cache; disposing it returns it rather than destroying it.</summary>
+    private readonly struct CachedCommand(SqliteCommand command) : IDisposable
+    {
+        public SqliteParameterCollection Parameters => command.Parameters;
+
+        public SqliteDataReader ExecuteReader() => command.ExecuteReader();
+
+        public object? ExecuteScalar() => command.ExecuteScalar();
+
+        public int ExecuteNonQuery() => command.ExecuteNonQuery();
+
+        public void Dispose()
+        {
+        }
     }
 
     private sealed class Batch
