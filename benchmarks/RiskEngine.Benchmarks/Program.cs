@@ -25,6 +25,7 @@ public static class Program
             return 0;
         }
         if (args.Length > 0 && args[0] == "throughput") return ThroughputHarness.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "profile") return ProfileHarness.Run();
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -19,7 +19,7 @@ internal static class DecisionMaker
     public static Decision Decide(PolicyRuleSet rules, RiskEvent e, AccountState state, int ipFailures)
     {
         var policy = rules.Policy;
-        var events = new List<AccountEvent>(1);
+        var events = new List<AccountEvent>(0); // no allocation of a backing array unless an event happens
         ApplyCoolDown(policy, e, state, events);
 
         List<RuleHit> hits;
@@ -62,8 +62,13 @@ internal static class DecisionMaker
         }
         Prune(policy, state, e.At);
         // Most severe first; stable within a severity so the output is deterministic.
-        var ordered = hits.Count > 1 ? hits.OrderByDescending(h => h.Outcome).ToArray() : hits.ToArray();
-        return new Decision(e.Id, e.Account, e.At, outcome, ordered, policy.Version, events);
+        var ordered = hits.Count switch
+        {
+            0 => [],
+            1 => [hits[0]],
+            _ => hits.OrderByDescending(h => h.Outcome).ToArray(),
+        };
+        return new Decision(e.Id, e.Account, e.At, outcome, ordered, policy.Version, events.Count == 0 ? [] : events);
     }
 
     internal static Outcome Combine(List<RuleHit> hits)
@@ -75,12 +80,7 @@ internal static class DecisionMaker
 
     private static List<RuleHit> Fire(PolicyRuleSet rules, List<object> facts)
     {
-        var collector = new DecisionCollector();
-        facts.Add(collector);
-        var session = rules.Factory.CreateSession();
-        session.InsertAll(facts);
-        session.Fire();
-        return collector.Hits;
+        return rules.Fire(facts);
     }
 
     private static List<object> TransactionFacts(RiskPolicy policy, TransactionAttempt t, AccountState state)

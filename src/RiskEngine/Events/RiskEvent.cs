@@ -11,10 +11,21 @@ namespace RiskEngine.Events;
 public abstract record RiskEvent(EventId Id, DateTimeOffset At, AccountId Account)
 {
     /// <summary>
-    /// A canonical rendering of the payload, used to tell a re-delivery (same id, same payload) from a conflicting
-    /// event that reuses an id. Field order and JSON formatting do not matter; values do.
+    /// A hash of the canonical payload (<see cref="Canonical"/>), used to tell a re-delivery (same id, same payload)
+    /// from a conflicting event that reuses an id. Field order and JSON formatting do not matter; values do. Short,
+    /// because every decided event keeps one for the idempotency window.
     /// </summary>
-    public abstract string Fingerprint();
+    public string Fingerprint()
+    {
+        // XXH128 over the canonical text: fast, and 128 bits make an accidental collision between a re-delivery and
+        // a conflicting event impractical. Not a MAC: ids are not secrets, and producers are trusted to be themselves.
+        Span<byte> hash = stackalloc byte[16];
+        System.IO.Hashing.XxHash128.Hash(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Canonical().AsSpan()), hash);
+        return Convert.ToBase64String(hash);
+    }
+
+    /// <summary>The payload in a canonical text form: every field that defines the event, in a fixed order.</summary>
+    public abstract string Canonical();
 
     private protected string Common(string type) =>
         string.Create(CultureInfo.InvariantCulture, $"{type}|{Id.Value}|{At.UtcTicks}|{Account.Value}");
@@ -42,7 +53,7 @@ public sealed record TransactionAttempt(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+    public override string Canonical() => string.Create(CultureInfo.InvariantCulture,
         $"{Common("transaction")}|{Money.Normalize(Amount.Amount)}|{Amount.Currency}|{Origin}|{Device.Value}|{Residence}|{Counterparty}|{Ip}|{TotpVerified}");
 }
 
@@ -66,7 +77,7 @@ public sealed record LoginAttempt(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+    public override string Canonical() => string.Create(CultureInfo.InvariantCulture,
         $"{Common("login")}|{PasswordOk}|{Device.Value}|{Country}|{Ip}|{Location?.Latitude}|{Location?.Longitude}|{TotpVerified}");
 }
 
@@ -83,7 +94,7 @@ public sealed record LimitArrangement(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+    public override string Canonical() => string.Create(CultureInfo.InvariantCulture,
         $"{Common("limit")}|{Money.Normalize(Amount.Amount)}|{Amount.Currency}|{Until.UtcTicks}|{TotpVerified}");
 }
 
@@ -98,7 +109,7 @@ public sealed record SupportUnfreeze(
     string Reason) : RiskEvent(Id, At, Account)
 {
     /// <inheritdoc />
-    public override string Fingerprint() => $"{Common("unfreeze")}|{By}|{Reason}";
+    public override string Canonical() => $"{Common("unfreeze")}|{By}|{Reason}";
 }
 
 /// <summary>A point on Earth in decimal degrees.</summary>

@@ -10,11 +10,9 @@ public sealed class AccountFrozenRule(RiskPolicy policy) : PolicyRule(policy)
     public override void Define()
     {
         AccountStatusFact status = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => status, s => s.Frozen)
-            .Match(() => hits);
+            .Match(() => status, s => s.Frozen);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.AccountFrozen, Outcome.Deny, "the account is frozen; contact support", status.Reason)));
+            .Do(_ => Collect(Hit(ReasonCodes.AccountFrozen, Outcome.Deny, "the account is frozen; contact support", status.Reason)));
     }
 }

@@ -10,12 +10,10 @@ public sealed class ArrangedLimitUnauthenticatedRule(RiskPolicy policy) : Policy
     public override void Define()
     {
         LimitFact limit = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => limit, l => !l.Arrangement.TotpVerified)
-            .Match(() => hits);
+            .Match(() => limit, l => !l.Arrangement.TotpVerified);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.LimitUnauthenticated, Outcome.Deny, "arranging a higher limit needs a verification code")));
+            .Do(_ => Collect(Hit(ReasonCodes.LimitUnauthenticated, Outcome.Deny, "arranging a higher limit needs a verification code")));
     }
 }
 
@@ -26,11 +24,9 @@ public sealed class ArrangedLimitAboveMaxRule(RiskPolicy policy) : PolicyRule(po
     public override void Define()
     {
         LimitFact limit = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => limit, l => l.Asset != null && l.Arrangement.Amount.Amount > l.Asset.MaxArrangedLimit)
-            .Match(() => hits);
+            .Match(() => limit, l => l.Asset != null && l.Arrangement.Amount.Amount > l.Asset.MaxArrangedLimit);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.LimitAboveMax, Outcome.Deny, $"the largest limit that can be arranged is {limit.Asset!.MaxArrangedLimit} {limit.Asset.Currency}")));
+            .Do(_ => Collect(Hit(ReasonCodes.LimitAboveMax, Outcome.Deny, $"the largest limit that can be arranged is {limit.Asset!.MaxArrangedLimit} {limit.Asset.Currency}")));
     }
 }

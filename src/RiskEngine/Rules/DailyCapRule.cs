@@ -10,11 +10,9 @@ public sealed class DailyCapRule(RiskPolicy policy) : PolicyRule(policy)
     public override void Define()
     {
         CapUsageFact cap = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => cap, c => c.DailyUsed + c.Amount > c.DailyCap)
-            .Match(() => hits);
+            .Match(() => cap, c => c.DailyUsed + c.Amount > c.DailyCap);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.CapDaily, Outcome.Deny, "the amount would exceed the daily limit")));
+            .Do(_ => Collect(Hit(ReasonCodes.CapDaily, Outcome.Deny, "the amount would exceed the daily limit")));
     }
 }

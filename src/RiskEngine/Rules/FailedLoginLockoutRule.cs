@@ -19,14 +19,12 @@ public sealed class FailedLoginLockoutRule(RiskPolicy policy) : PolicyRule(polic
         var p = Policy.Logins.FailedAttempts!;
         var ipMax = Policy.Logins.IpThrottle?.MaxFailures ?? int.MaxValue;
         LoginHistoryFact history = default!;
-        DecisionCollector hits = default!;
         When()
             .Match<LoginFact>(l => !l.Attempt.PasswordOk)
             .Match(() => history, h => !h.Locked && h.RecentFailures + 1 >= p.Max)
-            .Not<IpFailuresFact>(ip => ip.Failures > ipMax)
-            .Match(() => hits);
+            .Not<IpFailuresFact>(ip => ip.Failures > ipMax);
         Then()
-            .Do(_ => hits.Add(HitFor(history, p)));
+            .Do(_ => Collect(HitFor(history, p)));
     }
 
     private RuleHit HitFor(LoginHistoryFact history, FailedAttemptsPolicy p) =>

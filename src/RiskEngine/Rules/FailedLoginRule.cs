@@ -9,12 +9,10 @@ public sealed class FailedLoginRule(RiskPolicy policy) : PolicyRule(policy)
     /// <inheritdoc />
     public override void Define()
     {
-        DecisionCollector hits = default!;
         When()
             .Match<LoginFact>(l => !l.Attempt.PasswordOk)
-            .Match<LoginHistoryFact>(h => !h.Locked)
-            .Match(() => hits);
+            .Match<LoginHistoryFact>(h => !h.Locked);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.LoginFailed, Outcome.Deny, "wrong password")));
+            .Do(_ => Collect(Hit(ReasonCodes.LoginFailed, Outcome.Deny, "wrong password")));
     }
 }

@@ -18,13 +18,11 @@ public sealed class ImpossibleTravelRule(RiskPolicy policy) : PolicyRule(policy)
     {
         var p = Policy.Logins.ImpossibleTravel!;
         LoginHistoryFact history = default!;
-        DecisionCollector hits = default!;
         When()
             .Match<LoginFact>(l => l.Attempt.PasswordOk)
-            .Match(() => history, h => !h.Locked && h.TravelKmh != null && h.TravelKmh > p.MaxKmh)
-            .Match(() => hits);
+            .Match(() => history, h => !h.Locked && h.TravelKmh != null && h.TravelKmh > p.MaxKmh);
         Then()
-            .Do(_ => hits.Add(HitFor(history, p)));
+            .Do(_ => Collect(HitFor(history, p)));
     }
 
     private RuleHit HitFor(LoginHistoryFact history, ImpossibleTravelPolicy p) =>

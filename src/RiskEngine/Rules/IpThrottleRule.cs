@@ -13,12 +13,10 @@ public sealed class IpThrottleRule(RiskPolicy policy) : PolicyRule(policy)
     public override void Define()
     {
         var max = Policy.Logins.IpThrottle!.MaxFailures;
-        DecisionCollector hits = default!;
         When()
             .Match<LoginFact>()
-            .Match<IpFailuresFact>(ip => ip.Failures > max)
-            .Match(() => hits);
+            .Match<IpFailuresFact>(ip => ip.Failures > max);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.LoginIpThrottled, Outcome.Deny, "too many failed sign-ins from this network; try again later")));
+            .Do(_ => Collect(Hit(ReasonCodes.LoginIpThrottled, Outcome.Deny, "too many failed sign-ins from this network; try again later")));
     }
 }

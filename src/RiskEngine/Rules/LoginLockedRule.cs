@@ -10,12 +10,10 @@ public sealed class LoginLockedRule(RiskPolicy policy) : PolicyRule(policy)
     public override void Define()
     {
         LoginHistoryFact history = default!;
-        DecisionCollector hits = default!;
         When()
             .Match<LoginFact>()
-            .Match(() => history, h => h.Locked)
-            .Match(() => hits);
+            .Match(() => history, h => h.Locked);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.LoginLocked, Outcome.Deny, "sign-in is locked for a while after repeated failures")));
+            .Do(_ => Collect(Hit(ReasonCodes.LoginLocked, Outcome.Deny, "sign-in is locked for a while after repeated failures")));
     }
 }

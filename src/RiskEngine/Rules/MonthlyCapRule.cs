@@ -10,11 +10,9 @@ public sealed class MonthlyCapRule(RiskPolicy policy) : PolicyRule(policy)
     public override void Define()
     {
         CapUsageFact cap = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => cap, c => c.MonthlyUsed + c.Amount > c.Asset.Monthly)
-            .Match(() => hits);
+            .Match(() => cap, c => c.MonthlyUsed + c.Amount > c.Asset.Monthly);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.CapMonthly, Outcome.Deny, "the amount would exceed the monthly limit")));
+            .Do(_ => Collect(Hit(ReasonCodes.CapMonthly, Outcome.Deny, "the amount would exceed the monthly limit")));
     }
 }

@@ -12,12 +12,10 @@ public sealed class NewCountryRule(RiskPolicy policy) : PolicyRule(policy)
     /// <inheritdoc />
     public override void Define()
     {
-        DecisionCollector hits = default!;
         When()
             .Match<LoginFact>(l => l.Attempt.PasswordOk && !l.Attempt.TotpVerified)
-            .Match<LoginHistoryFact>(h => h.HasPriorLogin && !h.CountryKnown && !h.Locked)
-            .Match(() => hits);
+            .Match<LoginHistoryFact>(h => h.HasPriorLogin && !h.CountryKnown && !h.Locked);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.LoginNewCountry, Policy.Logins.NewCountry, "sign-in from a new country")));
+            .Do(_ => Collect(Hit(ReasonCodes.LoginNewCountry, Policy.Logins.NewCountry, "sign-in from a new country")));
     }
 }

@@ -12,12 +12,10 @@ public sealed class NewDeviceRule(RiskPolicy policy) : PolicyRule(policy)
     /// <inheritdoc />
     public override void Define()
     {
-        DecisionCollector hits = default!;
         When()
             .Match<LoginFact>(l => l.Attempt.PasswordOk && !l.Attempt.TotpVerified)
-            .Match<LoginHistoryFact>(h => h.HasPriorLogin && !h.DeviceKnown && !h.Locked)
-            .Match(() => hits);
+            .Match<LoginHistoryFact>(h => h.HasPriorLogin && !h.DeviceKnown && !h.Locked);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.LoginNewDevice, Policy.Logins.NewDevice, "sign-in from a new device")));
+            .Do(_ => Collect(Hit(ReasonCodes.LoginNewDevice, Policy.Logins.NewDevice, "sign-in from a new device")));
     }
 }

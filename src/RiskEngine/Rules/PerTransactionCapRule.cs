@@ -10,11 +10,9 @@ public sealed class PerTransactionCapRule(RiskPolicy policy) : PolicyRule(policy
     public override void Define()
     {
         CapUsageFact cap = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => cap, c => c.Amount > c.PerTransactionCap)
-            .Match(() => hits);
+            .Match(() => cap, c => c.Amount > c.PerTransactionCap);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.CapPerTransaction, Outcome.Deny, "the amount is above the per-transaction limit")));
+            .Do(_ => Collect(Hit(ReasonCodes.CapPerTransaction, Outcome.Deny, "the amount is above the per-transaction limit")));
     }
 }

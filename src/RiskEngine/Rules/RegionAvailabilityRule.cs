@@ -17,12 +17,10 @@ public sealed class RegionAvailabilityRule(RiskPolicy policy) : PolicyRule(polic
     public override void Define()
     {
         TransactionFact tx = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => tx, t => Unavailable(t.Attempt) != null)
-            .Match(() => hits);
+            .Match(() => tx, t => Unavailable(t.Attempt) != null);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.RegionUnavailable, Outcome.Deny, $"the service is not available in {Unavailable(tx.Attempt)}")));
+            .Do(_ => Collect(Hit(ReasonCodes.RegionUnavailable, Outcome.Deny, $"the service is not available in {Unavailable(tx.Attempt)}")));
     }
 
     private string? Unavailable(TransactionAttempt a)

@@ -10,11 +10,9 @@ public sealed class StepUpRule(RiskPolicy policy) : PolicyRule(policy)
     public override void Define()
     {
         CapUsageFact cap = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => cap, c => !c.Authenticated && c.Asset.ChallengeAbove != null && c.Amount > c.Asset.ChallengeAbove)
-            .Match(() => hits);
+            .Match(() => cap, c => !c.Authenticated && c.Asset.ChallengeAbove != null && c.Amount > c.Asset.ChallengeAbove);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.CapStepUp, Outcome.Challenge, "confirm this amount with your verification code")));
+            .Do(_ => Collect(Hit(ReasonCodes.CapStepUp, Outcome.Challenge, "confirm this amount with your verification code")));
     }
 }

@@ -10,11 +10,9 @@ public sealed class UnsupportedCurrencyRule(RiskPolicy policy) : PolicyRule(poli
     public override void Define()
     {
         UnsupportedCurrencyFact currency = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => currency)
-            .Match(() => hits);
+            .Match(() => currency);
         Then()
-            .Do(_ => hits.Add(Hit(ReasonCodes.CurrencyUnsupported, Outcome.Deny, $"{currency.Currency} is not supported")));
+            .Do(_ => Collect(Hit(ReasonCodes.CurrencyUnsupported, Outcome.Deny, $"{currency.Currency} is not supported")));
     }
 }

@@ -16,12 +16,10 @@ public sealed class VelocityFreezeRule(RiskPolicy policy) : PolicyRule(policy)
     public override void Define()
     {
         VelocityFact v = default!;
-        DecisionCollector hits = default!;
         When()
-            .Match(() => v, f => f.CountExceeded || f.AmountExceeded)
-            .Match(() => hits);
+            .Match(() => v, f => f.CountExceeded || f.AmountExceeded);
         Then()
-            .Do(_ => hits.Add(HitFor(v)));
+            .Do(_ => Collect(HitFor(v)));
     }
 
     private RuleHit HitFor(VelocityFact v) =>

@@ -63,6 +63,38 @@ public sealed class AccountState
         Totp = Totp is null ? null : Totp with { Failures = [.. Totp.Failures] },
     };
 
+    /// <summary>
+    /// Makes this state equal to <paramref name="other"/>, reusing this instance's lists. A long-lived store copies a
+    /// committed state into the one it holds rather than keeping the new object: the new lists would otherwise all
+    /// survive into the oldest GC generation on every commit.
+    /// </summary>
+    public void CopyFrom(AccountState other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        Freeze = other.Freeze;
+        Replace(Allowed, other.Allowed);
+        Replace(Attempts, other.Attempts);
+        if (Limits.Count > 0 || other.Limits.Count > 0)
+        {
+            Limits.Clear();
+            foreach (var (k, v) in other.Limits) Limits[k] = v;
+        }
+        Replace(KnownDevices, other.KnownDevices);
+        Replace(KnownCountries, other.KnownCountries);
+        HasLoggedIn = other.HasLoggedIn;
+        LastLogin = other.LastLogin;
+        Replace(LoginFailures, other.LoginFailures);
+        LockedUntil = other.LockedUntil;
+        Replace(Lockouts, other.Lockouts);
+        Totp = other.Totp;
+    }
+
+    private static void Replace<T>(List<T> target, List<T> source)
+    {
+        target.Clear();
+        target.AddRange(source);
+    }
+
     /// <summary>Remembers <paramref name="value"/> as most recently used, forgetting the oldest past the bound.</summary>
     internal static void Touch(List<string> list, string value)
     {

@@ -72,7 +72,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
             if (entry.Version != commit.ExpectedVersion) return ValueTask.FromResult(CommitStatus.Conflict);
             if (id is not null && !_decisions.TryAdd(id, (new StoredDecision(commit.Fingerprint!, commit.Decision!), commit.RememberUntil)))
                 return ValueTask.FromResult(CommitStatus.DuplicateEvent);
-            entry.State = commit.State;
+            entry.State.CopyFrom(commit.State);
             entry.Version++;
         }
         if (id is null) return ValueTask.FromResult(CommitStatus.Committed);
