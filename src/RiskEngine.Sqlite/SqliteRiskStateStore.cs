@@ -17,6 +17,12 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private SqliteTransaction? _tx;
+    private string? _lastMiss;
+
+    // Committed account states, so a decision reads no row and parses no JSON for an account seen recently. Safe
+    // because one process owns the file. Cleared whole when it grows past the bound.
+    private readonly Dictionary<string, (long Version, AccountState State)> _cache = new(StringComparer.Ordinal);
+    private const int MaxCachedAccounts = 200_000;
     private Batch? _batch;
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>
@@ -31,6 +37,8 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         Exec("""
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
+            PRAGMA cache_size=-65536;
+            PRAGMA temp_store=MEMORY;
             PRAGMA busy_timeout=5000;
             CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL,
                 frozen_reason TEXT, frozen_at INTEGER);
@@ -39,7 +47,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             CREATE INDEX IF NOT EXISTS decisions_until ON decisions(until);
             CREATE TABLE IF NOT EXISTS ip_failures (ip TEXT NOT NULL, at INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS ip_failures_ip_at ON ip_failures(ip, at);
-            CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, channel INTEGER NOT NULL, record BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS outbox (last_seq INTEGER NOT NULL, channel INTEGER NOT NULL, records BLOB NOT NULL, PRIMARY KEY (channel, last_seq));
             CREATE TABLE IF NOT EXISTS published (channel INTEGER PRIMARY KEY, seq INTEGER NOT NULL, length INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -58,7 +66,9 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             if (_batch is not null && _batch.Decisions.TryGetValue(eventId.Value, out var held)) return held.Stored;
             using var cmd = Command("SELECT fingerprint, decision FROM decisions WHERE event = $e", ("$e", eventId.Value));
             using var r = cmd.ExecuteReader();
-            return r.Read() ? new StoredDecision(r.GetString(0), StateJson.DeserializeDecision((byte[])r[1])) : null;
+            if (r.Read()) return new StoredDecision(r.GetString(0), StateJson.DeserializeDecision((byte[])r[1]));
+            _lastMiss = eventId.Value;
+            return null;
         }
         finally
         {
@@ -72,11 +82,8 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_batch is not null && _batch.Accounts.TryGetValue(account.Value, out var held))
-                return new AccountSnapshot(StateJson.DeserializeState(held.State), held.Version); // a copy: callers may change it
-            return ReadAccount(account.Value) is { } row
-                ? new AccountSnapshot(StateJson.DeserializeState(row.State), row.Version)
-                : new AccountSnapshot(new AccountState(), 0);
+            var (version, state) = Current(account.Value);
+            return new AccountSnapshot(state?.Clone() ?? new AccountState(), version); // a copy: callers may change it
         }
         finally
         {
@@ -129,12 +136,15 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         try
         {
             var key = commit.Account.Value;
-            var current = _batch is not null && _batch.Accounts.TryGetValue(key, out var held) ? held.Version : ReadAccount(key)?.Version ?? 0;
+            var current = Current(key).Version;
             if (current != commit.ExpectedVersion) return CommitStatus.Conflict;
             var eventId = commit.Decision?.EventId.Value;
-            if (eventId is not null && (_batch?.Decisions.ContainsKey(eventId) == true || DecisionExists(eventId))) return CommitStatus.DuplicateEvent;
+            // The engine looked the id up just before committing; within a batch nothing else writes the file, so that
+            // miss still holds and the second lookup is skipped.
+            if (eventId is not null && (_batch?.Decisions.ContainsKey(eventId) == true ||
+                (!(_batch is not null && eventId == _lastMiss) && DecisionExists(eventId)))) return CommitStatus.DuplicateEvent;
 
-            var pending = new PendingAccount(StateJson.SerializeState(commit.State), current + 1, commit.State.Freeze);
+            var pending = new PendingAccount(commit.State, current + 1); // the store owns the committed state from here
             var decision = commit.Decision is null ? null
                 : new PendingDecision(new StoredDecision(commit.Fingerprint!, commit.Decision), StateJson.SerializeDecision(commit.Decision), commit.RememberUntil);
             var ip = commit.IpFailure is { } f ? new PendingIp(f.Ip, f.At.UtcTicks, (f.At - f.Window).UtcTicks) : null;
@@ -153,6 +163,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             if (ip is not null) WriteIp(ip);
             if (commit.Decision is not null) Forget(commit.Decision.At.UtcTicks);
             tx.Commit();
+            Cache(key, pending);
             return CommitStatus.Committed;
         }
         finally
@@ -180,7 +191,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
     public void AbortBatch()
     {
         _gate.Wait();
-        _batch = null;
+        _batch = null; // the cache holds committed states only, so nothing else to undo
         _gate.Release();
     }
 
@@ -197,15 +208,13 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             foreach (var (key, account) in batch.Accounts) WriteAccount(key, account);
             foreach (var (id, decision) in batch.Decisions) WriteDecision(id, decision);
             foreach (var ip in batch.IpFailures) WriteIp(ip);
-            using (var cmd = Command("INSERT INTO outbox (seq, channel, record) VALUES ($s, $c, $r)", ("$s", 0L), ("$c", 0), ("$r", Array.Empty<byte>())))
+            // One outbox row per channel and batch: [seq:8][length:4][bytes]... — one statement, not one per record.
+            foreach (var channel in (OutputChannel[])[OutputChannel.Output, OutputChannel.DeadLetter])
             {
-                foreach (var r in records)
-                {
-                    cmd.Parameters["$s"].Value = r.Sequence;
-                    cmd.Parameters["$c"].Value = (int)r.Channel;
-                    cmd.Parameters["$r"].Value = r.Bytes;
-                    cmd.ExecuteNonQuery();
-                }
+                var mine = records.Where(r => r.Channel == channel).ToList();
+                if (mine.Count == 0) continue;
+                using var cmd = Command("INSERT INTO outbox (last_seq, channel, records) VALUES ($s, $c, $r)", ("$s", mine[^1].Sequence), ("$c", (int)channel), ("$r", Pack(mine)));
+                cmd.ExecuteNonQuery();
             }
             if (records.Count > 0) SetMeta("last_seq", records[^1].Sequence);
             using (var cmd = Command("INSERT INTO positions (source, offset, line, completed) VALUES ($s, $o, $l, $c) ON CONFLICT(source) DO UPDATE SET offset = $o, line = $l, completed = $c",
@@ -213,6 +222,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
                 cmd.ExecuteNonQuery();
             if (batch.Now > 0) Forget(batch.Now);
             tx.Commit();
+            foreach (var (key, account) in batch.Accounts) Cache(key, account);
             _batch = null;
         }
         finally
@@ -275,9 +285,9 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         try
         {
             var list = new List<JournalRecord>();
-            using var cmd = Command("SELECT seq, record FROM outbox WHERE channel = $c ORDER BY seq", ("$c", (int)channel));
+            using var cmd = Command("SELECT records FROM outbox WHERE channel = $c ORDER BY last_seq", ("$c", (int)channel));
             using var r = cmd.ExecuteReader();
-            while (r.Read()) list.Add(new JournalRecord(r.GetInt64(0), channel, (byte[])r[1]));
+            while (r.Read()) Unpack((byte[])r[0], channel, list);
             return list;
         }
         finally
@@ -296,13 +306,39 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             using (var cmd = Command("INSERT INTO published (channel, seq, length) VALUES ($c, $s, $l) ON CONFLICT(channel) DO UPDATE SET seq = $s, length = $l",
                 ("$c", (int)channel), ("$s", sequence), ("$l", length)))
                 cmd.ExecuteNonQuery();
-            using (var cmd = Command("DELETE FROM outbox WHERE channel = $c AND seq <= $s", ("$c", (int)channel), ("$s", sequence)))
+            using (var cmd = Command("DELETE FROM outbox WHERE channel = $c AND last_seq <= $s", ("$c", (int)channel), ("$s", sequence)))
                 cmd.ExecuteNonQuery();
             tx.Commit();
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private static byte[] Pack(List<JournalRecord> records)
+    {
+        var buffer = new byte[records.Sum(r => 12 + r.Bytes.Length)];
+        var at = 0;
+        foreach (var r in records)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(at), r.Sequence);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at + 8), r.Bytes.Length);
+            r.Bytes.CopyTo(buffer, at + 12);
+            at += 12 + r.Bytes.Length;
+        }
+        return buffer;
+    }
+
+    private static void Unpack(byte[] packed, OutputChannel channel, List<JournalRecord> into)
+    {
+        var at = 0;
+        while (at < packed.Length)
+        {
+            var seq = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(packed.AsSpan(at));
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(packed.AsSpan(at + 8));
+            into.Add(new JournalRecord(seq, channel, packed.AsSpan(at + 12, length).ToArray()));
+            at += 12 + length;
         }
     }
 
@@ -343,6 +379,23 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         }
     }
 
+    /// <summary>The latest state of an account: held in the open batch, cached, or read from the file.</summary>
+    private (long Version, AccountState? State) Current(string key)
+    {
+        if (_batch is not null && _batch.Accounts.TryGetValue(key, out var held)) return (held.Version, held.State);
+        if (_cache.TryGetValue(key, out var cached)) return cached;
+        if (ReadAccount(key) is not { } row) return (0, null);
+        var state = StateJson.DeserializeState(row.State);
+        Cache(key, new PendingAccount(state, row.Version));
+        return (row.Version, state);
+    }
+
+    private void Cache(string key, PendingAccount account)
+    {
+        if (_cache.Count >= MaxCachedAccounts && !_cache.ContainsKey(key)) _cache.Clear();
+        _cache[key] = (account.Version, account.State);
+    }
+
     private (long Version, byte[] State)? ReadAccount(string key)
     {
         using var cmd = Command("SELECT version, state FROM accounts WHERE account = $a", ("$a", key));
@@ -362,7 +415,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             INSERT INTO accounts (account, version, state, frozen_reason, frozen_at) VALUES ($a, $v, $s, $fr, $fa)
             ON CONFLICT(account) DO UPDATE SET version = $v, state = $s, frozen_reason = $fr, frozen_at = $fa
             """,
-            ("$a", key), ("$v", a.Version), ("$s", a.State), ("$fr", (object?)a.Freeze?.Reason ?? DBNull.Value), ("$fa", (object?)a.Freeze?.At.UtcTicks ?? DBNull.Value));
+            ("$a", key), ("$v", a.Version), ("$s", StateJson.SerializeState(a.State)), ("$fr", (object?)a.State.Freeze?.Reason ?? DBNull.Value), ("$fa", (object?)a.State.Freeze?.At.UtcTicks ?? DBNull.Value));
         cmd.ExecuteNonQuery();
     }
 
@@ -447,7 +500,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         public long Now { get; set; }
     }
 
-    private sealed record PendingAccount(byte[] State, long Version, FreezeState? Freeze);
+    private sealed record PendingAccount(AccountState State, long Version);
 
     private sealed record PendingDecision(StoredDecision Stored, byte[] Json, DateTimeOffset Until);
 

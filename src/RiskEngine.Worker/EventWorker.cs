@@ -33,6 +33,9 @@ internal sealed partial class EventWorker(
     private long _started;
     private long _lastProgress;
     private long _lastCoolDown;
+    private TimeSpan _deciding;
+    private TimeSpan _committing;
+    private TimeSpan _publishing;
 
     private readonly record struct Item(long Line, byte[] Bytes, long Oversized, long EndOffset);
 
@@ -106,7 +109,9 @@ internal sealed partial class EventWorker(
 
                 var (records, end) = await DecideBatchAsync(o, channel.Reader, last);
                 last = end;
+                var publishStart = Stopwatch.GetTimestamp();
                 await PublishAsync(records, output, dead);
+                _publishing += Stopwatch.GetElapsedTime(publishStart);
                 if (!o.Once) await TicksAsync(o, output, dead, last, ct);
             }
             await reader; // surfaces a read error
@@ -122,7 +127,8 @@ internal sealed partial class EventWorker(
         }
         var seconds = time.GetElapsedTime(_started).TotalSeconds;
         await WriteHealthAsync(o, ct);
-        LogDone(log, metrics.Processed, metrics.Rejected, seconds, seconds > 0 ? metrics.Processed / seconds : 0);
+        LogDone(log, metrics.Processed, metrics.Rejected, seconds, seconds > 0 ? metrics.Processed / seconds : 0,
+            _deciding.TotalSeconds, _committing.TotalSeconds, _publishing.TotalSeconds);
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
@@ -188,6 +194,7 @@ internal sealed partial class EventWorker(
         var records = new List<JournalRecord>(o.BatchSize * 2);
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         var deadBuffer = new ArrayBufferWriter<byte>(1024);
+        var batchStart = Stopwatch.GetTimestamp();
         journal.BeginBatch();
         try
         {
@@ -216,7 +223,10 @@ internal sealed partial class EventWorker(
                 Split(deadBuffer, OutputChannel.DeadLetter, records);
                 last = last with { Offset = item.EndOffset, Line = item.Line };
             }
+            var commitStart = Stopwatch.GetTimestamp();
+            _deciding += Stopwatch.GetElapsedTime(batchStart);
             await journal.CommitBatchAsync(records, last, CancellationToken.None);
+            _committing += Stopwatch.GetElapsedTime(commitStart);
             status.StoreError = null;
             return (records, last);
         }
@@ -321,8 +331,8 @@ internal sealed partial class EventWorker(
     [LoggerMessage(LogLevel.Information, "progress: {Processed} events ({Rate:0} events/s), backlog {Backlog}, rejected {Rejected}, policy {Policy}")]
     private static partial void LogProgress(ILogger logger, long processed, double rate, long backlog, long rejected, string policy);
 
-    [LoggerMessage(LogLevel.Information, "done: {Processed} events, {Rejected} rejected, in {Seconds:0.00} s ({Rate:0} events/s)")]
-    private static partial void LogDone(ILogger logger, long processed, long rejected, double seconds, double rate);
+    [LoggerMessage(LogLevel.Information, "done: {Processed} events, {Rejected} rejected, in {Seconds:0.00} s ({Rate:0} events/s); deciding {Deciding:0.00} s, committing {Committing:0.00} s, publishing {Publishing:0.00} s")]
+    private static partial void LogDone(ILogger logger, long processed, long rejected, double seconds, double rate, double deciding, double committing, double publishing);
 
     [LoggerMessage(LogLevel.Warning, "line {Line} rejected: {Field}: {Error}")]
     private static partial void LogRejected(ILogger logger, long line, string field, string error);
