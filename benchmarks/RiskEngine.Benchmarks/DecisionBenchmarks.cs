@@ -18,6 +18,8 @@ public class DecisionBenchmarks
     private const int Accounts = 10_000;
     private static readonly DateTimeOffset Start = new(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
     private IRiskEngine _engine = null!;
+    private IRiskEngine _freezing = null!;
+    private ServiceProvider _freezingProvider = null!;
     private ServiceProvider _provider = null!;
     private RiskPolicy _policy = null!;
     private AccountId[] _accounts = null!;
@@ -36,6 +38,15 @@ public class DecisionBenchmarks
             o.MaxFutureSkew = null;
         }).BuildServiceProvider();
         _engine = _provider.GetRequiredService<IRiskEngine>();
+        var freezing = BenchmarkPolicies.Default();
+        freezing["idempotencyWindow"] = "60s";
+        freezing["velocity"] = new JsonArray(new JsonObject { ["id"] = "value", ["window"] = "60s", ["maxAmount"] = 1, ["currency"] = "USD", ["then"] = "freeze" });
+        _freezingProvider = new ServiceCollection().AddRiskEngine(o =>
+        {
+            o.PolicyJson = freezing.ToJsonString();
+            o.MaxFutureSkew = null;
+        }).BuildServiceProvider();
+        _freezing = _freezingProvider.GetRequiredService<IRiskEngine>();
         _policy = _engine.Policy;
         _accounts = Enumerable.Range(0, Accounts).Select(i => AccountId.Create($"acct-{i}")).ToArray();
         _ids = Enumerable.Range(0, 1 << 20).Select(i => EventId.Create($"ev-{i}")).ToArray();
@@ -43,7 +54,11 @@ public class DecisionBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _provider.Dispose();
+    public void Cleanup()
+    {
+        _provider.Dispose();
+        _freezingProvider.Dispose();
+    }
 
     private (AccountId, EventId, DateTimeOffset) Next()
     {
@@ -77,6 +92,15 @@ public class DecisionBenchmarks
         var (account, id, at) = Next();
         var tx = new TransactionAttempt(id, at, account, Money.Create(10m, "USD"), CountryCode.Create("KP"), DeviceId.Create("dev-1"));
         return (await _engine.EvaluateTransactionAsync(tx)).Decision!.Outcome;
+    }
+
+    [Benchmark(Description = "transaction, freeze path (velocity)")]
+    public async Task<RiskEngine.Decisions.Outcome> TransactionFreeze()
+    {
+        var (_, id, at) = Next();
+        // A fresh account each time, under a value limit that any attempt exceeds: every call freezes.
+        var tx = new TransactionAttempt(id, at, AccountId.Create("f" + id.Value), Money.Create(10m, "USD"), CountryCode.Create("US"), DeviceId.Create("dev-1"));
+        return (await _freezing.EvaluateTransactionAsync(tx)).Decision!.Outcome;
     }
 
     [Benchmark(Description = "login, known device")]

@@ -43,7 +43,8 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL,
                 frozen_reason TEXT, frozen_at INTEGER);
             CREATE INDEX IF NOT EXISTS accounts_frozen ON accounts(frozen_reason, frozen_at) WHERE frozen_reason IS NOT NULL;
-            CREATE TABLE IF NOT EXISTS decisions (event TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, decision BLOB NOT NULL, until INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS decisions (event TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, decision BLOB NOT NULL, until INTEGER NOT NULL, account TEXT NOT NULL, at INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS decisions_account ON decisions(account, at);
             CREATE INDEX IF NOT EXISTS decisions_until ON decisions(until);
             CREATE TABLE IF NOT EXISTS ip_failures (ip TEXT NOT NULL, at INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS ip_failures_ip_at ON ip_failures(ip, at);
@@ -342,6 +343,24 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         }
     }
 
+    /// <summary>The account's decisions still inside their idempotency window, newest first (support's history view).</summary>
+    public IReadOnlyList<Decisions.Decision> History(AccountId account, int limit)
+    {
+        _gate.Wait();
+        try
+        {
+            var list = new List<Decisions.Decision>();
+            using var cmd = Command("SELECT decision FROM decisions WHERE account = $a ORDER BY at DESC LIMIT $n", ("$a", account.Value), ("$n", limit));
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) list.Add(StateJson.DeserializeDecision((byte[])r[0]));
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Number of accounts stored.</summary>
     public long AccountCount()
     {
@@ -421,8 +440,9 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
 
     private void WriteDecision(string id, PendingDecision d)
     {
-        using var cmd = Command("INSERT INTO decisions (event, fingerprint, decision, until) VALUES ($e, $f, $d, $u)",
-            ("$e", id), ("$f", d.Stored.Fingerprint), ("$d", d.Json), ("$u", d.Until.UtcTicks));
+        using var cmd = Command("INSERT INTO decisions (event, fingerprint, decision, until, account, at) VALUES ($e, $f, $d, $u, $a, $t)",
+            ("$e", id), ("$f", d.Stored.Fingerprint), ("$d", d.Json), ("$u", d.Until.UtcTicks),
+            ("$a", d.Stored.Decision.Account.Value), ("$t", d.Stored.Decision.At.UtcTicks));
         cmd.ExecuteNonQuery();
     }
 

@@ -73,6 +73,12 @@ public static class Program
         builder.Services.AddHostedService<EventWorker>();
         builder.Services.AddHostedService<PolicyReloader>();
 
+        using var folderLock = RiskEngine.Sqlite.DataFolderLock.TryAcquire(settings.Data);
+        if (folderLock is null)
+        {
+            await Console.Error.WriteLineAsync($"riskengine-worker: another worker is running on the data folder '{settings.Data}' (it holds {Path.Combine(settings.Data, "worker.lock")})");
+            return 2;
+        }
         using var host = builder.Build();
         var status = host.Services.GetRequiredService<WorkerStatus>();
         try

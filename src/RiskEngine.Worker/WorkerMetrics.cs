@@ -16,6 +16,7 @@ public sealed class WorkerMetrics : IDisposable
     private readonly Counter<long> _freezes;
     private readonly Counter<long> _unfreezes;
     private readonly Counter<long> _reloads;
+    private readonly Counter<long> _shadowHits;
     private readonly Histogram<double> _latency;
 
     /// <summary>Creates the instruments.</summary>
@@ -29,6 +30,7 @@ public sealed class WorkerMetrics : IDisposable
         _freezes = _meter.CreateCounter<long>("riskengine.freezes", "{account}", "Accounts frozen.");
         _unfreezes = _meter.CreateCounter<long>("riskengine.unfreezes", "{account}", "Accounts unfrozen.");
         _reloads = _meter.CreateCounter<long>("riskengine.policy.reloads", "{reload}", "Policy reloads by result.");
+        _shadowHits = _meter.CreateCounter<long>("riskengine.shadow.hits", "{hit}", "Hits of shadow-mode policy entries, by rule (they change no outcome).");
         _latency = _meter.CreateHistogram<double>("riskengine.decision.duration", "us", "Time to decide one event.");
     }
 
@@ -48,6 +50,7 @@ public sealed class WorkerMetrics : IDisposable
         Interlocked.Increment(ref _processed);
         _decisions.Add(1, new KeyValuePair<string, object?>("outcome", d.Outcome.ToWire()));
         if (d.Duplicate) _duplicates.Add(1);
+        foreach (var s in d.Shadow) _shadowHits.Add(1, new KeyValuePair<string, object?>("rule", s.Rule));
         _latency.Record(microseconds);
         foreach (var e in d.Events) AccountEvent(e);
     }

@@ -23,6 +23,9 @@ public sealed record Decision(
     /// <summary>True when the event id was decided before: this is the stored decision, and no effect was applied again.</summary>
     public bool Duplicate { get; init; }
 
+    /// <summary>Hits of policy entries in shadow mode: what they would have decided. They changed nothing.</summary>
+    public IReadOnlyList<RuleHit> Shadow { get; init; } = [];
+
     /// <summary>True when the reasons include <paramref name="code"/>.</summary>
     public bool HasReason(string code) => Reasons.Any(r => r.Code == code);
 }

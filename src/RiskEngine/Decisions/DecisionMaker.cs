@@ -18,6 +18,7 @@ internal static class DecisionMaker
 
     public static Decision Decide(PolicyRuleSet rules, RiskEvent e, AccountState state, int ipFailures)
     {
+        List<RuleHit>? shadow = null;
         var policy = rules.Policy;
         var events = new List<AccountEvent>(0); // no allocation of a backing array unless an event happens
         ApplyCoolDown(policy, e, state, events);
@@ -26,15 +27,15 @@ internal static class DecisionMaker
         switch (e)
         {
             case TransactionAttempt t:
-                hits = Fire(rules, TransactionFacts(policy, t, state));
+                hits = Fire(rules, TransactionFacts(policy, t, state), ref shadow);
                 ApplyTransaction(policy, t, state, Combine(hits));
                 break;
             case LoginAttempt l:
-                hits = Fire(rules, LoginFacts(policy, l, state, ipFailures));
+                hits = Fire(rules, LoginFacts(policy, l, state, ipFailures), ref shadow);
                 ApplyLogin(policy, l, state, hits, ipFailures);
                 break;
             case LimitArrangement a:
-                hits = Fire(rules, LimitFacts(policy, a, state));
+                hits = Fire(rules, LimitFacts(policy, a, state), ref shadow);
                 if (Combine(hits) == Outcome.Allow)
                     state.Limits[a.Amount.Currency.Value] = new ArrangedLimit(a.Amount.Amount, a.At, a.Until);
                 break;
@@ -68,7 +69,10 @@ internal static class DecisionMaker
             1 => [hits[0]],
             _ => hits.OrderByDescending(h => h.Outcome).ToArray(),
         };
-        return new Decision(e.Id, e.Account, e.At, outcome, ordered, policy.Version, events.Count == 0 ? [] : events);
+        return new Decision(e.Id, e.Account, e.At, outcome, ordered, policy.Version, events.Count == 0 ? [] : events)
+        {
+            Shadow = shadow is null ? [] : shadow,
+        };
     }
 
     internal static Outcome Combine(List<RuleHit> hits)
@@ -78,9 +82,17 @@ internal static class DecisionMaker
         return outcome;
     }
 
-    private static List<RuleHit> Fire(PolicyRuleSet rules, List<object> facts)
+    /// <summary>Fires the rules; shadow hits are moved aside so nothing downstream can act on them.</summary>
+    private static List<RuleHit> Fire(PolicyRuleSet rules, List<object> facts, ref List<RuleHit>? shadow)
     {
-        return rules.Fire(facts);
+        var hits = rules.Fire(facts);
+        for (var i = hits.Count - 1; i >= 0; i--)
+        {
+            if (!hits[i].Shadow) continue;
+            (shadow ??= []).Insert(0, hits[i]);
+            hits.RemoveAt(i);
+        }
+        return hits;
     }
 
     private static List<object> TransactionFacts(RiskPolicy policy, TransactionAttempt t, AccountState state)

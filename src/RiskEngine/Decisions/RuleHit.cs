@@ -9,4 +9,7 @@ public sealed record RuleHit(string Rule, string Code, string Message, Outcome O
 {
     /// <summary>Set by the failed-login lockout rule: apply the policy's lockout to the account.</summary>
     public bool StartsLockout { get; init; }
+
+    /// <summary>From a policy entry in shadow mode: reported under <c>shadow</c>, never changes the outcome or state.</summary>
+    public bool Shadow { get; init; }
 }

@@ -38,6 +38,20 @@ public static class RecordWriter
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            if (decision.Shadow.Count > 0)
+            {
+                w.WriteStartArray("shadow");
+                foreach (var r in decision.Shadow)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("rule", r.Rule);
+                    w.WriteString("code", r.Code);
+                    w.WriteString("message", r.Message);
+                    w.WriteString("outcome", r.Outcome.ToWire());
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             w.WriteString("policy", decision.PolicyVersion);
             if (decision.Duplicate) w.WriteBoolean("duplicate", true);
             w.WriteEndObject();

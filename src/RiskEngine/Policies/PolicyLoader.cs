@@ -108,7 +108,7 @@ public static class PolicyLoader
         var regions = new RegionPolicy(RegionMode.Deny, FrozenSet<CountryCode>.Empty, true, true, true);
         if (root.Optional("regions") is { } rn && rn.IsObject("an object"))
         {
-            rn.AllowOnly("mode", "countries", "check");
+            rn.AllowOnly("mode", "countries", "check", "enforcement");
             var mode = rn.Required("mode")?.Enum("deny", "allow") == "allow" ? RegionMode.Allow : RegionMode.Deny;
             var countries = new HashSet<CountryCode>();
             foreach (var c in rn.Required("countries")?.Items() ?? [])
@@ -124,14 +124,17 @@ public static class PolicyLoader
                 if (c.Enum("origin", "residence", "counterparty") is { } s) checks.Add(s);
             }
             if (rn.Optional("check") is null) checks.UnionWith(["origin", "residence", "counterparty"]);
-            regions = new RegionPolicy(mode, countries.ToFrozenSet(), checks.Contains("origin"), checks.Contains("residence"), checks.Contains("counterparty"));
+            regions = new RegionPolicy(mode, countries.ToFrozenSet(), checks.Contains("origin"), checks.Contains("residence"), checks.Contains("counterparty"))
+            {
+                Shadow = rn.Optional("enforcement")?.Enum("enforce", "shadow") == "shadow",
+            };
         }
 
         var velocity = new List<VelocityLimit>();
         foreach (var v in root.Optional("velocity")?.Items() ?? [])
         {
             if (!v.IsObject("an object")) continue;
-            v.AllowOnly("id", "window", "maxCount", "maxAmount", "currency", "then");
+            v.AllowOnly("id", "window", "maxCount", "maxAmount", "currency", "then", "mode");
             var id = v.Required("id")?.String() ?? "?";
             if (velocity.Any(x => x.Id == id)) v.Child("id").Error($"'{id}' is used by another velocity entry");
             var window = v.Required("window")?.Duration() ?? TimeSpan.Zero;
@@ -147,7 +150,10 @@ public static class PolicyLoader
             if (maxCount is null && maxAmount is null) v.Error("needs maxCount, maxAmount, or both");
             if (maxAmount is not null && currency is null && v.Optional("currency") is null) v.Error("maxAmount needs a currency");
             var then = v.Optional("then")?.OutcomeValue() ?? Outcome.Freeze;
-            velocity.Add(new VelocityLimit(id, window, maxCount, maxAmount, currency, then));
+            velocity.Add(new VelocityLimit(id, window, maxCount, maxAmount, currency, then)
+            {
+                Shadow = v.Optional("mode")?.Enum("enforce", "shadow") == "shadow",
+            });
         }
 
         var logins = new LoginPolicy(Outcome.Challenge, Outcome.Challenge, null, null, null);

@@ -99,6 +99,9 @@ public enum RegionMode
 /// <summary>Regional availability: which countries, and which attempt fields are checked.</summary>
 public sealed record RegionPolicy(RegionMode Mode, FrozenSet<CountryCode> Countries, bool CheckOrigin, bool CheckResidence, bool CheckCounterparty)
 {
+    /// <summary>Shadow mode: evaluated and reported under <c>shadow</c>, never changes an outcome.</summary>
+    public bool Shadow { get; init; }
+
     /// <summary>True when the service is not offered in <paramref name="country"/>.</summary>
     public bool IsUnavailable(CountryCode country) =>
         Mode == RegionMode.Deny ? Countries.Contains(country) : !Countries.Contains(country);
@@ -106,7 +109,11 @@ public sealed record RegionPolicy(RegionMode Mode, FrozenSet<CountryCode> Countr
 
 /// <summary>One abnormal-frequency limit: more than <see cref="MaxCount"/> attempts, or more than <see cref="MaxAmount"/>
 /// of <see cref="Currency"/>, in the trailing <see cref="Window"/>.</summary>
-public sealed record VelocityLimit(string Id, TimeSpan Window, int? MaxCount, decimal? MaxAmount, CurrencyCode? Currency, Outcome Then);
+public sealed record VelocityLimit(string Id, TimeSpan Window, int? MaxCount, decimal? MaxAmount, CurrencyCode? Currency, Outcome Then)
+{
+    /// <summary>Shadow mode: evaluated and reported under <c>shadow</c>, never changes an outcome.</summary>
+    public bool Shadow { get; init; }
+}
 
 /// <summary>Unusual-login rules.</summary>
 public sealed record LoginPolicy(

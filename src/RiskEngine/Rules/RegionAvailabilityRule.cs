@@ -20,8 +20,11 @@ public sealed class RegionAvailabilityRule(RiskPolicy policy) : PolicyRule(polic
         When()
             .Match(() => tx, t => Unavailable(t.Attempt) != null);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.RegionUnavailable, Outcome.Deny, $"the service is not available in {Unavailable(tx.Attempt)}")));
+            .Do(_ => Collect(HitFor(tx)));
     }
+
+    private RuleHit HitFor(TransactionFact tx) =>
+        Hit(ReasonCodes.RegionUnavailable, Outcome.Deny, $"the service is not available in {Unavailable(tx.Attempt)}") with { Shadow = Policy.Regions.Shadow };
 
     private string? Unavailable(TransactionAttempt a)
     {

@@ -26,5 +26,5 @@ public sealed class VelocityFreezeRule(RiskPolicy policy) : PolicyRule(policy)
         (v.CountExceeded
             ? Hit(ReasonCodes.VelocityCount, v.Limit.Then, $"{v.Count} attempts within {v.Limit.Window}")
             : Hit(ReasonCodes.VelocityAmount, v.Limit.Then, $"{v.Amount} {v.Limit.Currency} within {v.Limit.Window}"))
-        with { Rule = $"{RuleId}/{v.Limit.Id}" };
+        with { Rule = $"{RuleId}/{v.Limit.Id}", Shadow = v.Limit.Shadow };
 }

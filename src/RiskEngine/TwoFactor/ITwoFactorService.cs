@@ -17,6 +17,9 @@ public interface ITwoFactorService
     /// </summary>
     ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, CancellationToken cancellationToken = default);
 
+    /// <summary>As <see cref="EnrollAsync(AccountId, CancellationToken)"/>, with the issuer shown in authenticator apps instead of the policy's.</summary>
+    ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, string issuer, CancellationToken cancellationToken = default);
+
     /// <summary>Confirms enrolment with the first valid code; until then the account has no active factor.</summary>
     ValueTask<TotpVerification> ConfirmEnrollmentAsync(AccountId account, string code, CancellationToken cancellationToken = default);
 
@@ -38,7 +41,7 @@ public sealed record TotpEnrollment(AccountId Account, string Secret, string Uri
     public override string ToString() => $"TotpEnrollment {{ Account = {Account}, Secret = (hidden), Uri = (hidden) }}";
 }
 
-/// <summary>The result of <see cref="ITwoFactorService.EnrollAsync"/>.</summary>
+/// <summary>The result of <see cref="ITwoFactorService.EnrollAsync(AccountId, CancellationToken)"/>.</summary>
 /// <param name="Enrollment">The new factor, when enrolment started.</param>
 /// <param name="Status">Why not, when it did not.</param>
 public sealed record TotpEnrollmentResult(TotpEnrollment? Enrollment, TotpStatus Status);

@@ -34,9 +34,15 @@ public sealed class TwoFactorService : ITwoFactorService
     }
 
     /// <inheritdoc />
-    public async ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, CancellationToken cancellationToken = default)
+    public ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, CancellationToken cancellationToken = default) =>
+        EnrollAsync(account, _policies.Current.Policy.Totp.Issuer, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, string issuer, CancellationToken cancellationToken = default)
     {
-        var totp = _policies.Current.Policy.Totp;
+        ArgumentException.ThrowIfNullOrWhiteSpace(issuer);
+        if (issuer.Contains(':', StringComparison.Ordinal)) throw new ArgumentException("the issuer must not contain ':'", nameof(issuer));
+        var totp = _policies.Current.Policy.Totp with { Issuer = issuer };
         var secret = RandomNumberGenerator.GetBytes(TotpCode.SecretBytes(totp.Algorithm));
         try
         {

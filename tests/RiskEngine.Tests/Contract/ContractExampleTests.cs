@@ -44,7 +44,7 @@ public sealed class ContractExampleTests
         var outFile = Path.GetTempFileName();
         try
         {
-            var code = await Cli.Program.Build()
+            var code = await RiskEngine.Cli.Program.Build()
                 .Parse(["replay", "--policy", Sample("policy.example.json"), "--input", Sample("events.example.jsonl"), "--output", outFile])
                 .InvokeAsync();
             Assert.Equal(0, code);
@@ -68,7 +68,7 @@ public sealed class ContractExampleTests
             json["assets"]!["USD"]!["daily"] = -5;
             await File.WriteAllTextAsync(policy, json.ToJsonString());
             Console.SetError(error);
-            var code = await Cli.Program.Build().Parse(["replay", "--policy", policy, "--input", Sample("events.example.jsonl"), "--output", Path.GetTempFileName()]).InvokeAsync();
+            var code = await RiskEngine.Cli.Program.Build().Parse(["replay", "--policy", policy, "--input", Sample("events.example.jsonl"), "--output", Path.GetTempFileName()]).InvokeAsync();
             Assert.Equal(1, code);
             Assert.Contains(policy, error.ToString(), StringComparison.Ordinal);
             Assert.Contains("$.assets.USD.daily", error.ToString(), StringComparison.Ordinal);

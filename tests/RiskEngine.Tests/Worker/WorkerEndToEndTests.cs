@@ -117,14 +117,14 @@ public sealed class WorkerEndToEndTests : IDisposable
         Assert.True(await w.WaitUntilAsync(() => Lines() == 1, TimeSpan.FromSeconds(60)), w.Log);
 
         policy["assets"]!["USD"]!["perTransaction"] = 5000;
-        await File.WriteAllTextAsync(P("policy.json"), policy.ToJsonString());
+        await ReplaceAsync(P("policy.json"), policy.ToJsonString());
         Assert.True(await w.WaitForLogAsync("reloaded", TimeSpan.FromSeconds(30)), w.Log);
         await File.AppendAllTextAsync(P("in.jsonl"), Tx("b", 8000) + "\n");
         Assert.True(await w.WaitUntilAsync(() => Lines() == 2, TimeSpan.FromSeconds(30)), w.Log);
 
-        await File.WriteAllTextAsync(P("policy.json"), "{ \"assets\": { \"USD\": { \"decimals\": \"two\" } } }");
-        Assert.True(await w.WaitForLogAsync("policy refused", TimeSpan.FromSeconds(30)), w.Log);
-        Assert.Contains("$.assets.USD.decimals", w.Log, StringComparison.Ordinal);
+        await ReplaceAsync(P("policy.json"), "{ \"assets\": { \"USD\": { \"decimals\": \"two\" } } }");
+        Assert.True(await w.WaitForLogAsync("$.assets.USD.decimals", TimeSpan.FromSeconds(30)), w.Log);
+        Assert.Contains("policy refused", w.Log, StringComparison.Ordinal);
         await File.AppendAllTextAsync(P("in.jsonl"), Tx("c", 8000) + "\n");
         Assert.True(await w.WaitUntilAsync(() => Lines() == 3, TimeSpan.FromSeconds(30)), w.Log);
 
@@ -137,6 +137,13 @@ public sealed class WorkerEndToEndTests : IDisposable
         Assert.NotEqual((string)records[0]["policy"]!, (string)records[1]["policy"]!);
         Assert.Equal((string)records[1]["policy"]!, (string)records[2]["policy"]!); // the broken edit changed nothing
         Assert.Equal("deny", (string)records[2]["outcome"]!);
+    }
+
+    /// <summary>Replaces a file the way deployment tools do (write aside, rename over), so no reader sees half of it.</summary>
+    private static async Task ReplaceAsync(string path, string text)
+    {
+        await File.WriteAllTextAsync(path + ".tmp", text);
+        File.Move(path + ".tmp", path, overwrite: true);
     }
 
     [Fact]

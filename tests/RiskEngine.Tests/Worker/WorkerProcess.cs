@@ -39,10 +39,31 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    public static WorkerProcess Start(params string[] args)
+    /// <summary>The riskengine CLI beside the worker (the test project builds both).</summary>
+    public static string CliDll => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(WorkerDll)!)!)!)!)!,
+        "RiskEngine.Cli", "bin", new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "RiskEngine.Cli.dll");
+
+    public static WorkerProcess Start(params string[] args) => StartDll(WorkerDll, args);
+
+    /// <summary>Starts <c>riskengine</c> with standard input redirected (write to <see cref="Input"/>).</summary>
+    public static WorkerProcess StartCli(params string[] args) => StartDll(CliDll, args, redirectInput: true);
+
+    /// <summary>Runs <c>riskengine</c> to its end, feeding <paramref name="stdin"/>.</summary>
+    public static async Task<(int ExitCode, string Out, string Err)> RunCliAsync(string? stdin, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        info.ArgumentList.Add(WorkerDll);
+        using var p = StartCli(args);
+        if (stdin is not null) await p.Input.WriteAsync(stdin);
+        p.Input.Close();
+        var code = await p.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        return (code, string.Join('\n', p.StdOut), p.Log);
+    }
+
+    public StreamWriter Input => _process.StandardInput;
+
+    private static WorkerProcess StartDll(string dll, string[] args, bool redirectInput = false)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = redirectInput, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_NOLOGO"] = "1";
         return new WorkerProcess(Process.Start(info)!);

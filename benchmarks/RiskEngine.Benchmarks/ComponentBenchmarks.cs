@@ -1,0 +1,92 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.DependencyInjection;
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+using RiskEngine.Events;
+using RiskEngine.Rules;
+using RiskEngine.State;
+
+namespace RiskEngine.Benchmarks;
+
+/// <summary>The pieces of a decision alone: the NRules step, the state store, policy compilation.</summary>
+[MemoryDiagnoser]
+public class ComponentBenchmarks
+{
+    private PolicyRuleSet _rules = null!;
+    private TransactionAttempt _tx = null!;
+    private InMemoryRiskStateStore _store = null!;
+    private AccountId[] _accounts = null!;
+    private Decision _decision = null!;
+    private long _n;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _rules = PolicyRuleSet.Compile(BenchmarkPolicies.Load(BenchmarkPolicies.Default()));
+        _tx = new TransactionAttempt(EventId.Create("e"), DateTimeOffset.UnixEpoch, AccountId.Create("a"), Money.Create(10m, "USD"), CountryCode.Create("US"), DeviceId.Create("d"));
+        _store = new InMemoryRiskStateStore();
+        _accounts = Enumerable.Range(0, 10_000).Select(i => AccountId.Create($"a{i}")).ToArray();
+        _decision = new Decision(EventId.Create("e"), _accounts[0], DateTimeOffset.UnixEpoch, Outcome.Allow, [], "v", []);
+    }
+
+    [Benchmark(Description = "NRules step: insert 4 facts, fire, retract")]
+    public int RulesOnly()
+    {
+        var asset = _rules.Policy.Assets[_tx.Amount.Currency];
+        return _rules.Fire([
+            new TransactionFact(_tx),
+            new AccountStatusFact(false, null),
+            new CapUsageFact(asset, 10m, 100m, 1000m, asset.PerTransaction, asset.Daily, false),
+            new VelocityFact(_rules.Policy.Velocity[0], 2, 0m),
+        ]).Count;
+    }
+
+    [Benchmark(Description = "in-memory store: load (copy) + commit")]
+    public CommitStatus StoreOnly()
+    {
+        var account = _accounts[_n++ % _accounts.Length];
+        var snapshot = _store.LoadAccountAsync(account).AsTask().Result;
+        snapshot.State.HasLoggedIn = true;
+        return _store.CommitAsync(new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default)).AsTask().Result;
+    }
+
+    [Benchmark(Description = "compile the default policy")]
+    public PolicyRuleSet CompileDefault() => PolicyRuleSet.Compile(_rules.Policy);
+}
+
+/// <summary>Decision cost as the policy grows: 10, 100 and 1,000 velocity entries (and up to 249 region entries).</summary>
+[MemoryDiagnoser]
+public class PolicyScaleBenchmarks
+{
+    private IRiskEngine _engine = null!;
+    private ServiceProvider _provider = null!;
+    private long _n;
+
+    [Params(10, 100, 1000)]
+    public int Entries { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var policy = BenchmarkPolicies.Grown(Entries);
+        policy["idempotencyWindow"] = "60s";
+        _provider = new ServiceCollection().AddRiskEngine(o =>
+        {
+            o.PolicyJson = policy.ToJsonString();
+            o.MaxFutureSkew = null;
+        }).BuildServiceProvider();
+        _engine = _provider.GetRequiredService<IRiskEngine>();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _provider.Dispose();
+
+    [Benchmark(Description = "transaction decision")]
+    public async Task<Outcome> Decide()
+    {
+        var n = _n++;
+        var tx = new TransactionAttempt(EventId.Create($"s{n}"), DateTimeOffset.UnixEpoch.AddSeconds(n), AccountId.Create($"a{n % 10_000}"),
+            Money.Create(10m, "USD"), CountryCode.Create("US"), DeviceId.Create("d"));
+        return (await _engine.EvaluateTransactionAsync(tx)).Decision!.Outcome;
+    }
+}

@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RiskEngine.Policies;
+using RiskEngine.Sqlite;
+using RiskEngine.TwoFactor;
+
+namespace RiskEngine.Cli;
+
+/// <summary>
+/// The services a support or operator command needs, on the worker's data folder: its SQLite store and its Data
+/// Protection key ring (so secrets enrolled here are readable by the worker, and the other way round).
+/// </summary>
+internal sealed class CliHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+    private readonly DataFolderLock? _lock;
+
+    private CliHost(ServiceProvider provider, DataFolderLock? folderLock)
+    {
+        _provider = provider;
+        _lock = folderLock;
+        Engine = provider.GetRequiredService<IRiskEngine>();
+        TwoFactor = provider.GetRequiredService<ITwoFactorService>();
+        Store = provider.GetRequiredService<SqliteRiskStateStore>();
+    }
+
+    public IRiskEngine Engine { get; }
+
+    public ITwoFactorService TwoFactor { get; }
+
+    public SqliteRiskStateStore Store { get; }
+
+    /// <summary>Opens the data folder; a command that writes takes the folder lock and fails when a worker holds it.</summary>
+    public static CliHost Open(string data, string? policy, bool write)
+    {
+        DataFolderLock? folderLock = null;
+        if (write && (folderLock = DataFolderLock.TryAcquire(data)) is null)
+            throw new CliException($"a worker is running on '{data}'; changing accounts under it would be overwritten by its cache. Stop it, or send the change through its input as an event.", 2);
+        var services = new ServiceCollection()
+            .AddRiskEngineSqlite(Path.Combine(data, "riskengine.db"));
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(data, "keys")));
+        services.AddRiskEngine(o =>
+        {
+            o.PolicyPath = policy;
+            o.MaxFutureSkew = null;
+        });
+        var provider = services.BuildServiceProvider();
+        try
+        {
+            return new CliHost(provider, folderLock);
+        }
+        catch (OptionsValidationException e)
+        {
+            provider.Dispose();
+            folderLock?.Dispose();
+            throw new CliException(string.Join(Environment.NewLine, e.Failures), 1);
+        }
+        catch (PolicyValidationException e)
+        {
+            provider.Dispose();
+            folderLock?.Dispose();
+            throw new CliException(e.Message, 1);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _provider.DisposeAsync();
+        _lock?.Dispose();
+    }
+}
+
+/// <summary>A command failed in a way the user can fix; the message is shown without a stack trace.</summary>
+internal sealed class CliException(string message, int exitCode) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

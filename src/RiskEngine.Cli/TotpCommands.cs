@@ -1,0 +1,80 @@
+using System.CommandLine;
+using QRCoder;
+using RiskEngine.Domain;
+using RiskEngine.TwoFactor;
+
+namespace RiskEngine.Cli;
+
+/// <summary><c>riskengine totp enroll|verify</c>: TOTP factors in the worker's store, secrets encrypted with its key ring.</summary>
+internal static class TotpCommands
+{
+    public static Command Create()
+    {
+        var totp = new Command("totp", "TOTP two-factor enrolment and verification.");
+        totp.Subcommands.Add(Enroll());
+        totp.Subcommands.Add(Verify());
+        return totp;
+    }
+
+    private static AccountId Parse(string value) =>
+        AccountId.TryCreate(value, out var id, out var error) ? id : throw new CliException(error, 1);
+
+    private static Command Enroll()
+    {
+        var id = new Argument<string>("account") { Description = "The account id." };
+        var issuer = new Option<string?>("--issuer") { Description = "Name shown in the authenticator app (default: the policy's totp.issuer)." };
+        var png = new Option<string?>("--png") { Description = "Also write the QR code as a PNG file." };
+        var data = Program.DataOption();
+        var policy = Program.PolicyOption();
+        var command = new Command("enroll", "Enrol a factor: prints the otpauth:// URI and a QR code, then reads the first code from standard input to confirm.")
+        {
+            id, issuer, png, data, policy,
+        };
+        command.SetAction((parse, ct) => Program.Guard(async () =>
+        {
+            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true);
+            var account = Parse(parse.GetValue(id)!);
+            var result = parse.GetValue(issuer) is { Length: > 0 } name
+                ? await host.TwoFactor.EnrollAsync(account, name, ct)
+                : await host.TwoFactor.EnrollAsync(account, ct);
+            if (result.Enrollment is not { } enrollment)
+                throw new CliException($"account {account} already has a confirmed factor; support must reset it first", 1);
+
+            using var generator = new QRCodeGenerator();
+            using var qr = generator.CreateQrCode(enrollment.Uri, QRCodeGenerator.ECCLevel.M);
+            Console.WriteLine(enrollment.Uri); // on a line of its own, for copy and paste and for scripts
+            Console.WriteLine(new AsciiQRCode(qr).GetGraphic(1, "██", "  ", drawQuietZones: true));
+            if (parse.GetValue(png) is { } pngPath) await File.WriteAllBytesAsync(pngPath, new PngByteQRCode(qr).GetGraphic(10), ct);
+
+            Console.WriteLine("Scan it, then enter the first code:");
+            var code = (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
+            var confirmed = await host.TwoFactor.ConfirmEnrollmentAsync(account, code, ct);
+            Console.WriteLine();
+            Console.WriteLine(confirmed.Succeeded ? "confirmed: the factor is active" : $"not confirmed: {confirmed.ReasonCode}; run enroll again");
+            return confirmed.Succeeded ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Verify()
+    {
+        var id = new Argument<string>("account") { Description = "The account id." };
+        var codeOption = new Option<string?>("--code") { Description = "The code (default: read from standard input, so it stays out of shell history)." };
+        var data = Program.DataOption();
+        var policy = Program.PolicyOption();
+        var command = new Command("verify", "Verify a code now; a valid code lifts a self-service freeze.") { id, codeOption, data, policy };
+        command.SetAction((parse, ct) => Program.Guard(async () =>
+        {
+            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true);
+            var code = parse.GetValue(codeOption) ?? (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
+            var result = await host.TwoFactor.VerifyAsync(Parse(parse.GetValue(id)!), code, ct);
+            Console.WriteLine(result.Succeeded ? "accepted" : $"refused: {result.ReasonCode}");
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            foreach (var e in result.Events) RiskEngine.Pipeline.RecordWriter.WriteAccountEvent(buffer, e);
+            await using var stdout = Console.OpenStandardOutput();
+            await stdout.WriteAsync(buffer.WrittenMemory, ct);
+            return result.Succeeded ? 0 : 1;
+        }));
+        return command;
+    }
+}
