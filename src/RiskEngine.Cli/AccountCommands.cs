@@ -22,9 +22,6 @@ internal static class AccountCommands
 
     private static Argument<string> AccountArgument() => new("account") { Description = "The account id." };
 
-    private static AccountId Parse(string value) =>
-        AccountId.TryCreate(value, out var id, out var error) ? id : throw new CliException(error, 1);
-
     private static Command Status()
     {
         var id = AccountArgument();
@@ -34,7 +31,7 @@ internal static class AccountCommands
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
             await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: false);
-            var s = await host.Engine.GetAccountStatusAsync(Parse(parse.GetValue(id)!), ct);
+            var s = await host.Engine.GetAccountStatusAsync(Program.ParseAccount(parse.GetValue(id)!), ct);
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 account = s.Account.Value,
@@ -67,7 +64,7 @@ internal static class AccountCommands
             var byText = parse.GetValue(by)!;
             var reasonText = parse.GetValue(reason)!;
             if (string.IsNullOrWhiteSpace(byText) || string.IsNullOrWhiteSpace(reasonText)) throw new CliException("--by and --reason must not be empty", 1);
-            var result = await host.Engine.UnfreezeAsync(new SupportUnfreeze(eventId, now, Parse(parse.GetValue(id)!), byText, reasonText), ct);
+            var result = await host.Engine.UnfreezeAsync(new SupportUnfreeze(eventId, now, Program.ParseAccount(parse.GetValue(id)!), byText, reasonText), ct);
             var decision = result.Decision ?? throw new CliException(result.Rejection!.Error, 1);
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
             RecordWriter.WriteDecision(buffer, decision);
@@ -88,7 +85,7 @@ internal static class AccountCommands
         {
             await using var host = CliHost.Open(parse.GetValue(data)!, null, write: false);
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            foreach (var d in host.Store.History(Parse(parse.GetValue(id)!), parse.GetValue(limit))) RecordWriter.WriteDecision(buffer, d);
+            foreach (var d in host.Store.History(Program.ParseAccount(parse.GetValue(id)!), parse.GetValue(limit))) RecordWriter.WriteDecision(buffer, d);
             await using var stdout = Console.OpenStandardOutput();
             await stdout.WriteAsync(buffer.WrittenMemory, ct);
             return 0;

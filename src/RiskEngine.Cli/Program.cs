@@ -50,6 +50,10 @@ public static class Program
         }
     }
 
+    /// <summary>An account id from the command line, or a usage error.</summary>
+    internal static Domain.AccountId ParseAccount(string value) =>
+        Domain.AccountId.TryCreate(value, out var id, out var error) ? id : throw new CliException(error, 1);
+
     /// <summary>The <c>--data</c> option shared by the commands that work on a worker's data folder.</summary>
     internal static Option<string> DataOption() =>
         new("--data") { Description = "The worker's data folder (SQLite state, key ring).", DefaultValueFactory = _ => "data" };

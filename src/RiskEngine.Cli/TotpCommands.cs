@@ -16,9 +16,6 @@ internal static class TotpCommands
         return totp;
     }
 
-    private static AccountId Parse(string value) =>
-        AccountId.TryCreate(value, out var id, out var error) ? id : throw new CliException(error, 1);
-
     private static Command Enroll()
     {
         var id = new Argument<string>("account") { Description = "The account id." };
@@ -33,7 +30,7 @@ internal static class TotpCommands
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
             await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true);
-            var account = Parse(parse.GetValue(id)!);
+            var account = Program.ParseAccount(parse.GetValue(id)!);
             var result = parse.GetValue(issuer) is { Length: > 0 } name
                 ? await host.TwoFactor.EnrollAsync(account, name, ct)
                 : await host.TwoFactor.EnrollAsync(account, ct);
@@ -67,7 +64,7 @@ internal static class TotpCommands
         {
             await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true);
             var code = parse.GetValue(codeOption) ?? (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
-            var result = await host.TwoFactor.VerifyAsync(Parse(parse.GetValue(id)!), code, ct);
+            var result = await host.TwoFactor.VerifyAsync(Program.ParseAccount(parse.GetValue(id)!), code, ct);
             Console.WriteLine(result.Succeeded ? "accepted" : $"refused: {result.ReasonCode}");
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
             foreach (var e in result.Events) RiskEngine.Pipeline.RecordWriter.WriteAccountEvent(buffer, e);

@@ -28,36 +28,29 @@ public static class RecordWriter
             w.WriteString("account", decision.Account.Value);
             w.WriteString("at", FormatTime(decision.At));
             w.WriteString("outcome", decision.Outcome.ToWire());
-            w.WriteStartArray("reasons");
-            foreach (var r in decision.Reasons)
-            {
-                w.WriteStartObject();
-                w.WriteString("rule", r.Rule);
-                w.WriteString("code", r.Code);
-                w.WriteString("message", r.Message);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            if (decision.Shadow.Count > 0)
-            {
-                w.WriteStartArray("shadow");
-                foreach (var r in decision.Shadow)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("rule", r.Rule);
-                    w.WriteString("code", r.Code);
-                    w.WriteString("message", r.Message);
-                    w.WriteString("outcome", r.Outcome.ToWire());
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
+            WriteHits(w, "reasons", decision.Reasons, withOutcome: false);
+            if (decision.Shadow.Count > 0) WriteHits(w, "shadow", decision.Shadow, withOutcome: true);
             w.WriteString("policy", decision.PolicyVersion);
             if (decision.Duplicate) w.WriteBoolean("duplicate", true);
             w.WriteEndObject();
         }
         NewLine(output);
         foreach (var e in decision.Events) WriteAccountEvent(output, e);
+    }
+
+    private static void WriteHits(Utf8JsonWriter w, string name, IReadOnlyList<RuleHit> hits, bool withOutcome)
+    {
+        w.WriteStartArray(name);
+        foreach (var r in hits)
+        {
+            w.WriteStartObject();
+            w.WriteString("rule", r.Rule);
+            w.WriteString("code", r.Code);
+            w.WriteString("message", r.Message);
+            if (withOutcome) w.WriteString("outcome", r.Outcome.ToWire()); // what a shadow rule would have decided
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     /// <summary>Writes an account event line.</summary>
