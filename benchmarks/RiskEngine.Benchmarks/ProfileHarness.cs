@@ -34,7 +34,7 @@ internal static class ProfileHarness
         }
 
         Time("fingerprint", i => events[i].Fingerprint());
-        Time("find decision", i => store.FindDecisionAsync(events[i].Id).AsTask().Wait());
+        Time("find decision", i => store.FindDecisionAsync(events[i].Account, events[i].Id).AsTask().Wait());
         Time("load account (copy)", i => store.LoadAccountAsync(events[i].Account).AsTask().Wait());
         var state = store.LoadAccountAsync(events[0].Account).AsTask().Result.State;
         Time("rules.Fire (3 facts)", i =>

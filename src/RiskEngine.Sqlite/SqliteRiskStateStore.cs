@@ -59,7 +59,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
     public string Path { get; }
 
     /// <inheritdoc />
-    public async ValueTask<StoredDecision?> FindDecisionAsync(EventId eventId, CancellationToken cancellationToken = default)
+    public async ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken);
         try

@@ -20,6 +20,11 @@ public sealed class DefaultRiskEngine : IRiskEngine
     private readonly IRiskEventSink[] _sinks;
     private readonly RiskEngineOptions _options;
 
+    // Decisions for one account are serialised inside this process, so concurrent callers queue instead of
+    // failing each other's optimistic commits (N callers on one hot account would otherwise cost N² commits).
+    // Commits still conflict across processes sharing a store, and are retried then.
+    private readonly SemaphoreSlim[] _stripes = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
     /// <summary>Creates the engine.</summary>
     public DefaultRiskEngine(IPolicyProvider policies, IRiskStateStore store, TimeProvider time, IEnumerable<IRiskEventSink> sinks, IOptions<RiskEngineOptions> options)
     {
@@ -55,9 +60,24 @@ public sealed class DefaultRiskEngine : IRiskEngine
         if (Check(policy, riskEvent) is { } rejection) return EvaluationResult.Rejected(rejection);
 
         var fingerprint = riskEvent.Fingerprint();
+        var stripe = _stripes[(uint)StringComparer.Ordinal.GetHashCode(riskEvent.Account.Value) % (uint)_stripes.Length];
+        await stripe.WaitAsync(cancellationToken);
+        try
+        {
+            return await DecideAsync(rules, riskEvent, fingerprint, cancellationToken);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    private async ValueTask<EvaluationResult> DecideAsync(Rules.PolicyRuleSet rules, RiskEvent riskEvent, string fingerprint, CancellationToken cancellationToken)
+    {
+        var policy = rules.Policy;
         for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
         {
-            var stored = await _store.FindDecisionAsync(riskEvent.Id, cancellationToken);
+            var stored = await _store.FindDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
             if (stored is not null) return Replayed(riskEvent, fingerprint, stored);
 
             var snapshot = await _store.LoadAccountAsync(riskEvent.Account, cancellationToken);

@@ -10,8 +10,12 @@ namespace RiskEngine.State;
 /// </summary>
 public interface IRiskStateStore
 {
-    /// <summary>The stored decision for an event id still inside its idempotency window, or null.</summary>
-    ValueTask<StoredDecision?> FindDecisionAsync(EventId eventId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The stored decision for an event id still inside its idempotency window, or null. The account is given so a
+    /// distributed store can keep an account's records together (Redis: one cluster slot per account); such a store
+    /// may only see ids decided for that account.
+    /// </summary>
+    ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default);
 
     /// <summary>The account's state and version (version 0 and empty state for an unknown account).</summary>
     ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default);

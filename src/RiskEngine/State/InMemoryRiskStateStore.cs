@@ -21,7 +21,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
     public int DecisionCount => _decisions.Count;
 
     /// <inheritdoc />
-    public ValueTask<StoredDecision?> FindDecisionAsync(EventId eventId, CancellationToken cancellationToken = default) =>
+    public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_decisions.TryGetValue(eventId.Value, out var d) ? d.Stored : null);
 
     /// <inheritdoc />

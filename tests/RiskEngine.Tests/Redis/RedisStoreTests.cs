@@ -1,0 +1,61 @@
+using Microsoft.Extensions.DependencyInjection;
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+using RiskEngine.Events;
+using RiskEngine.Redis;
+using RiskEngine.State;
+using RiskEngine.Tests.State;
+using StackExchange.Redis;
+
+namespace RiskEngine.Tests.Redis;
+
+/// <summary>The shared state-store contract, against Redis.</summary>
+[Collection("redis")]
+public sealed class RedisStoreContractTests(RedisFixture redis) : StateStoreContract
+{
+    protected override IRiskStateStore CreateStore() => new RedisRiskStateStore(redis.Connection, "t" + Guid.NewGuid().ToString("N")[..12]);
+}
+
+[Collection("redis")]
+public sealed class RedisConcurrencyTests(RedisFixture redis)
+{
+    [Fact]
+    public async Task Two_engines_with_1000_simultaneous_transactions_each_never_allow_more_than_the_daily_cap()
+    {
+        var prefix = "c" + Guid.NewGuid().ToString("N")[..12];
+        // Two engines with their own connections: as two worker processes would be.
+        await using var a = Engine(prefix);
+        await using var b = Engine(prefix);
+        var t0 = DateTimeOffset.UtcNow;
+        var engines = new[] { a.GetRequiredService<IRiskEngine>(), b.GetRequiredService<IRiskEngine>() };
+        // 19,000 already spent today: 1,000 left under the 20,000 cap, in 1-unit attempts.
+        var seed = await engines[0].EvaluateAsync(Tx("seed-1", 9_500m, t0, totp: true));
+        Assert.Equal(Outcome.Allow, seed.Decision!.Outcome);
+        Assert.Equal(Outcome.Allow, (await engines[1].EvaluateAsync(Tx("seed-2", 9_500m, t0, totp: true))).Decision!.Outcome);
+
+        var attempts = Enumerable.Range(0, 2_000).Select(i => Task.Run(async () =>
+            await engines[i % 2].EvaluateAsync(Tx($"c-{i}", 0.75m, t0)))).ToArray();
+        var results = await Task.WhenAll(attempts);
+        var allowed = results.Where(r => r.Decision!.Outcome == Outcome.Allow).Sum(_ => 0.75m);
+        Assert.True(19_000m + allowed <= 20_000m, $"allowed {allowed} on top of 19,000");
+        Assert.Equal(1_333, results.Count(r => r.Decision!.Outcome == Outcome.Allow)); // floor(1000 / 0.75): every unit of headroom used, none exceeded
+    }
+
+    private static TransactionAttempt Tx(string id, decimal amount, DateTimeOffset at, bool totp = false) =>
+        new(EventId.Create(id), at, AccountId.Create("hot-account"), Money.Create(amount, "USD"), CountryCode.Create("US"), DeviceId.Create("d")) { TotpVerified = totp };
+
+    private ServiceProvider Engine(string prefix)
+    {
+        var policy = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "policy.example.json")))!;
+        policy.AsObject().Remove("velocity"); // this test is about the cap alone
+        return new ServiceCollection()
+            .AddSingleton<IConnectionMultiplexer>(ConnectionMultiplexer.Connect(redis.Configuration))
+            .AddRiskEngineRedis(redis.Configuration, prefix)
+            .AddRiskEngine(o =>
+            {
+                o.PolicyJson = policy.ToJsonString();
+                o.MaxCommitRetries = 100_000;
+            })
+            .BuildServiceProvider();
+    }
+}
