@@ -25,6 +25,7 @@ public static class ThroughputHarness
         var threads = Program.IntArg(args, "--threads", 1);
         var seed = Program.IntArg(args, "--seed", 1);
         var json = Program.Flag(args, "--json");
+        var redis = Program.StringArg(args, "--redis", "");
         void Say(string s) { if (!json) Console.Error.WriteLine(s); }
 
         Say($"generating {count:N0} events for {accounts:N0} accounts (seed {seed})...");
@@ -43,10 +44,9 @@ public static class ThroughputHarness
         GC.Collect();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
         var store = new InMemoryRiskStateStore();
-        using var provider = new ServiceCollection()
-            .AddSingleton<IRiskStateStore>(store)
-            .AddRiskEngine(o => o.MaxFutureSkew = null)
-            .BuildServiceProvider();
+        var services = new ServiceCollection().AddSingleton<IRiskStateStore>(store);
+        if (redis.Length > 0) services.AddRiskEngineRedis(redis, "bench" + Environment.ProcessId); // --redis HOST:PORT: shared state in Redis
+        using var provider = services.AddRiskEngine(o => o.MaxFutureSkew = null).BuildServiceProvider();
         var engine = provider.GetRequiredService<IRiskEngine>();
 
         // Warm-up on a separate engine so JIT and rule compilation are not measured, and state starts empty.
@@ -87,13 +87,14 @@ public static class ThroughputHarness
         {
             ["decisions"] = events.Count,
             ["threads"] = threads,
-            ["accountsTracked"] = store.AccountCount,
+            ["store"] = redis.Length > 0 ? "redis" : "memory",
+            ["accountsTracked"] = redis.Length > 0 ? accounts : store.AccountCount,
             ["decisionsPerSecond"] = Math.Round(events.Count / wall.Elapsed.TotalSeconds),
             ["p50Us"] = Math.Round(Us(0.50), 2),
             ["p99Us"] = Math.Round(Us(0.99), 2),
             ["p999Us"] = Math.Round(Us(0.999), 2),
             ["allocatedBytesPerDecision"] = Math.Round((double)allocated / events.Count),
-            ["bytesPerAccount"] = Math.Round((double)(memoryAfter - memoryBefore) / Math.Max(1, store.AccountCount)),
+            ["bytesPerAccount"] = redis.Length > 0 ? 0 : Math.Round((double)(memoryAfter - memoryBefore) / Math.Max(1, store.AccountCount)),
             ["baselineDecisionsPerSecond"] = Math.Round(events.Count / baseWall.Elapsed.TotalSeconds),
         };
         result["ratioToBaseline"] = Math.Round((double)result["baselineDecisionsPerSecond"] / (double)result["decisionsPerSecond"], 1);
