@@ -22,6 +22,10 @@ public static class Program
         ["--once"] = "RiskEngine:Once",
         ["--max-future-skew"] = "RiskEngine:MaxFutureSkew",
         ["--batch-size"] = "RiskEngine:BatchSize",
+        ["--redis"] = "RiskEngine:Redis",
+        ["--partitions"] = "RiskEngine:Partitions",
+        ["--group"] = "RiskEngine:Group",
+        ["--consumer"] = "RiskEngine:Consumer",
     };
 
     /// <summary>Runs the worker; exit code 0 on a clean stop, 1 when it stopped on an error, 2 on bad settings.</summary>
@@ -51,7 +55,12 @@ public static class Program
             o.ShutdownTimeout = TimeSpan.FromSeconds(30);
         });
 
-        if (settings.Store == "memory")
+        if (settings.Store == "redis")
+        {
+            builder.Services.AddRiskEngineRedis(settings.Redis ?? "localhost:6379");
+            builder.Services.AddSingleton<IEventJournal, InMemoryEventJournal>(); // stream positions live in the consumer group
+        }
+        else if (settings.Store == "memory")
         {
             builder.Services.AddSingleton<IRiskStateStore, InMemoryRiskStateStore>();
             builder.Services.AddSingleton<IEventJournal, InMemoryEventJournal>();
@@ -70,11 +79,13 @@ public static class Program
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<WorkerStatus>();
         builder.Services.AddHealthChecks().AddCheck<WorkerHealthCheck>("riskengine");
-        builder.Services.AddHostedService<EventWorker>();
+        if (settings.StreamInput) builder.Services.AddHostedService<StreamWorker>();
+        else builder.Services.AddHostedService<EventWorker>();
         builder.Services.AddHostedService<PolicyReloader>();
 
-        using var folderLock = RiskEngine.Sqlite.DataFolderLock.TryAcquire(settings.Data);
-        if (folderLock is null)
+        // Workers on a Redis stream share state in Redis and coordinate by leases; only a local folder is exclusive.
+        using var folderLock = settings.StreamInput ? null : RiskEngine.Sqlite.DataFolderLock.TryAcquire(settings.Data);
+        if (folderLock is null && !settings.StreamInput)
         {
             await Console.Error.WriteLineAsync($"riskengine-worker: another worker is running on the data folder '{settings.Data}' (it holds {Path.Combine(settings.Data, "worker.lock")})");
             return 2;

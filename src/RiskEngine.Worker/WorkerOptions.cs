@@ -56,6 +56,27 @@ public sealed class WorkerOptions
     /// <summary>How often expired cool-downs are lifted (follow mode).</summary>
     public TimeSpan CoolDownInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Redis for <c>--store redis</c> and <c>redis-stream:</c> inputs: any StackExchange.Redis configuration string.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>Number of partition streams (<c>NAME:0</c> … <c>NAME:P-1</c>) of a <c>redis-stream:NAME</c> input.</summary>
+    public int Partitions { get; set; } = 1;
+
+    /// <summary>Consumer group of a stream input.</summary>
+    public string Group { get; set; } = "riskengine";
+
+    /// <summary>This worker's consumer name in the group (default: host name and process id).</summary>
+    public string? Consumer { get; set; }
+
+    /// <summary>How long a partition lease lasts without renewal; a dead worker's partitions are taken over after it.</summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A stream entry that fails this many deliveries is moved to the dead-letter stream.</summary>
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>True when the input is a Redis stream (<c>redis-stream:NAME</c>).</summary>
+    public bool StreamInput => Input.StartsWith("redis-stream:", StringComparison.Ordinal);
+
     /// <summary>The configured skew, resolved against <see cref="Once"/>; null means no check.</summary>
     public TimeSpan? ResolvedMaxFutureSkew() =>
         MaxFutureSkew switch
@@ -77,11 +98,21 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
-        if (options.Store is not ("sqlite" or "memory"))
-            errors.Add($"RiskEngine:Store (--store) must be 'sqlite' or 'memory', not '{options.Store}'");
+        if (options.Store is not ("sqlite" or "memory" or "redis"))
+            errors.Add($"RiskEngine:Store (--store) must be 'sqlite', 'memory' or 'redis', not '{options.Store}'");
+        if (options.Store == "redis" && string.IsNullOrWhiteSpace(options.Redis))
+            errors.Add("RiskEngine:Redis (--redis) is required with --store redis: a StackExchange.Redis configuration such as localhost:6379");
+        if (options.StreamInput)
+        {
+            if (options.Store != "redis") errors.Add("a redis-stream: input needs --store redis (all workers on one stream share their state)");
+            if (!options.Output.StartsWith("redis-stream:", StringComparison.Ordinal)) errors.Add("a redis-stream: input needs a redis-stream: output (--output redis-stream:NAME)");
+            if (options.Partitions is < 1 or > 4096) errors.Add($"RiskEngine:Partitions (--partitions) must be 1–4096, not {options.Partitions}");
+            if (options.LeaseTtl < TimeSpan.FromMilliseconds(500)) errors.Add($"RiskEngine:LeaseTtl must be at least 00:00:00.5, not {options.LeaseTtl}");
+            if (options.MaxDeliveries < 1) errors.Add($"RiskEngine:MaxDeliveries must be at least 1, not {options.MaxDeliveries}");
+        }
         if (string.IsNullOrWhiteSpace(options.Input))
             errors.Add("RiskEngine:Input (--input) is required: a JSON Lines file or - for standard input");
-        else if (options.Input != "-" && options.Once && !File.Exists(options.Input))
+        else if (options.Input != "-" && !options.StreamInput && options.Once && !File.Exists(options.Input))
             errors.Add($"RiskEngine:Input (--input): file '{options.Input}' does not exist");
         if (string.IsNullOrWhiteSpace(options.Output))
             errors.Add("RiskEngine:Output (--output) is required: a file or - for standard output");

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using RiskEngine.Decisions;
 using RiskEngine.Domain;
+using RiskEngine.Events;
 
 namespace RiskEngine.State;
 
 /// <summary>
-/// The stored form of decisions and account state, for durable stores. Decisions are kept without their account
-/// events: a duplicate is answered with the decision alone, and applies nothing again.
+/// The stored form of decisions and account state, for durable stores. A duplicate is answered with the decision
+/// alone (the engine drops the stored events), and applies nothing again.
 /// </summary>
 public static partial class StateJson
 {
@@ -23,12 +24,16 @@ public static partial class StateJson
     [System.Text.Json.Serialization.JsonSerializable(typeof(DecisionDto))]
     private sealed partial class StateContext : System.Text.Json.Serialization.JsonSerializerContext;
 
-    /// <summary>Serialises a decision (without its account events).</summary>
+    /// <summary>Serialises a decision with the account events it caused (so a worker can publish them after a crash).</summary>
     public static byte[] SerializeDecision(Decision d)
     {
         ArgumentNullException.ThrowIfNull(d);
         var dto = new DecisionDto(d.EventId.Value, d.Account.Value, d.At, d.Outcome,
-            d.Reasons.Select(r => new ReasonDto(r.Rule, r.Code, r.Message, r.Outcome)).ToArray(), d.PolicyVersion);
+            d.Reasons.Select(r => new ReasonDto(r.Rule, r.Code, r.Message, r.Outcome)).ToArray(), d.PolicyVersion)
+        {
+            Events = d.Events.Count == 0 ? null : d.Events.Select(e => new EventDto(e.Type, e.Event.Value, e.Account.Value, e.At, (e as AccountFrozen)?.Reason ?? (e as AccountUnfrozen)?.Reason ?? "",
+                (e as AccountUnfrozen)?.By, e.SelfService, e.Support, e.Message.ToDictionary())).ToArray(),
+        };
         return JsonSerializer.SerializeToUtf8Bytes(dto, StateContext.Default.DecisionDto);
     }
 
@@ -36,11 +41,21 @@ public static partial class StateJson
     public static Decision DeserializeDecision(ReadOnlySpan<byte> json)
     {
         var dto = JsonSerializer.Deserialize(json, StateContext.Default.DecisionDto) ?? throw new JsonException("decision is null");
-        return new Decision(EventId.Create(dto.Event), AccountId.Create(dto.Account), dto.At, dto.Outcome,
-            dto.Reasons.Select(r => new RuleHit(r.Rule, r.Code, r.Message, r.Outcome)).ToArray(), dto.Policy, []);
+        var account = AccountId.Create(dto.Account);
+        IReadOnlyList<AccountEvent> events = dto.Events is null ? [] : dto.Events.Select(e => e.Type == "account.frozen"
+            ? (AccountEvent)new AccountFrozen(EventId.Create(e.Event), account, e.At, e.Reason, e.SelfService, e.Support, e.Message)
+            : new AccountUnfrozen(EventId.Create(e.Event), account, e.At, e.By ?? "", e.Reason, e.Support, e.Message)).ToArray();
+        return new Decision(EventId.Create(dto.Event), account, dto.At, dto.Outcome,
+            dto.Reasons.Select(r => new RuleHit(r.Rule, r.Code, r.Message, r.Outcome)).ToArray(), dto.Policy, events);
     }
 
-    internal sealed record DecisionDto(string Event, string Account, DateTimeOffset At, Outcome Outcome, ReasonDto[] Reasons, string Policy);
+    internal sealed record DecisionDto(string Event, string Account, DateTimeOffset At, Outcome Outcome, ReasonDto[] Reasons, string Policy)
+    {
+        public EventDto[]? Events { get; init; }
+    }
+
+    internal sealed record EventDto(string Type, string Event, string Account, DateTimeOffset At, string Reason, string? By, bool SelfService,
+        Policies.SupportContacts Support, Dictionary<string, string> Message);
 
     internal sealed record ReasonDto(string Rule, string Code, string Message, Outcome Outcome);
 }

@@ -1,0 +1,292 @@
+using System.Buffers;
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RiskEngine.Decisions;
+using RiskEngine.Pipeline;
+using RiskEngine.Redis;
+using RiskEngine.State;
+using StackExchange.Redis;
+
+namespace RiskEngine.Worker;
+
+/// <summary>
+/// A worker on a partitioned Redis stream (<c>redis-stream:NAME</c>, partitions <c>NAME:0</c> … <c>NAME:P-1</c>).
+/// Workers claim partitions with leases (renewed while alive, taken over when a worker dies, spread evenly as
+/// workers come and go); within a partition, a consumer group delivers entries in order and an entry is
+/// acknowledged only after its decision is committed and its records published. A dead owner's pending entries are
+/// claimed before new ones. Publishing is one Lua script per entry that appends the records and marks the entry
+/// (and the event) as published, so a redelivered entry publishes nothing twice. Needs a standalone (or Sentinel)
+/// Redis: the script touches the output stream and the account's keys together.
+/// </summary>
+internal sealed partial class StreamWorker(
+    IRiskEngine engine,
+    IRiskStateStore store,
+    IConnectionMultiplexer redis,
+    IOptions<WorkerOptions> options,
+    WorkerMetrics metrics,
+    WorkerStatus status,
+    IHostApplicationLifetime lifetime,
+    ILogger<StreamWorker> log) : BackgroundService
+{
+    private const string Prefix = "riskengine";
+    private const string StreamPrefix = "redis-stream:";
+
+    // KEYS: output stream, event-published marker, entry marker, dead-letter stream
+    // ARGV: marker ttl ms, mode (decision|rejected), duplicate record, original records...
+    private const string PublishScript = """
+        if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+        if ARGV[2] == 'rejected' then
+          redis.call('XADD', KEYS[1], '*', 'record', ARGV[4])
+          redis.call('XADD', KEYS[4], '*', 'record', ARGV[4])
+        elseif redis.call('EXISTS', KEYS[2]) == 0 then
+          for i = 4, #ARGV do redis.call('XADD', KEYS[1], '*', 'record', ARGV[i]) end
+          redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+        else
+          redis.call('XADD', KEYS[1], '*', 'record', ARGV[3])
+        end
+        redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
+        return 1
+        """;
+
+    private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+    private const string ReleaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+    private readonly EventStreamProcessor _processor = new(engine);
+    private readonly HashSet<int> _owned = [];
+    private string _name = "";
+    private string _output = "";
+    private string _dead = "";
+    private string _me = "";
+
+    private IDatabase Db => redis.GetDatabase();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        _name = o.Input[StreamPrefix.Length..];
+        _output = o.Output[StreamPrefix.Length..];
+        _dead = o.DeadLetter is { } dl && dl.StartsWith(StreamPrefix, StringComparison.Ordinal) ? dl[StreamPrefix.Length..] : _output + ":dead";
+        _me = o.Consumer ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+        try
+        {
+            for (var p = 0; p < o.Partitions; p++) await EnsureGroupAsync(StreamPartitioner.StreamKey(_name, p), o.Group);
+            LogStarting(log, _me, _name, o.Partitions, o.Group);
+            status.Running = true;
+            var lastRebalance = 0L;
+            var started = Stopwatch.GetTimestamp();
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (Stopwatch.GetElapsedTime(lastRebalance) >= o.LeaseTtl / 3)
+                {
+                    await RebalanceAsync(o);
+                    lastRebalance = Stopwatch.GetTimestamp();
+                }
+                var worked = false;
+                foreach (var p in _owned.Order().ToArray())
+                {
+                    if (!_owned.Contains(p)) continue;
+                    worked |= await ProcessPartitionAsync(o, p, stoppingToken);
+                }
+                if (worked) continue;
+                if (o.Once && await DrainedAsync(o)) break;
+                await Task.Delay(50, stoppingToken); // nothing to read: poll again shortly
+            }
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            LogDone(log, metrics.Processed, seconds > 0 ? metrics.Processed / seconds : 0);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            status.Failure = e;
+            LogFailed(log, e);
+            throw;
+        }
+        finally
+        {
+            status.Running = false;
+            await ReleaseAllAsync();
+            if (o.Once || status.Failure is not null) lifetime.StopApplication();
+        }
+    }
+
+    private async Task EnsureGroupAsync(string key, string group)
+    {
+        try
+        {
+            await Db.StreamCreateConsumerGroupAsync(key, group, "0-0", createStream: true);
+        }
+        catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+        {
+        }
+    }
+
+    /// <summary>Heartbeat, renew what we hold, then give up or take partitions towards an even share.</summary>
+    private async Task RebalanceAsync(WorkerOptions o)
+    {
+        var db = Db;
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var ttl = (long)o.LeaseTtl.TotalMilliseconds;
+        RedisKey workers = $"{Prefix}:workers:{_name}";
+        await db.SortedSetAddAsync(workers, _me, now);
+        await db.SortedSetRemoveRangeByScoreAsync(workers, double.NegativeInfinity, now - ttl);
+        var alive = Math.Max(1, (int)await db.SortedSetLengthAsync(workers));
+        var share = (o.Partitions + alive - 1) / alive;
+
+        foreach (var p in _owned.ToArray())
+        {
+            if ((long)await db.ScriptEvaluateAsync(RenewScript, [LeaseKey(p)], [_me, ttl]) == 0)
+            {
+                _owned.Remove(p);
+                LogLost(log, p);
+            }
+        }
+        while (_owned.Count > share)
+        {
+            var p = _owned.Max();
+            await db.ScriptEvaluateAsync(ReleaseScript, [LeaseKey(p)], [_me]);
+            _owned.Remove(p);
+        }
+        for (var p = 0; p < o.Partitions && _owned.Count < share; p++)
+        {
+            if (_owned.Contains(p)) continue;
+            if (await db.StringSetAsync(LeaseKey(p), _me, o.LeaseTtl, When.NotExists))
+            {
+                _owned.Add(p);
+                LogAcquired(log, p);
+            }
+        }
+    }
+
+    private RedisKey LeaseKey(int p) => $"{Prefix}:lease:{_name}:{p}";
+
+    private async Task ReleaseAllAsync()
+    {
+        try
+        {
+            foreach (var p in _owned) await Db.ScriptEvaluateAsync(ReleaseScript, [LeaseKey(p)], [_me]);
+            await Db.SortedSetRemoveAsync($"{Prefix}:workers:{_name}", _me);
+        }
+        catch (RedisException)
+        {
+            // Redis gone: the leases expire on their own.
+        }
+    }
+
+    /// <summary>Claims a previous owner's pending entries first, then reads new ones. Returns whether it did work.</summary>
+    private async Task<bool> ProcessPartitionAsync(WorkerOptions o, int p, CancellationToken ct)
+    {
+        var key = StreamPartitioner.StreamKey(_name, p);
+        // We hold the lease, so every pending entry of this partition is ours to finish, whoever it was delivered to.
+        var claimed = await Db.StreamAutoClaimAsync(key, o.Group, _me, 0, "0-0", 100);
+        if (claimed.ClaimedEntries.Length > 0)
+        {
+            foreach (var entry in claimed.ClaimedEntries)
+            {
+                if (ct.IsCancellationRequested) return true;
+                var pending = await Db.StreamPendingMessagesAsync(key, o.Group, 1, _me, entry.Id, entry.Id);
+                if (pending.Length == 1 && pending[0].DeliveryCount > o.MaxDeliveries)
+                {
+                    await DeadLetterAsync(key, o.Group, entry, $"failed {pending[0].DeliveryCount - 1} deliveries");
+                    continue;
+                }
+                await ProcessEntryAsync(key, o.Group, p, entry);
+            }
+            return true;
+        }
+        var entries = await Db.StreamReadGroupAsync(key, o.Group, _me, ">", 100);
+        foreach (var entry in entries)
+        {
+            if (ct.IsCancellationRequested) return true;
+            await ProcessEntryAsync(key, o.Group, p, entry);
+        }
+        return entries.Length > 0;
+    }
+
+    private async Task ProcessEntryAsync(string key, string group, int partition, StreamEntry entry)
+    {
+        var json = (byte[]?)entry["event"] ?? [];
+        var result = await _processor.ProcessLineAsync(new JsonLine(0, json, 0), CancellationToken.None);
+        var entryMarker = $"{Prefix}:{{s:{key}}}:done:{entry.Id}";
+        var ttl = (long)engine.Policy.IdempotencyWindow.TotalMilliseconds;
+        RedisValue[] args;
+        RedisKey[] keys;
+        if (result.Decision is { } d)
+        {
+            metrics.Decided(d, 0);
+            var original = d;
+            if (d.Duplicate && await store.FindDecisionAsync(d.Account, d.EventId) is { } stored)
+                original = stored.Decision; // with its account events: published now if a crash stopped the first attempt
+            var records = Render(b => RecordWriter.WriteDecision(b, original with { Duplicate = false }));
+            var duplicate = Render(b => RecordWriter.WriteDecision(b, d with { Duplicate = true, Events = [] }))[0];
+            keys = [_output, $"{Prefix}:{{a:{d.Account.Value}}}:evt:{d.EventId.Value}:pub", entryMarker, _dead];
+            args = [ttl, "decision", duplicate, .. records];
+        }
+        else
+        {
+            metrics.RejectedEvent();
+            var rejected = Render(b => RecordWriter.WriteRejected(b, 0, result.Rejection!))[0];
+            keys = [_output, entryMarker, entryMarker, _dead];
+            args = [ttl, "rejected", "", rejected];
+        }
+        await Db.ScriptEvaluateAsync(PublishScript, keys, args);
+        await Db.StreamAcknowledgeAsync(key, group, entry.Id);
+    }
+
+    private async Task DeadLetterAsync(string key, string group, StreamEntry entry, string reason)
+    {
+        LogDeadLettered(log, entry.Id.ToString(), key, reason);
+        await Db.StreamAddAsync(_dead, [new NameValueEntry("event", entry["event"]), new NameValueEntry("error", reason), new NameValueEntry("stream", key)]);
+        await Db.StreamAcknowledgeAsync(key, group, entry.Id);
+    }
+
+    private static RedisValue[] Render(Action<ArrayBufferWriter<byte>> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        write(buffer);
+        var lines = new List<RedisValue>();
+        var span = buffer.WrittenSpan;
+        while (!span.IsEmpty)
+        {
+            var nl = span.IndexOf((byte)'\n');
+            lines.Add((nl < 0 ? span : span[..nl]).ToArray());
+            span = nl < 0 ? [] : span[(nl + 1)..];
+        }
+        return [.. lines];
+    }
+
+    /// <summary>True when no partition has undelivered or unacknowledged entries for the group.</summary>
+    private async Task<bool> DrainedAsync(WorkerOptions o)
+    {
+        for (var p = 0; p < o.Partitions; p++)
+        {
+            var key = StreamPartitioner.StreamKey(_name, p);
+            var info = await Db.StreamInfoAsync(key);
+            var group = (await Db.StreamGroupInfoAsync(key)).FirstOrDefault(g => g.Name == o.Group);
+            if (group.PendingMessageCount > 0) return false;
+            if (info.Length > 0 && group.LastDeliveredId != info.LastGeneratedId) return false;
+        }
+        return true;
+    }
+
+    [LoggerMessage(LogLevel.Information, "stream worker {Consumer} starting on {Stream} ({Partitions} partitions, group {Group})")]
+    private static partial void LogStarting(ILogger logger, string consumer, string stream, int partitions, string group);
+
+    [LoggerMessage(LogLevel.Information, "acquired partition {Partition}")]
+    private static partial void LogAcquired(ILogger logger, int partition);
+
+    [LoggerMessage(LogLevel.Warning, "lost the lease of partition {Partition}")]
+    private static partial void LogLost(ILogger logger, int partition);
+
+    [LoggerMessage(LogLevel.Warning, "entry {Id} of {Stream} moved to dead-letter: {Reason}")]
+    private static partial void LogDeadLettered(ILogger logger, string id, string stream, string reason);
+
+    [LoggerMessage(LogLevel.Information, "done: {Processed} events ({Rate:0} events/s)")]
+    private static partial void LogDone(ILogger logger, long processed, double rate);
+
+    [LoggerMessage(LogLevel.Critical, "stream worker failed; stopping")]
+    private static partial void LogFailed(ILogger logger, Exception e);
+}

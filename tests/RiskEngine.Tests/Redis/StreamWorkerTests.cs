@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using RiskEngine.Benchmarks.Traffic;
+using RiskEngine.Events;
+using RiskEngine.Redis;
+using RiskEngine.Tests.Worker;
+using StackExchange.Redis;
+
+namespace RiskEngine.Tests.Redis;
+
+/// <summary>Several worker processes on one partitioned Redis stream.</summary>
+[Collection("redis")]
+[Trait("Category", "EndToEnd")]
+public sealed class StreamWorkerTests(RedisFixture redis)
+{
+    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
+
+    [Fact]
+    public void Partitions_follow_fnv1a_32()
+    {
+        // Reference values of FNV-1a 32 (the empty string is the offset basis; "a" is a published test vector).
+        Assert.Equal(2166136261u, StreamPartitioner.Fnv1a32(""));
+        Assert.Equal(0xe40c292cu, StreamPartitioner.Fnv1a32("a"));
+        Assert.Equal(0xbf9cf968u, StreamPartitioner.Fnv1a32("foobar"));
+        Assert.Equal((int)(0xbf9cf968u % 8), StreamPartitioner.PartitionOf("foobar", 8));
+    }
+
+    [Fact]
+    public async Task Two_workers_one_killed_midway_decide_every_event_once_with_the_single_worker_freezes()
+    {
+        var name = "in" + Guid.NewGuid().ToString("N")[..8];
+        var output = "out" + Guid.NewGuid().ToString("N")[..8];
+        const int partitions = 8;
+        var lines = new TrafficGenerator(500, 20_000, seed: 77).Generate(20_000).ToList();
+        var db = redis.Connection.GetDatabase();
+        var batch = db.CreateBatch();
+        var adds = lines.Select(l => StreamPartitioner.PublishAsync(batch, name, partitions, (string)JsonNode.Parse(l)!["account"]!, l)).ToList();
+        batch.Execute();
+        await Task.WhenAll(adds);
+
+        string[] Args(string consumer) => ["--policy", Sample("policy.example.json"), "--store", "redis", "--redis", redis.Configuration,
+            "--input", $"redis-stream:{name}", "--partitions", $"{partitions}", "--group", "g", "--consumer", consumer,
+            "--output", $"redis-stream:{output}", "--once", "--RiskEngine:LeaseTtl=00:00:02", "--data", Path.GetTempPath()];
+        using var a = WorkerProcess.Start(Args("worker-a"));
+        using var b = WorkerProcess.Start(Args("worker-b"));
+        // Kill one midway: once a quarter of the records are out.
+        Assert.True(await a.WaitUntilAsync(() => db.StreamLength(output) > lines.Count / 4, TimeSpan.FromMinutes(2)), a.Log + b.Log);
+        Assert.False(a.HasExited, "worker a finished before it could be killed");
+        a.KillHard();
+        Assert.True(await b.WaitForExitAsync(TimeSpan.FromMinutes(4)) == 0, b.Log);
+
+        var records = (await db.StreamRangeAsync(output)).Select(e => JsonNode.Parse((string)e["record"]!)!).ToList();
+        var decisions = records.Where(r => (string)r["type"]! is "decision" or "rejected").ToList();
+        Assert.Equal(lines.Count, decisions.Count);
+        Assert.Equal(lines.Count, decisions.Select(d => (string)d["event"]!).Distinct().Count());
+        Assert.DoesNotContain(decisions, d => d["duplicate"] is not null);
+        var frozen = records.Where(r => (string)r["type"]! == "account.frozen").Select(r => $"{r["account"]}/{r["event"]}").ToList();
+        Assert.Equal(frozen.Count, frozen.Distinct().Count());
+        var unfrozen = records.Where(r => (string)r["type"]! == "account.unfrozen").Select(r => $"{r["account"]}/{r["event"]}").ToList();
+        Assert.Equal(unfrozen.Count, unfrozen.Distinct().Count());
+
+        // One worker, in memory, on the same events in the same per-account order.
+        await using var provider = new ServiceCollection().AddRiskEngine(o =>
+        {
+            o.PolicyPath = Sample("policy.example.json");
+            o.MaxFutureSkew = null;
+        }).BuildServiceProvider();
+        var engine = provider.GetRequiredService<IRiskEngine>();
+        var expected = new List<string>();
+        foreach (var line in lines)
+        {
+            var d = (await engine.EvaluateAsync(EventParser.Parse(Encoding.UTF8.GetBytes(line)).Event!)).Decision!;
+            expected.AddRange(d.Events.OfType<AccountFrozen>().Select(f => $"{f.Account}/{f.Event}"));
+        }
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.Order(), frozen.Order());
+    }
+}
