@@ -64,7 +64,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     private RedisKey FrozenKey(string reason) => $"{_prefix}:frozen:{reason}";
 
     /// <inheritdoc />
-    public async ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
+    private async ValueTask<StoredDecision?> FindDecisionAsyncCore(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
     {
         var value = await Db.StringGetAsync(DecisionKey(account.Value, eventId.Value));
         if (value.IsNull) return null;
@@ -74,7 +74,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default)
+    private async ValueTask<AccountSnapshot> LoadAccountAsyncCore(AccountId account, CancellationToken cancellationToken = default)
     {
         var fields = await Db.HashGetAsync(StateKey(account.Value), ["v", "s"]);
         if (fields[0].IsNull) return new AccountSnapshot(new AccountState(), 0);
@@ -82,18 +82,18 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+    private async ValueTask<int> CountIpFailuresAsyncCore(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default) =>
         (int)await Db.SortedSetLengthAsync(IpKey(ip), since.UtcTicks, until.UtcTicks, Exclude.Start);
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<AccountId>> ListFrozenAsync(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default)
+    private async ValueTask<IReadOnlyList<AccountId>> ListFrozenAsyncCore(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default)
     {
         var members = await Db.SortedSetRangeByScoreAsync(FrozenKey(reason), double.NegativeInfinity, frozenAtOrBefore.UtcTicks, take: max);
         return members.Select(m => AccountId.Create(m!)).ToArray();
     }
 
     /// <inheritdoc />
-    public async ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default)
+    private async ValueTask<CommitStatus> CommitAsyncCore(AccountCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
         var account = commit.Account.Value;
@@ -135,6 +135,39 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         batch.Execute();
         await Task.WhenAll(tasks);
         return CommitStatus.Committed;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>
+        Guard(() => FindDecisionAsyncCore(account, eventId, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default) =>
+        Guard(() => LoadAccountAsyncCore(account, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        Guard(() => CountIpFailuresAsyncCore(ip, since, until, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AccountId>> ListFrozenAsync(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default) =>
+        Guard(() => ListFrozenAsyncCore(reason, frozenAtOrBefore, max, cancellationToken));
+
+    /// <inheritdoc />
+    public ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default) =>
+        Guard(() => CommitAsyncCore(commit, cancellationToken));
+
+    /// <summary>Turns "Redis cannot be reached" into <see cref="StateStoreUnavailableException"/>, which the engine answers fail-closed.</summary>
+    private static async ValueTask<T> Guard<T>(Func<ValueTask<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        {
+            throw new StateStoreUnavailableException($"Redis unavailable: {e.GetType().Name}", e);
+        }
     }
 
     /// <summary>Deletes every key under the prefix (tests, and resetting a staging environment).</summary>

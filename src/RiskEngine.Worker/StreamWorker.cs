@@ -76,22 +76,36 @@ internal sealed partial class StreamWorker(
             status.Running = true;
             var lastRebalance = 0L;
             var started = Stopwatch.GetTimestamp();
+            var backoff = TimeSpan.Zero;
             while (!stoppingToken.IsCancellationRequested)
             {
-                if (Stopwatch.GetElapsedTime(lastRebalance) >= o.LeaseTtl / 3)
+                try
                 {
-                    await RebalanceAsync(o);
-                    lastRebalance = Stopwatch.GetTimestamp();
+                    if (Stopwatch.GetElapsedTime(lastRebalance) >= o.LeaseTtl / 3)
+                    {
+                        await RebalanceAsync(o);
+                        lastRebalance = Stopwatch.GetTimestamp();
+                    }
+                    var worked = false;
+                    foreach (var p in _owned.Order().ToArray())
+                    {
+                        if (!_owned.Contains(p)) continue;
+                        worked |= await ProcessPartitionAsync(o, p, stoppingToken);
+                    }
+                    backoff = TimeSpan.Zero;
+                    status.StoreError = null;
+                    if (worked) continue;
+                    if (o.Once && await DrainedAsync(o)) break;
+                    await Task.Delay(50, stoppingToken); // nothing to read: poll again shortly
                 }
-                var worked = false;
-                foreach (var p in _owned.Order().ToArray())
+                catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or StateStoreUnavailableException)
                 {
-                    if (!_owned.Contains(p)) continue;
-                    worked |= await ProcessPartitionAsync(o, p, stoppingToken);
+                    // Pause and retry: nothing was acknowledged, so every unfinished entry is delivered again.
+                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                    status.StoreError = e.Message;
+                    LogPaused(log, e.Message, backoff.TotalMilliseconds);
+                    await Task.Delay(backoff, stoppingToken);
                 }
-                if (worked) continue;
-                if (o.Once && await DrainedAsync(o)) break;
-                await Task.Delay(50, stoppingToken); // nothing to read: poll again shortly
             }
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             LogDone(log, metrics.Processed, seconds > 0 ? metrics.Processed / seconds : 0);
@@ -214,6 +228,8 @@ internal sealed partial class StreamWorker(
         var ttl = (long)engine.Policy.IdempotencyWindow.TotalMilliseconds;
         RedisValue[] args;
         RedisKey[] keys;
+        if (result.Decision?.HasReason(Policies.ReasonCodes.EngineUnavailable) == true)
+            throw new StateStoreUnavailableException("the state store is unavailable"); // never publish a fail-closed answer for a queued event
         if (result.Decision is { } d)
         {
             metrics.Decided(d, 0);
@@ -274,6 +290,9 @@ internal sealed partial class StreamWorker(
 
     [LoggerMessage(LogLevel.Information, "stream worker {Consumer} starting on {Stream} ({Partitions} partitions, group {Group})")]
     private static partial void LogStarting(ILogger logger, string consumer, string stream, int partitions, string group);
+
+    [LoggerMessage(LogLevel.Warning, "Redis unavailable ({Reason}); pausing {Delay} ms")]
+    private static partial void LogPaused(ILogger logger, string reason, double delay);
 
     [LoggerMessage(LogLevel.Information, "acquired partition {Partition}")]
     private static partial void LogAcquired(ILogger logger, int partition);

@@ -66,6 +66,13 @@ public sealed class DefaultRiskEngine : IRiskEngine
         {
             return await DecideAsync(rules, riskEvent, fingerprint, cancellationToken);
         }
+        catch (StateStoreUnavailableException e)
+        {
+            var outcome = _options.WhenStoreUnavailable;
+            return EvaluationResult.Decided(new Decision(riskEvent.Id, riskEvent.Account, riskEvent.At, outcome,
+                [new RuleHit("StoreUnavailable", ReasonCodes.EngineUnavailable, $"the risk engine cannot reach its state store ({e.Message}); try again shortly", outcome)],
+                policy.Version, []));
+        }
         finally
         {
             stripe.Release();

@@ -21,6 +21,12 @@ public sealed class RiskEngineOptions
     /// <summary>How often a decision is retried when another decision for the same account commits first. Default 100.</summary>
     public int MaxCommitRetries { get; set; } = 100;
 
+    /// <summary>
+    /// The outcome when the state store cannot be reached: <see cref="Decisions.Outcome.Deny"/> by default (fail
+    /// closed: never allow silently), reason <c>engine.unavailable</c>. Nothing is recorded for such a decision.
+    /// </summary>
+    public Decisions.Outcome WhenStoreUnavailable { get; set; } = Decisions.Outcome.Deny;
+
     /// <summary>Loads the configured policy (file, inline JSON or embedded default).</summary>
     public RiskPolicy LoadPolicy() =>
         PolicyJson is not null ? PolicyLoader.Load(System.Text.Encoding.UTF8.GetBytes(PolicyJson), "inline policy")

@@ -7,6 +7,7 @@ public static class ReasonCodes
 {
 #pragma warning disable CS1591 // the names are the documentation
     public const string AccountFrozen = "account.frozen";
+    public const string EngineUnavailable = "engine.unavailable";
     public const string AccountNotFrozen = "account.not_frozen";
     public const string CapPerTransaction = "cap.per_transaction";
     public const string CapDaily = "cap.daily";

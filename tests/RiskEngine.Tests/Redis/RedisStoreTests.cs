@@ -59,3 +59,29 @@ public sealed class RedisConcurrencyTests(RedisFixture redis)
             .BuildServiceProvider();
     }
 }
+
+public sealed class RedisUnavailableTests
+{
+    [Theory]
+    [InlineData(null, Outcome.Deny)]
+    [InlineData(Outcome.Challenge, Outcome.Challenge)]
+    public async Task An_unreachable_Redis_fails_closed_and_records_nothing(Outcome? configured, Outcome expected)
+    {
+        // A port nothing listens on; the client must not wait long to say so.
+        var services = new ServiceCollection()
+            .AddSingleton<IConnectionMultiplexer>(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=200,syncTimeout=200,asyncTimeout=200"))
+            .AddRiskEngineRedis("unused")
+            .AddRiskEngine(o =>
+            {
+                o.MaxFutureSkew = null;
+                if (configured is { } c) o.WhenStoreUnavailable = c;
+            });
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IRiskEngine>();
+        var tx = new TransactionAttempt(EventId.Create("u1"), DateTimeOffset.UtcNow, AccountId.Create("a"), Money.Create(1m, "USD"), CountryCode.Create("US"), DeviceId.Create("d"));
+        var d = (await engine.EvaluateTransactionAsync(tx)).GetDecisionOrThrow();
+        Assert.Equal(expected, d.Outcome);
+        Assert.True(d.HasReason("engine.unavailable"));
+        Assert.Empty(d.Events);
+    }
+}
