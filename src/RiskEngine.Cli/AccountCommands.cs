@@ -26,11 +26,12 @@ internal static class AccountCommands
     {
         var id = AccountArgument();
         var data = Program.DataOption();
+        var redis = Program.RedisOption();
         var policy = Program.PolicyOption();
-        var command = new Command("status", "Frozen or not, why, since when, how it can be lifted; lockout; TOTP.") { id, data, policy };
+        var command = new Command("status", "Frozen or not, why, since when, how it can be lifted; lockout; TOTP.") { id, data, redis, policy };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: false);
+            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: false, parse.GetValue(redis));
             var s = await host.Engine.GetAccountStatusAsync(Program.ParseAccount(parse.GetValue(id)!), ct);
             Console.WriteLine(JsonSerializer.Serialize(new
             {
@@ -54,11 +55,12 @@ internal static class AccountCommands
         var by = new Option<string>("--by") { Description = "Your agent id.", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why, for the audit trail.", Required = true };
         var data = Program.DataOption();
+        var redis = Program.RedisOption();
         var policy = Program.PolicyOption();
-        var command = new Command("unfreeze", "Lift a freeze; prints the decision and the account.unfrozen event, as the worker would.") { id, by, reason, data, policy };
+        var command = new Command("unfreeze", "Lift a freeze; prints the decision and the account.unfrozen event, as the worker would.") { id, by, reason, data, redis, policy };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true);
+            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
             var now = TimeProvider.System.GetUtcNow();
             var eventId = EventId.Create("support:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8]);
             var byText = parse.GetValue(by)!;
@@ -79,13 +81,14 @@ internal static class AccountCommands
     {
         var id = AccountArgument();
         var data = Program.DataOption();
+        var redis = Program.RedisOption();
         var limit = new Option<int>("--limit") { Description = "Most decisions shown, newest first.", DefaultValueFactory = _ => 50 };
-        var command = new Command("history", "Recent decisions for the account (those still inside the idempotency window).") { id, data, limit };
+        var command = new Command("history", "Recent decisions for the account (those still inside the idempotency window).") { id, data, redis, limit };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, null, write: false);
+            await using var host = CliHost.Open(parse.GetValue(data)!, null, write: false, parse.GetValue(redis));
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            foreach (var d in host.Store.History(Program.ParseAccount(parse.GetValue(id)!), parse.GetValue(limit))) RecordWriter.WriteDecision(buffer, d);
+            foreach (var d in await host.HistoryAsync(Program.ParseAccount(parse.GetValue(id)!), parse.GetValue(limit))) RecordWriter.WriteDecision(buffer, d);
             await using var stdout = Console.OpenStandardOutput();
             await stdout.WriteAsync(buffer.WrittenMemory, ct);
             return 0;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RiskEngine.Policies;
 using RiskEngine.Sqlite;
+using RiskEngine.State;
 using RiskEngine.TwoFactor;
 
 namespace RiskEngine.Cli;
@@ -22,23 +23,34 @@ internal sealed class CliHost : IAsyncDisposable
         _lock = folderLock;
         Engine = provider.GetRequiredService<IRiskEngine>();
         TwoFactor = provider.GetRequiredService<ITwoFactorService>();
-        Store = provider.GetRequiredService<SqliteRiskStateStore>();
+        Store = provider.GetService<SqliteRiskStateStore>();
+        Redis = provider.GetService<IRiskStateStore>() as RiskEngine.Redis.RedisRiskStateStore;
     }
+
+    /// <summary>The SQLite store, when the worker's store is SQLite.</summary>
+    public SqliteRiskStateStore? Store { get; }
+
+    /// <summary>The Redis store, when the worker's store is Redis.</summary>
+    public RiskEngine.Redis.RedisRiskStateStore? Redis { get; }
+
+    /// <summary>Decisions for support's history view, from whichever store the worker uses.</summary>
+    public async Task<IReadOnlyList<Decisions.Decision>> HistoryAsync(Domain.AccountId account, int limit) =>
+        Store is not null ? Store.History(account, limit) : await Redis!.HistoryAsync(account, limit);
 
     public IRiskEngine Engine { get; }
 
     public ITwoFactorService TwoFactor { get; }
 
-    public SqliteRiskStateStore Store { get; }
-
     /// <summary>Opens the data folder; a command that writes takes the folder lock and fails when a worker holds it.</summary>
-    public static CliHost Open(string data, string? policy, bool write)
+    public static CliHost Open(string data, string? policy, bool write, string? redis = null)
     {
         DataFolderLock? folderLock = null;
-        if (write && (folderLock = DataFolderLock.TryAcquire(data)) is null)
+        // Redis workers keep no cached state, so only a SQLite data folder needs the worker's lock.
+        if (redis is null && write && (folderLock = DataFolderLock.TryAcquire(data)) is null)
             throw new CliException($"a worker is running on '{data}'; changing accounts under it would be overwritten by its cache. Stop it, or send the change through its input as an event.", 2);
-        var services = new ServiceCollection()
-            .AddRiskEngineSqlite(Path.Combine(data, "riskengine.db"));
+        var services = new ServiceCollection();
+        if (redis is null) services.AddRiskEngineSqlite(Path.Combine(data, "riskengine.db"));
+        else services.AddRiskEngineRedis(redis);
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(data, "keys")));
         services.AddRiskEngine(o =>
         {

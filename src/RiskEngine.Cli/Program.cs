@@ -58,6 +58,10 @@ public static class Program
     internal static Option<string> DataOption() =>
         new("--data") { Description = "The worker's data folder (SQLite state, key ring).", DefaultValueFactory = _ => "data" };
 
+    /// <summary>The <c>--redis</c> option: use the Redis store (the worker's <c>--store redis</c>) instead of the data folder's SQLite.</summary>
+    internal static Option<string?> RedisOption() =>
+        new("--redis") { Description = "Work on the Redis store at this address (StackExchange.Redis configuration) instead of DATA/riskengine.db." };
+
     /// <summary>The <c>--policy</c> option (default: the embedded default policy).</summary>
     internal static Option<string?> PolicyOption() =>
         new("--policy") { Description = "Policy JSON file (default: the embedded default policy)." };

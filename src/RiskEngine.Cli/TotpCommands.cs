@@ -22,14 +22,15 @@ internal static class TotpCommands
         var issuer = new Option<string?>("--issuer") { Description = "Name shown in the authenticator app (default: the policy's totp.issuer)." };
         var png = new Option<string?>("--png") { Description = "Also write the QR code as a PNG file." };
         var data = Program.DataOption();
+        var redis = Program.RedisOption();
         var policy = Program.PolicyOption();
         var command = new Command("enroll", "Enrol a factor: prints the otpauth:// URI and a QR code, then reads the first code from standard input to confirm.")
         {
-            id, issuer, png, data, policy,
+            id, issuer, png, data, redis, policy,
         };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true);
+            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
             var account = Program.ParseAccount(parse.GetValue(id)!);
             var result = parse.GetValue(issuer) is { Length: > 0 } name
                 ? await host.TwoFactor.EnrollAsync(account, name, ct)
@@ -58,11 +59,12 @@ internal static class TotpCommands
         var id = new Argument<string>("account") { Description = "The account id." };
         var codeOption = new Option<string?>("--code") { Description = "The code (default: read from standard input, so it stays out of shell history)." };
         var data = Program.DataOption();
+        var redis = Program.RedisOption();
         var policy = Program.PolicyOption();
-        var command = new Command("verify", "Verify a code now; a valid code lifts a self-service freeze.") { id, codeOption, data, policy };
+        var command = new Command("verify", "Verify a code now; a valid code lifts a self-service freeze.") { id, codeOption, data, redis, policy };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true);
+            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
             var code = parse.GetValue(codeOption) ?? (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
             var result = await host.TwoFactor.VerifyAsync(Program.ParseAccount(parse.GetValue(id)!), code, ct);
             Console.WriteLine(result.Succeeded ? "accepted" : $"refused: {result.ReasonCode}");

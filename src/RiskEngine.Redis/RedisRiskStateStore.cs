@@ -170,6 +170,27 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         }
     }
 
+    /// <summary>The account's decisions still inside their idempotency window, newest first (support's history view; scans the account's keys).</summary>
+    public async Task<IReadOnlyList<Decisions.Decision>> HistoryAsync(AccountId account, int limit)
+    {
+        var list = new List<Decisions.Decision>();
+        var pattern = Tag(account.Value) + ":evt:*";
+        foreach (var endpoint in _redis.GetEndPoints())
+        {
+            var server = _redis.GetServer(endpoint);
+            if (server.IsReplica) continue;
+            await foreach (var key in server.KeysAsync(pattern: pattern))
+            {
+                if (((string)key!).EndsWith(":pub", StringComparison.Ordinal)) continue;
+                var value = await Db.StringGetAsync(key);
+                if (value.IsNull) continue;
+                var bytes = (byte[])value!;
+                list.Add(StateJson.DeserializeDecision(bytes.AsSpan(Array.IndexOf(bytes, (byte)'\n') + 1)));
+            }
+        }
+        return list.OrderByDescending(d => d.At).Take(limit).ToArray();
+    }
+
     /// <summary>Deletes every key under the prefix (tests, and resetting a staging environment).</summary>
     public async Task ClearAsync()
     {

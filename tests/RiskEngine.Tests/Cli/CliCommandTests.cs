@@ -156,7 +156,7 @@ public sealed class CliCommandTests : IDisposable
 
         (c, output, _) = await WorkerProcess.RunCliAsync(null, "account", "history", "acct-D", "--data", P("data"));
         Assert.Equal(0, c);
-        var history = ContractExampleTests.Lines(output);
+        var history = ContractExampleTests.Lines(output).Where(h => (string)h["type"]! == "decision").ToList();
         Assert.Contains(history, h => (string)h["event"]! == "e20" && (string)h["outcome"]! == "freeze");
         Assert.Contains(history, h => (string)h["event"]! == "e17");
         Assert.Equal(6, history.Count); // e17–e20 and the two support actions

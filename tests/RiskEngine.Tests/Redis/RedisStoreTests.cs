@@ -5,6 +5,7 @@ using RiskEngine.Events;
 using RiskEngine.Redis;
 using RiskEngine.State;
 using RiskEngine.Tests.State;
+using RiskEngine.Tests.Worker;
 using StackExchange.Redis;
 
 namespace RiskEngine.Tests.Redis;
@@ -83,5 +84,35 @@ public sealed class RedisUnavailableTests
         Assert.Equal(expected, d.Outcome);
         Assert.True(d.HasReason("engine.unavailable"));
         Assert.Empty(d.Events);
+    }
+}
+
+[Collection("redis")]
+[Trait("Category", "EndToEnd")]
+public sealed class RedisSupportCommandTests(RedisFixture redis)
+{
+    [Fact]
+    public async Task Account_commands_work_against_the_redis_store()
+    {
+        var account = "redis-acct-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var provider = new ServiceCollection().AddRiskEngineRedis(redis.Configuration).AddRiskEngine(o => o.MaxFutureSkew = null).BuildServiceProvider())
+        {
+            var engine = provider.GetRequiredService<IRiskEngine>();
+            var t0 = DateTimeOffset.UtcNow;
+            for (var i = 0; i < 6; i++)
+                await engine.EvaluateAsync(new TransactionAttempt(EventId.Create($"{account}-{i}"), t0.AddSeconds(i), AccountId.Create(account), Money.Create(1m, "USD"), CountryCode.Create("US"), DeviceId.Create("d")));
+        }
+
+        var (code, output, err) = await WorkerProcess.RunCliAsync(null, "account", "status", account, "--redis", redis.Configuration);
+        Assert.True(code == 0, err);
+        Assert.Equal("velocity.count", (string)System.Text.Json.Nodes.JsonNode.Parse(output)!["reason"]!);
+        (code, output, err) = await WorkerProcess.RunCliAsync(null, "account", "unfreeze", account, "--by", "agent-9", "--reason", "verified", "--redis", redis.Configuration);
+        Assert.True(code == 0, err);
+        Assert.Contains("\"type\":\"account.unfrozen\"", output, StringComparison.Ordinal);
+        (code, output, _) = await WorkerProcess.RunCliAsync(null, "account", "history", account, "--redis", redis.Configuration);
+        Assert.Equal(0, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(7, lines.Count(l => l.Contains("\"type\":\"decision\"", StringComparison.Ordinal)));
+        Assert.Single(lines, l => l.Contains("\"type\":\"account.frozen\"", StringComparison.Ordinal)); // history shows what each decision caused
     }
 }
