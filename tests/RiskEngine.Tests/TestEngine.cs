@@ -18,7 +18,7 @@ internal sealed class TestEngine : IAsyncDisposable
     private readonly ServiceProvider _provider;
     private int _next;
 
-    public TestEngine(Action<JsonObject>? editPolicy = null, IRiskStateStore? store = null)
+    public TestEngine(Action<JsonObject>? editPolicy = null, IRiskStateStore? store = null, ISecretProtector? protector = null)
     {
         var policy = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "policy.example.json")))!.AsObject();
         editPolicy?.Invoke(policy);
@@ -27,7 +27,7 @@ internal sealed class TestEngine : IAsyncDisposable
             .AddSingleton<TimeProvider>(Time)
             .AddSingleton<IRiskEventSink>(Sink)
             // Real Data Protection crypto with an in-memory key ring: nothing written to the test machine's disk.
-            .AddSingleton<ISecretProtector>(new DataProtectionSecretProtector(new EphemeralDataProtectionProvider()));
+            .AddSingleton<ISecretProtector>(protector ?? new DataProtectionSecretProtector(new EphemeralDataProtectionProvider()));
         if (store is not null) services.AddSingleton(store);
         services.AddRiskEngine(o => o.PolicyJson = policy.ToJsonString());
         _provider = services.BuildServiceProvider();

@@ -245,3 +245,39 @@ public sealed class TwoFactorServiceTests
             Assert.DoesNotContain(form, dump, StringComparison.OrdinalIgnoreCase);
     }
 }
+
+public sealed class DurableTwoFactorTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("riskengine-totp-");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task The_failure_count_survives_a_restart_with_a_durable_store()
+    {
+        var path = Path.Combine(_dir.FullName, "state.db");
+        var alice = RiskEngine.Domain.AccountId.Create("alice");
+        // One key ring across the restart, as a worker's DATA/keys folder would be.
+        var protector = new DataProtectionSecretProtector(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
+        string wrong;
+        using (var store = new RiskEngine.Sqlite.SqliteRiskStateStore(path))
+        {
+            await using var t = new TestEngine(store: store, protector: protector);
+            var key = Rfc6238.FromBase32((await t.TwoFactor.EnrollAsync(alice)).Enrollment!.Secret);
+            await t.TwoFactor.ConfirmEnrollmentAsync(alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())));
+            wrong = Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow()) + 5);
+            for (var i = 0; i < 3; i++) Assert.Equal(TotpStatus.Invalid, (await t.TwoFactor.VerifyAsync(alice, wrong)).Status);
+        }
+        using (var store = new RiskEngine.Sqlite.SqliteRiskStateStore(path))
+        {
+            await using var t = new TestEngine(store: store, protector: protector);
+            Assert.Equal(TotpStatus.Invalid, (await t.TwoFactor.VerifyAsync(alice, wrong)).Status);
+            var fifth = await t.TwoFactor.VerifyAsync(alice, wrong);
+            Assert.Equal("totp.failed_attempts", Assert.IsType<AccountFrozen>(Assert.Single(fifth.Events)).Reason);
+        }
+    }
+}
