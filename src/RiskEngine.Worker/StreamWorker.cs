@@ -28,6 +28,7 @@ internal sealed partial class StreamWorker(
     WorkerMetrics metrics,
     WorkerStatus status,
     IHostApplicationLifetime lifetime,
+    TimeProvider time,
     ILogger<StreamWorker> log) : BackgroundService
 {
     private const string Prefix = "riskengine";
@@ -96,7 +97,7 @@ internal sealed partial class StreamWorker(
                     status.StoreError = null;
                     if (worked) continue;
                     if (o.Once && await DrainedAsync(o)) break;
-                    await Task.Delay(50, stoppingToken); // nothing to read: poll again shortly
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), time, stoppingToken); // nothing to read: poll again shortly
                 }
                 catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or StateStoreUnavailableException)
                 {
@@ -104,7 +105,7 @@ internal sealed partial class StreamWorker(
                     backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                     status.StoreError = e.Message;
                     LogPaused(log, e.Message, backoff.TotalMilliseconds);
-                    await Task.Delay(backoff, stoppingToken);
+                    await Task.Delay(backoff, time, stoppingToken);
                 }
             }
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -142,7 +143,7 @@ internal sealed partial class StreamWorker(
     private async Task RebalanceAsync(WorkerOptions o)
     {
         var db = Db;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var ttl = (long)o.LeaseTtl.TotalMilliseconds;
         RedisKey workers = $"{Prefix}:workers:{_name}";
         await db.SortedSetAddAsync(workers, _me, now);
