@@ -38,7 +38,7 @@ public sealed class RedisFixture : IAsyncLifetime
         {
             try
             {
-                Connection = await ConnectionMultiplexer.ConnectAsync(Configuration + ",abortConnect=true,connectTimeout=2000");
+                Connection = await ConnectionMultiplexer.ConnectAsync(Configuration + ",abortConnect=true,connectTimeout=2000,syncTimeout=30000,asyncTimeout=30000"); // CI machines are busy: slow is not broken
                 return;
             }
             catch (RedisConnectionException) when (deadline.Elapsed < TimeSpan.FromSeconds(20))

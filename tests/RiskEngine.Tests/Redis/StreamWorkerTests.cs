@@ -34,10 +34,13 @@ public sealed class StreamWorkerTests(RedisFixture redis)
         const int partitions = 8;
         var lines = new TrafficGenerator(500, 20_000, seed: 77).Generate(20_000).ToList();
         var db = redis.Connection.GetDatabase();
-        var batch = db.CreateBatch();
-        var adds = lines.Select(l => StreamPartitioner.PublishAsync(batch, name, partitions, (string)JsonNode.Parse(l)!["account"]!, l)).ToList();
-        batch.Execute();
-        await Task.WhenAll(adds);
+        foreach (var chunk in lines.Chunk(500))
+        {
+            var batch = db.CreateBatch();
+            var adds = chunk.Select(l => StreamPartitioner.PublishAsync(batch, name, partitions, (string)JsonNode.Parse(l)!["account"]!, l)).ToList();
+            batch.Execute();
+            await Task.WhenAll(adds);
+        }
 
         string[] Args(string consumer) => ["--policy", Sample("policy.example.json"), "--store", "redis", "--redis", redis.Configuration,
             "--input", $"redis-stream:{name}", "--partitions", $"{partitions}", "--group", "g", "--consumer", consumer,
