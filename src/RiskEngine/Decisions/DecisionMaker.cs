@@ -1,4 +1,3 @@
-using System.Globalization;
 using RiskEngine.Domain;
 using RiskEngine.Events;
 using RiskEngine.Policies;
@@ -275,6 +274,4 @@ internal static class DecisionMaker
         if (state.Totp is { } totp)
             AccountState.PruneBefore(totp.Failures, now - policy.Totp.FailureWindow, static x => x);
     }
-
-    internal static string Describe(decimal d) => d.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using RiskEngine.Decisions;
@@ -216,7 +215,9 @@ public static partial class EventParser
         return new ParsedEvent(null, new Rejection(id, field, error));
     }
 
-    private static string Printable(string s) => s.Length > 40 || s.Any(char.IsControl) ? s[..Math.Min(s.Length, 40)].Where(c => !char.IsControl(c)).Aggregate(new StringBuilder(), (b, c) => b.Append(c)) + "…" : s;
+    /// <summary>A value safe to quote in an error: at most 40 characters, control characters dropped.</summary>
+    private static string Printable(string s) =>
+        s.Length <= 40 && !s.Any(char.IsControl) ? s : new string(s.Take(40).Where(c => !char.IsControl(c)).ToArray()) + "…";
 
     /// <summary>Top-level fields as read, before validation.</summary>
     private sealed class Fields
