@@ -157,6 +157,29 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     public ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default) =>
         Guard(() => CommitAsyncCore(commit, cancellationToken));
 
+    /// <summary>The decision record and the state in one round trip (same slot, one pipelined batch).</summary>
+    public ValueTask<(StoredDecision? Stored, AccountSnapshot Snapshot)> LoadForDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>
+        Guard(async () =>
+        {
+            var batch = Db.CreateBatch();
+            var decision = batch.StringGetAsync(DecisionKey(account.Value, eventId.Value));
+            var state = batch.HashGetAsync(StateKey(account.Value), ["v", "s"]);
+            batch.Execute();
+            var value = await decision;
+            var fields = await state;
+            StoredDecision? stored = null;
+            if (!value.IsNull)
+            {
+                var bytes = (byte[])value!;
+                var split = Array.IndexOf(bytes, (byte)'\n');
+                stored = new StoredDecision(System.Text.Encoding.ASCII.GetString(bytes, 0, split), StateJson.DeserializeDecision(bytes.AsSpan(split + 1)));
+            }
+            var snapshot = fields[0].IsNull
+                ? new AccountSnapshot(new AccountState(), 0)
+                : new AccountSnapshot(StateJson.DeserializeState((byte[])fields[1]!), (long)fields[0]);
+            return (stored, snapshot);
+        });
+
     /// <summary>Turns "Redis cannot be reached" into <see cref="StateStoreUnavailableException"/>, which the engine answers fail-closed.</summary>
     private static async ValueTask<T> Guard<T>(Func<ValueTask<T>> call)
     {

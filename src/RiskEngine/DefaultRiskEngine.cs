@@ -84,10 +84,9 @@ public sealed class DefaultRiskEngine : IRiskEngine
         var policy = rules.Policy;
         for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
         {
-            var stored = await _store.FindDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
+            var (stored, snapshot) = await _store.LoadForDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
             if (stored is not null) return Replayed(riskEvent, fingerprint, stored);
 
-            var snapshot = await _store.LoadAccountAsync(riskEvent.Account, cancellationToken);
             var ipFailures = 0;
             (string Ip, DateTimeOffset At, TimeSpan Window)? ipFailure = null;
             if (riskEvent is LoginAttempt { Ip: { } ip } login && policy.Logins.IpThrottle is { } throttle)

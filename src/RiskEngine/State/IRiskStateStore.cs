@@ -20,6 +20,16 @@ public interface IRiskStateStore
     /// <summary>The account's state and version (version 0 and empty state for an unknown account).</summary>
     ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// What a decision reads first: the event's stored decision, if any, and the account's state. A remote store
+    /// answers both in one round trip; the default asks for them in turn.
+    /// </summary>
+    async ValueTask<(StoredDecision? Stored, AccountSnapshot Snapshot)> LoadForDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
+    {
+        var stored = await FindDecisionAsync(account, eventId, cancellationToken);
+        return stored is not null ? (stored, default) : (null, await LoadAccountAsync(account, cancellationToken));
+    }
+
     /// <summary>Failed sign-ins from <paramref name="ip"/> in (<paramref name="since"/>, <paramref name="until"/>].</summary>
     ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
 
