@@ -12,7 +12,7 @@ namespace RiskEngine.Redis;
 /// expire when no longer needed: decisions after the idempotency window, idle unfrozen accounts after 31 days.
 /// </summary>
 /// <remarks>
-/// Round trips per decision: 3 (read the decision record, read the state, commit), plus one pipelined write for a
+/// Round trips per decision: 2 (the decision record and the state read together, then the commit), plus one pipelined write for a
 /// failed sign-in from an IP (throttle window) and one for a freeze or unfreeze (the cool-down index). The per-IP
 /// window and the frozen index are separate keys on other slots: they are updated after the commit, not inside it.
 /// </remarks>
