@@ -17,6 +17,21 @@ public sealed class RedisFixture : IAsyncLifetime
 
     public ConnectionMultiplexer Connection { get; private set; } = null!;
 
+    /// <summary>Starts a private redis-server on a free loopback port (for tests that stop or pause their server).</summary>
+    public static (Process Server, string Configuration) StartPrivateServer()
+    {
+        var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("this test needs redis-server: run .ci/run, or apt-get install redis-server");
+        var port = FreePort();
+        var info = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
+            info.ArgumentList.Add(a);
+        var server = Process.Start(info)!;
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        return (server, $"127.0.0.1:{port}");
+    }
+
     public async Task InitializeAsync()
     {
         Configuration = Environment.GetEnvironmentVariable("RISKENGINE_REDIS") ?? "";

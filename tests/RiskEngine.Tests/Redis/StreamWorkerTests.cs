@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -78,5 +79,55 @@ public sealed class StreamWorkerTests(RedisFixture redis)
         }
         Assert.NotEmpty(expected);
         Assert.Equal(expected.Order(), frozen.Order());
+    }
+
+    [Fact]
+    public async Task A_worker_pauses_while_redis_is_unreachable_and_resumes_without_losing_or_doubling_events()
+    {
+        var (server, configuration) = RedisFixture.StartPrivateServer();
+        try
+        {
+            ConnectionMultiplexer? producer = null;
+            for (var i = 0; producer is null; i++)
+            {
+                try { producer = await ConnectionMultiplexer.ConnectAsync(configuration + ",abortConnect=true,connectTimeout=2000"); }
+                catch (RedisConnectionException) when (i < 200) { await Task.Delay(25); } // the server is still starting
+            }
+            await using var _ = producer;
+            var db = producer.GetDatabase();
+            var lines = new TrafficGenerator(200, 3_000, seed: 12).Generate(3_000).ToList();
+            foreach (var chunk in lines.Chunk(500))
+            {
+                var batch = db.CreateBatch();
+                var adds = chunk.Select(l => StreamPartitioner.PublishAsync(batch, "ev", 4, (string)JsonNode.Parse(l)!["account"]!, l)).ToList();
+                batch.Execute();
+                await Task.WhenAll(adds);
+            }
+
+            using var worker = WorkerProcess.Start("--policy", Sample("policy.example.json"), "--store", "redis",
+                "--redis", configuration + ",syncTimeout=1000,asyncTimeout=1000", "--input", "redis-stream:ev", "--partitions", "4",
+                "--output", "redis-stream:out", "--once", "--RiskEngine:LeaseTtl=00:00:03", "--data", Path.GetTempPath());
+            Assert.True(await worker.WaitUntilAsync(() => db.StreamLength("out") > 300, TimeSpan.FromMinutes(2)), worker.Log);
+
+            // Freeze the server (SIGSTOP): the worker's calls time out; it must pause, not fail or skip events.
+            using (var stop = Process.Start("kill", ["-STOP", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await stop.WaitForExitAsync();
+            var paused = await worker.WaitForLogAsync("Redis unavailable", TimeSpan.FromSeconds(60));
+            using (var cont = Process.Start("kill", ["-CONT", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await cont.WaitForExitAsync();
+            Assert.True(paused, worker.Log);
+
+            Assert.True(await worker.WaitForExitAsync(TimeSpan.FromMinutes(3)) == 0, worker.Log);
+            var records = (await db.StreamRangeAsync("out")).Select(e => JsonNode.Parse((string)e["record"]!)!).ToList();
+            var decided = records.Where(r => (string)r["type"]! is "decision" or "rejected").Select(r => (string)r["event"]!).ToList();
+            Assert.Equal(lines.Count, decided.Count);
+            Assert.Equal(lines.Count, decided.Distinct().Count());
+            Assert.DoesNotContain(records, r => r["duplicate"] is not null);
+        }
+        finally
+        {
+            using (var cont = Process.Start("kill", ["-CONT", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await cont.WaitForExitAsync();
+            server.Kill();
+            await server.WaitForExitAsync();
+            server.Dispose();
+        }
     }
 }
