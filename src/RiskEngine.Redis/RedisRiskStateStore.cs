@@ -66,19 +66,13 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     /// <inheritdoc />
     private async ValueTask<StoredDecision?> FindDecisionAsyncCore(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
     {
-        var value = await Db.StringGetAsync(DecisionKey(account.Value, eventId.Value));
-        if (value.IsNull) return null;
-        var bytes = (byte[])value!;
-        var split = Array.IndexOf(bytes, (byte)'\n');
-        return new StoredDecision(System.Text.Encoding.ASCII.GetString(bytes, 0, split), StateJson.DeserializeDecision(bytes.AsSpan(split + 1)));
+        return ToStored(await Db.StringGetAsync(DecisionKey(account.Value, eventId.Value)));
     }
 
     /// <inheritdoc />
     private async ValueTask<AccountSnapshot> LoadAccountAsyncCore(AccountId account, CancellationToken cancellationToken = default)
     {
-        var fields = await Db.HashGetAsync(StateKey(account.Value), ["v", "s"]);
-        if (fields[0].IsNull) return new AccountSnapshot(new AccountState(), 0);
-        return new AccountSnapshot(StateJson.DeserializeState((byte[])fields[1]!), (long)fields[0]);
+        return ToSnapshot(await Db.HashGetAsync(StateKey(account.Value), ["v", "s"]));
     }
 
     /// <inheritdoc />
@@ -165,20 +159,21 @@ public sealed class RedisRiskStateStore : IRiskStateStore
             var decision = batch.StringGetAsync(DecisionKey(account.Value, eventId.Value));
             var state = batch.HashGetAsync(StateKey(account.Value), ["v", "s"]);
             batch.Execute();
-            var value = await decision;
-            var fields = await state;
-            StoredDecision? stored = null;
-            if (!value.IsNull)
-            {
-                var bytes = (byte[])value!;
-                var split = Array.IndexOf(bytes, (byte)'\n');
-                stored = new StoredDecision(System.Text.Encoding.ASCII.GetString(bytes, 0, split), StateJson.DeserializeDecision(bytes.AsSpan(split + 1)));
-            }
-            var snapshot = fields[0].IsNull
-                ? new AccountSnapshot(new AccountState(), 0)
-                : new AccountSnapshot(StateJson.DeserializeState((byte[])fields[1]!), (long)fields[0]);
-            return (stored, snapshot);
+            return (ToStored(await decision), ToSnapshot(await state));
         });
+
+    /// <summary>A decision record is <c>FINGERPRINT\nDECISION-JSON</c>.</summary>
+    private static StoredDecision? ToStored(RedisValue value)
+    {
+        if (value.IsNull) return null;
+        var bytes = (byte[])value!;
+        var split = Array.IndexOf(bytes, (byte)'\n');
+        return new StoredDecision(System.Text.Encoding.ASCII.GetString(bytes, 0, split), StateJson.DeserializeDecision(bytes.AsSpan(split + 1)));
+    }
+
+    /// <summary>The state hash's fields <c>v</c> (version) and <c>s</c> (state JSON); an absent account is empty at version 0.</summary>
+    private static AccountSnapshot ToSnapshot(RedisValue[] fields) =>
+        fields[0].IsNull ? new AccountSnapshot(new AccountState(), 0) : new AccountSnapshot(StateJson.DeserializeState((byte[])fields[1]!), (long)fields[0]);
 
     /// <summary>Turns "Redis cannot be reached" into <see cref="StateStoreUnavailableException"/>, which the engine answers fail-closed.</summary>
     private static async ValueTask<T> Guard<T>(Func<ValueTask<T>> call)

@@ -241,14 +241,7 @@ internal sealed partial class EventWorker(
     /// <summary>Moves the lines written to <paramref name="buffer"/> into numbered journal records.</summary>
     private void Split(ArrayBufferWriter<byte> buffer, OutputChannel channel, List<JournalRecord> records)
     {
-        var span = buffer.WrittenSpan;
-        while (!span.IsEmpty)
-        {
-            var nl = span.IndexOf((byte)'\n');
-            var line = nl < 0 ? span : span[..nl];
-            records.Add(new JournalRecord(++_sequence, channel, line.ToArray()));
-            span = nl < 0 ? [] : span[(nl + 1)..];
-        }
+        foreach (var line in RecordWriter.Lines(buffer.WrittenSpan)) records.Add(new JournalRecord(++_sequence, channel, line));
         buffer.ResetWrittenCount();
     }
 

@@ -264,15 +264,7 @@ internal sealed partial class StreamWorker(
     {
         var buffer = new ArrayBufferWriter<byte>();
         write(buffer);
-        var lines = new List<RedisValue>();
-        var span = buffer.WrittenSpan;
-        while (!span.IsEmpty)
-        {
-            var nl = span.IndexOf((byte)'\n');
-            lines.Add((nl < 0 ? span : span[..nl]).ToArray());
-            span = nl < 0 ? [] : span[(nl + 1)..];
-        }
-        return [.. lines];
+        return RecordWriter.Lines(buffer.WrittenSpan).Select(l => (RedisValue)l).ToArray();
     }
 
     /// <summary>True when no partition has undelivered or unacknowledged entries for the group.</summary>

@@ -111,6 +111,19 @@ public static class RecordWriter
         NewLine(output);
     }
 
+    /// <summary>The records written to <paramref name="written"/>, one array per line, without line breaks.</summary>
+    public static List<byte[]> Lines(ReadOnlySpan<byte> written)
+    {
+        var lines = new List<byte[]>();
+        while (!written.IsEmpty)
+        {
+            var nl = written.IndexOf((byte)'\n');
+            lines.Add((nl < 0 ? written : written[..nl]).ToArray());
+            written = nl < 0 ? [] : written[(nl + 1)..];
+        }
+        return lines;
+    }
+
     private static void NewLine(IBufferWriter<byte> output)
     {
         var span = output.GetSpan(1);

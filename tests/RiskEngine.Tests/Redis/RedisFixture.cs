@@ -21,7 +21,7 @@ public sealed class RedisFixture : IAsyncLifetime
     public static (Process Server, string Configuration) StartPrivateServer()
     {
         var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("this test needs redis-server: run .ci/run, or apt-get install redis-server");
+            ?? throw new InvalidOperationException("Redis tests need redis-server: run .ci/run, or apt-get install redis-server, or set RISKENGINE_REDIS=host:port");
         var port = FreePort();
         var info = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
@@ -35,19 +35,7 @@ public sealed class RedisFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Configuration = Environment.GetEnvironmentVariable("RISKENGINE_REDIS") ?? "";
-        if (Configuration.Length == 0)
-        {
-            var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-                ?? throw new InvalidOperationException("Redis tests need redis-server: run .ci/run, or apt-get install redis-server, or set RISKENGINE_REDIS=host:port");
-            var port = FreePort();
-            var info = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
-                info.ArgumentList.Add(a);
-            _server = Process.Start(info)!;
-            _server.BeginOutputReadLine();
-            _server.BeginErrorReadLine();
-            Configuration = $"127.0.0.1:{port}";
-        }
+        if (Configuration.Length == 0) (_server, Configuration) = StartPrivateServer();
         var deadline = Stopwatch.StartNew();
         while (true)
         {
