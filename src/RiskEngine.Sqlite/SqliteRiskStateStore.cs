@@ -46,13 +46,20 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             CREATE TABLE IF NOT EXISTS decisions (event TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, decision BLOB NOT NULL, until INTEGER NOT NULL, account TEXT NOT NULL, at INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS decisions_account ON decisions(account, at);
             CREATE INDEX IF NOT EXISTS decisions_until ON decisions(until);
-            CREATE TABLE IF NOT EXISTS ip_failures (ip TEXT NOT NULL, at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS ip_failures (ip TEXT NOT NULL, at INTEGER NOT NULL, expires INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS ip_failures_ip_at ON ip_failures(ip, at);
             CREATE TABLE IF NOT EXISTS outbox (last_seq INTEGER NOT NULL, channel INTEGER NOT NULL, records BLOB NOT NULL, PRIMARY KEY (channel, last_seq));
             CREATE TABLE IF NOT EXISTS published (channel INTEGER PRIMARY KEY, seq INTEGER NOT NULL, length INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
+        // Files from before IP rows expired by the engine's clock: their rows get expiry 0 and go at the next commit.
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT COUNT(*) FROM pragma_table_info('ip_failures') WHERE name = 'expires'";
+            if ((long)cmd.ExecuteScalar()! == 0) Exec("ALTER TABLE ip_failures ADD COLUMN expires INTEGER NOT NULL DEFAULT 0");
+        }
+        Exec("CREATE INDEX IF NOT EXISTS ip_failures_expires ON ip_failures(expires)");
     }
 
     /// <summary>The database file.</summary>
@@ -148,21 +155,21 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             var pending = new PendingAccount(commit.State, current + 1); // the store owns the committed state from here
             var decision = commit.Decision is null ? null
                 : new PendingDecision(new StoredDecision(commit.Fingerprint!, commit.Decision), StateJson.SerializeDecision(commit.Decision), commit.RememberUntil);
-            var ip = commit.IpFailure is { } f ? new PendingIp(f.Ip, f.At.UtcTicks, (f.At - f.Window).UtcTicks) : null;
+            var ip = commit.IpFailure is { } f ? new PendingIp(f.Ip, f.At.UtcTicks, (f.At - f.Window).UtcTicks, f.ExpiresAt.UtcTicks) : null;
 
             if (_batch is not null)
             {
                 _batch.Accounts[key] = pending;
                 if (decision is not null) _batch.Decisions[eventId!] = decision;
                 if (ip is not null) _batch.IpFailures.Add(ip);
-                if (commit.Decision is not null) _batch.Now = Math.Max(_batch.Now, commit.Decision.At.UtcTicks);
+                if (commit.Clock != default) _batch.Now = Math.Max(_batch.Now, commit.Clock.UtcTicks);
                 return CommitStatus.Committed;
             }
             using var tx = Begin();
             WriteAccount(key, pending);
             if (decision is not null) WriteDecision(eventId!, decision);
             if (ip is not null) WriteIp(ip);
-            if (commit.Decision is not null) Forget(commit.Decision.At.UtcTicks);
+            if (commit.Clock != default) Forget(commit.Clock.UtcTicks);
             tx.Commit();
             Cache(key, pending);
             return CommitStatus.Committed;
@@ -448,17 +455,23 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
 
     private void WriteIp(PendingIp ip)
     {
-        using (var cmd = Command("INSERT INTO ip_failures (ip, at) VALUES ($ip, $at)", ("$ip", ip.Ip), ("$at", ip.At)))
+        using (var cmd = Command("INSERT INTO ip_failures (ip, at, expires) VALUES ($ip, $at, $x)", ("$ip", ip.Ip), ("$at", ip.At), ("$x", ip.Expires)))
             cmd.ExecuteNonQuery();
         using (var cmd = Command("DELETE FROM ip_failures WHERE ip = $ip AND at <= $before", ("$ip", ip.Ip), ("$before", ip.PruneBefore)))
             cmd.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Deletes every decision record and IP failure expired by the engine's clock. Through the expiry indexes this
+    /// costs what expired since the last call, so deletion keeps pace with insertion and the tables stay bounded by
+    /// what the windows hold.
+    /// </summary>
     private void Forget(long nowTicks)
     {
-        // Bounded per commit so one commit never pays for a large backlog.
-        using var cmd = Command("DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE until <= $n LIMIT 256)", ("$n", nowTicks));
-        cmd.ExecuteNonQuery();
+        using (var cmd = Command("DELETE FROM decisions WHERE until <= $n", ("$n", nowTicks)))
+            cmd.ExecuteNonQuery();
+        using (var cmd = Command("DELETE FROM ip_failures WHERE expires <= $n", ("$n", nowTicks)))
+            cmd.ExecuteNonQuery();
     }
 
     private void SetMeta(string key, long value)
@@ -524,5 +537,5 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
 
     private sealed record PendingDecision(StoredDecision Stored, byte[] Json, DateTimeOffset Until);
 
-    private sealed record PendingIp(string Ip, long At, long PruneBefore);
+    private sealed record PendingIp(string Ip, long At, long PruneBefore, long Expires);
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using RiskEngine.Decisions;
 using RiskEngine.Domain;
@@ -12,13 +14,14 @@ namespace RiskEngine;
 /// The engine: checks the event against the policy, de-duplicates by event id, decides against a snapshot of the
 /// account, and commits state and decision together (retrying on a concurrent commit), then tells the sinks.
 /// </summary>
-public sealed class DefaultRiskEngine : IRiskEngine
+public sealed partial class DefaultRiskEngine : IRiskEngine
 {
     private readonly IPolicyProvider _policies;
     private readonly IRiskStateStore _store;
     private readonly TimeProvider _time;
     private readonly IRiskEventSink[] _sinks;
     private readonly RiskEngineOptions _options;
+    private readonly ILogger _log;
 
     // Decisions for one account are serialised inside this process, so concurrent callers queue instead of
     // failing each other's optimistic commits (N callers on one hot account would otherwise cost N² commits).
@@ -26,7 +29,7 @@ public sealed class DefaultRiskEngine : IRiskEngine
     private readonly SemaphoreSlim[] _stripes = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
     /// <summary>Creates the engine.</summary>
-    public DefaultRiskEngine(IPolicyProvider policies, IRiskStateStore store, TimeProvider time, IEnumerable<IRiskEventSink> sinks, IOptions<RiskEngineOptions> options)
+    public DefaultRiskEngine(IPolicyProvider policies, IRiskStateStore store, TimeProvider time, IEnumerable<IRiskEventSink> sinks, IOptions<RiskEngineOptions> options, ILogger<DefaultRiskEngine>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _policies = policies;
@@ -34,6 +37,7 @@ public sealed class DefaultRiskEngine : IRiskEngine
         _time = time;
         _sinks = sinks.ToArray();
         _options = options.Value;
+        _log = (ILogger?)logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
@@ -57,9 +61,16 @@ public sealed class DefaultRiskEngine : IRiskEngine
         ArgumentNullException.ThrowIfNull(riskEvent);
         var rules = _policies.Current;
         var policy = rules.Policy;
-        if (Check(policy, riskEvent) is { } rejection) return EvaluationResult.Rejected(rejection);
-
-        var fingerprint = riskEvent.Fingerprint();
+        string fingerprint;
+        try
+        {
+            if (Check(policy, riskEvent) is { } rejection) return EvaluationResult.Rejected(rejection);
+            fingerprint = riskEvent.Fingerprint();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Failed(riskEvent, e);
+        }
         var stripe = _stripes[(uint)StringComparer.Ordinal.GetHashCode(riskEvent.Account.Value) % (uint)_stripes.Length];
         await stripe.WaitAsync(cancellationToken);
         try
@@ -88,20 +99,35 @@ public sealed class DefaultRiskEngine : IRiskEngine
             if (stored is not null) return Replayed(riskEvent, fingerprint, stored);
 
             var ipFailures = 0;
-            (string Ip, DateTimeOffset At, TimeSpan Window)? ipFailure = null;
+            IpFailure? ipFailure = null;
             if (riskEvent is LoginAttempt { Ip: { } ip } login && policy.Logins.IpThrottle is { } throttle)
             {
                 var key = ip.ToString();
                 ipFailures = await _store.CountIpFailuresAsync(key, login.At - throttle.Window, login.At, cancellationToken);
-                if (!login.PasswordOk) ipFailure = (key, login.At, throttle.Window);
+                if (!login.PasswordOk) ipFailure = new IpFailure(key, login.At, throttle.Window, Later(login.At, _time.GetUtcNow()) + throttle.Window);
             }
 
             var state = snapshot.State; // the store hands out a copy; deciding may change it freely
-            var decision = DecisionMaker.Decide(rules, riskEvent, state, ipFailures);
-            var commit = new AccountCommit(riskEvent.Account, snapshot.Version, state, fingerprint, decision, riskEvent.At + policy.IdempotencyWindow)
+            if (state.LatestEventAt is { } latest && riskEvent.At < latest - EventBounds.MaxOutOfOrder)
+                return EvaluationResult.Rejected(new Rejection(riskEvent.Id, "at",
+                    $"at is more than {EventBounds.MaxOutOfOrder.TotalDays.ToString(CultureInfo.InvariantCulture)} days before the account's latest event ({latest.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}); an event that far out of order cannot be decided"));
+            AccountCommit commit;
+            Decision decision;
+            try
             {
-                IpFailure = ipFailure,
-            };
+                // Deciding touches only the copy, so an exception here changes nothing: the event alone is rejected.
+                decision = DecisionMaker.Decide(rules, riskEvent, state, ipFailures);
+                var now = _time.GetUtcNow();
+                commit = new AccountCommit(riskEvent.Account, snapshot.Version, state, fingerprint, decision, Later(riskEvent.At, now) + policy.IdempotencyWindow)
+                {
+                    IpFailure = ipFailure,
+                    Clock = now,
+                };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return Failed(riskEvent, e);
+            }
             switch (await _store.CommitAsync(commit, cancellationToken))
             {
                 case CommitStatus.Committed:
@@ -131,9 +157,9 @@ public sealed class DefaultRiskEngine : IRiskEngine
                 {
                     var snapshot = await _store.LoadAccountAsync(account, cancellationToken);
                     if (snapshot.State.Freeze is not { } f || f.Reason != reason || f.At + coolDown > now) break; // lifted meanwhile
-                    var cause = EventId.Create("cooldown:" + (f.At + coolDown).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+                    var cause = Domain.EventId.Create("cooldown:" + (f.At + coolDown).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
                     var e = DecisionMaker.Unfreeze(policy, snapshot.State, cause, account, f.At + coolDown, "cooldown");
-                    var commit = new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default);
+                    var commit = new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default) { Clock = now };
                     if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) continue;
                     foreach (var sink in _sinks) await sink.PublishAsync(e, cancellationToken);
                     lifted.Add(e);
@@ -156,6 +182,24 @@ public sealed class DefaultRiskEngine : IRiskEngine
         return new AccountStatus(account, f is not null, f?.Reason, f?.At, f is not null && policy.Freeze.SelfService.Contains(f.Reason),
             unfreezesAt, state.LockedUntil is { } u && u > now ? u : null, state.Totp is { Confirmed: true });
     }
+
+    /// <summary>
+    /// Records kept for other keys (idempotency, IP windows) expire by the engine's clock counted from the later of
+    /// the event's time and now: a replayed old stream keeps them for a whole window, and one far-future event can
+    /// never expire another account's records.
+    /// </summary>
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>A bug met while deciding one event: that event is rejected and logged; nothing was committed.</summary>
+    private EvaluationResult Failed(RiskEvent e, Exception error)
+    {
+        LogDecideFailed(_log, e.Id.Value, e.Account.Value, error);
+        return EvaluationResult.Rejected(new Rejection(e.Id, null,
+            $"event '{e.Id}' could not be decided because of an internal error ({error.GetType().Name}); it was logged, nothing was applied, and the event went to the dead-letter output"));
+    }
+
+    [LoggerMessage(LogLevel.Error, "deciding event {EventId} of account {Account} failed; the event is rejected and nothing was applied")]
+    private static partial void LogDecideFailed(ILogger logger, string eventId, string account, Exception error);
 
     private Rejection? Check(RiskPolicy policy, RiskEvent e)
     {

@@ -18,19 +18,20 @@ internal sealed class TestEngine : IAsyncDisposable
     private readonly ServiceProvider _provider;
     private int _next;
 
-    public TestEngine(Action<JsonObject>? editPolicy = null, IRiskStateStore? store = null, ISecretProtector? protector = null)
+    public TestEngine(Action<JsonObject>? editPolicy = null, IRiskStateStore? store = null, ISecretProtector? protector = null, Action<IServiceCollection>? services = null)
     {
         var policy = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "policy.example.json")))!.AsObject();
         editPolicy?.Invoke(policy);
         Time = new FakeTimeProvider(T0);
-        var services = new ServiceCollection()
+        var collection = new ServiceCollection()
             .AddSingleton<TimeProvider>(Time)
             .AddSingleton<IRiskEventSink>(Sink)
             // Real Data Protection crypto with an in-memory key ring: nothing written to the test machine's disk.
             .AddSingleton<ISecretProtector>(protector ?? new DataProtectionSecretProtector(new EphemeralDataProtectionProvider()));
-        if (store is not null) services.AddSingleton(store);
-        services.AddRiskEngine(o => o.PolicyJson = policy.ToJsonString());
-        _provider = services.BuildServiceProvider();
+        if (store is not null) collection.AddSingleton(store);
+        services?.Invoke(collection);
+        collection.AddRiskEngine(o => o.PolicyJson = policy.ToJsonString());
+        _provider = collection.BuildServiceProvider();
         Engine = _provider.GetRequiredService<IRiskEngine>();
         Store = _provider.GetRequiredService<IRiskStateStore>();
         Policies = _provider.GetRequiredService<IPolicyProvider>();

@@ -52,6 +52,10 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
     {
         a.FrozenReason = null;
         a.Attempts.Clear();
+        a.Failures.Clear();
+        a.Lockouts.Clear();
+        a.LockedUntil = null;
+        a.LastPlace = null;
     }
 
     private void Freeze(Acct a, string reason, DateTimeOffset at)

@@ -61,6 +61,7 @@ internal static class DecisionMaker
             events.Add(Freeze(policy, state, e.Id, e.Account, e.At, reason));
         }
         Prune(policy, state, e.At);
+        if (state.LatestEventAt is not { } latest || e.At > latest) state.LatestEventAt = e.At;
         // Most severe first; stable within a severity so the output is deterministic.
         var ordered = hits.Count switch
         {
@@ -234,12 +235,19 @@ internal static class DecisionMaker
             policy.Messages.RenderAll("account.frozen", Placeholders(policy, account, reason)));
     }
 
-    /// <summary>Lifts the freeze, clears the velocity windows (the burst that froze the user must not freeze them again).</summary>
+    /// <summary>
+    /// Lifts the freeze and forgets the evidence that froze the account — velocity windows, failed sign-ins and
+    /// lockouts, the last sign-in place — so it cannot freeze the user again at their next attempt.
+    /// </summary>
     internal static AccountUnfrozen Unfreeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string by)
     {
         var reason = state.Freeze?.Reason ?? "";
         state.Freeze = null;
         state.Attempts.Clear();
+        state.LoginFailures.Clear();
+        state.Lockouts.Clear();
+        state.LockedUntil = null;
+        state.LastLogin = null;
         return new AccountUnfrozen(cause, account, at, by, reason, policy.Support,
             policy.Messages.RenderAll("account.unfrozen", Placeholders(policy, account, reason)));
     }

@@ -19,6 +19,8 @@ public static partial class EventParser
 
     private const int MaxTextLength = 512;
 
+    private const int MaxDepth = 16;
+
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
     private static partial Regex Rfc3339();
 
@@ -32,7 +34,7 @@ public static partial class EventParser
         string? current = null;
         try
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
                 return Reject(null, null, "the line is not a JSON object");
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
@@ -47,16 +49,30 @@ public static partial class EventParser
         }
         catch (JsonException e)
         {
-            var where = $"(byte {e.BytePositionInLine + 1})";
+            var at = e.BytePositionInLine ?? 0;
+            var why = JsonProblem(json, (int)Math.Min(at, json.Length));
             return current is null
-                ? Reject(fields, null, $"the line is not valid JSON {where}")
-                : Reject(fields, current, $"{current} is not a valid JSON value {where}; NaN and Infinity are not JSON numbers");
+                ? Reject(fields, null, $"the line is not valid JSON (byte {at + 1}){why}")
+                : Reject(fields, current, $"{current} is not a valid JSON value (byte {at + 1}){why}");
         }
         catch (InvalidOperationException)
         {
             return Reject(fields, current, "the line is not valid JSON (a string holds invalid UTF-8)");
         }
         return Build(fields);
+    }
+
+    /// <summary>Names the usual cause of a JSON error at <paramref name="at"/>, so the producer knows what to fix.</summary>
+    private static string JsonProblem(ReadOnlySpan<byte> json, int at)
+    {
+        var rest = json[at..];
+        var depth = 0;
+        foreach (var b in json[..at]) depth += b is (byte)'{' or (byte)'[' ? 1 : b is (byte)'}' or (byte)']' ? -1 : 0;
+        if (!rest.IsEmpty && rest[0] is (byte)'{' or (byte)'[' && depth >= MaxDepth - 1) return $": nested deeper than {MaxDepth} levels";
+        foreach (var b in json[..Math.Min(json.Length, at + 1)])
+            if (b < 0x20) return ": a raw control character (such as a tab) must be escaped inside a string, e.g. \\t";
+        if (rest.StartsWith("NaN"u8) || rest.StartsWith("Infinity"u8) || rest.StartsWith("-Infinity"u8)) return ": NaN and Infinity are not JSON numbers";
+        return "";
     }
 
     private static ParsedEvent Build(Fields f)
@@ -149,6 +165,11 @@ public static partial class EventParser
             error = $"{name} '{Printable(text)}' is not an RFC 3339 timestamp with offset, e.g. 2026-11-27T10:00:00Z";
             return false;
         }
+        if (!EventBounds.InRange(value))
+        {
+            error = $"{name} '{Printable(text)}' is outside the accepted range [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z)";
+            return false;
+        }
         return true;
     }
 
@@ -157,6 +178,7 @@ public static partial class EventParser
         money = default;
         field = "amount";
         if (!f.TryDecimal("amount", out var amount, out error)) return false;
+        if (amount > EventBounds.MaxAmount) { error = $"amount must be at most {EventBounds.MaxAmount.ToString(CultureInfo.InvariantCulture)}"; return false; }
         field = "currency";
         if (!f.TryString("currency", out var currencyText, out error)) return false;
         if (!CurrencyCode.TryCreate(currencyText, out var currency, out var e)) { error = e; return false; }
@@ -195,7 +217,16 @@ public static partial class EventParser
             error = $"ip '{Printable(text)}' is not an IPv4 or IPv6 address";
             return false;
         }
+        ip = Canonical(ip);
         return true;
+    }
+
+    /// <summary>One spelling per address, so a throttle cannot be dodged by writing the same address another way.</summary>
+    private static IPAddress Canonical(IPAddress ip)
+    {
+        if (ip.IsIPv4MappedToIPv6) return ip.MapToIPv4();
+        if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && ip.ScopeId != 0) return new IPAddress(ip.GetAddressBytes()); // the zone names a local interface, not another host
+        return ip;
     }
 
     private static bool TryAuthenticated(Fields f, out bool totp, out string error)
@@ -223,6 +254,7 @@ public static partial class EventParser
     private sealed class Fields
     {
         private readonly Dictionary<string, (JsonTokenType Kind, string? Text, decimal? Number, double? Double, bool NumberOutOfRange)> _values = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int> _digits = new(StringComparer.Ordinal);
 
         public bool Add(string name, ref Utf8JsonReader reader)
         {
@@ -236,7 +268,23 @@ public static partial class EventParser
                 _ => (reader.TokenType, null, null, null, false),
             };
             if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+            if (reader.TokenType == JsonTokenType.Number) _digits[name] = SignificantDigits(reader.ValueSpan);
             return _values.TryAdd(name, value);
+        }
+
+        /// <summary>Digits of a JSON number's mantissa from the first non-zero one (<c>0.0012</c> has 2, <c>1.50</c> has 3).</summary>
+        private static int SignificantDigits(ReadOnlySpan<byte> number)
+        {
+            int count = 0;
+            var started = false;
+            foreach (var b in number)
+            {
+                if (b is (byte)'e' or (byte)'E') break;
+                if (b is < (byte)'0' or > (byte)'9') continue;
+                if (b != (byte)'0') started = true;
+                if (started) count++;
+            }
+            return count;
         }
 
         public bool Has(string name) => _values.TryGetValue(name, out var v) && v.Kind != JsonTokenType.Null;
@@ -267,6 +315,11 @@ public static partial class EventParser
             if (!_values.TryGetValue(name, out var v) || v.Kind == JsonTokenType.Null) { error = $"{name} is required"; return false; }
             if (v.Kind != JsonTokenType.Number) { error = $"{name} must be a JSON number"; return false; }
             if (v.NumberOutOfRange || v.Number is null) { error = $"{name} is out of range"; return false; }
+            if (_digits.TryGetValue(name, out var digits) && digits > EventBounds.MaxSignificantDigits)
+            {
+                error = $"{name} has {digits} significant digits; at most {EventBounds.MaxSignificantDigits} are kept exactly, and an amount is never rounded";
+                return false;
+            }
             value = v.Number.Value;
             error = "";
             return true;

@@ -24,11 +24,30 @@ public abstract record RiskEvent(EventId Id, DateTimeOffset At, AccountId Accoun
         return Convert.ToBase64String(hash);
     }
 
-    /// <summary>The payload in a canonical text form: every field that defines the event, in a fixed order.</summary>
+    /// <summary>
+    /// The payload in a canonical text form: every field that defines the event, in a fixed order, each written as
+    /// <c>LENGTH:VALUE;</c> (<c>-;</c> when absent), so no two payloads share a text however their values are split.
+    /// </summary>
     public abstract string Canonical();
 
-    private protected string Common(string type) =>
-        string.Create(CultureInfo.InvariantCulture, $"{type}|{Id.Value}|{At.UtcTicks}|{Account.Value}");
+    private protected string CanonicalOf(string type, params ReadOnlySpan<string?> fields)
+    {
+        var text = new System.Text.StringBuilder(128);
+        Field(text, type);
+        Field(text, Id.Value);
+        Field(text, At.UtcTicks.ToString(CultureInfo.InvariantCulture));
+        Field(text, Account.Value);
+        foreach (var f in fields) Field(text, f);
+        return text.ToString();
+    }
+
+    private protected static string? Text(IFormattable? value) => value?.ToString(null, CultureInfo.InvariantCulture);
+
+    private static void Field(System.Text.StringBuilder text, string? value)
+    {
+        if (value is null) text.Append("-;");
+        else text.Append(value.Length).Append(':').Append(value).Append(';');
+    }
 }
 
 /// <summary>A payment or transfer attempt.</summary>
@@ -53,8 +72,8 @@ public sealed record TransactionAttempt(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Canonical() => string.Create(CultureInfo.InvariantCulture,
-        $"{Common("transaction")}|{Money.Normalize(Amount.Amount)}|{Amount.Currency}|{Origin}|{Device.Value}|{Residence}|{Counterparty}|{Ip}|{TotpVerified}");
+    public override string Canonical() => CanonicalOf("transaction",
+        Text(Money.Normalize(Amount.Amount)), Amount.Currency.Value, Origin.Value, Device.Value, Residence?.Value, Counterparty?.Value, Ip?.ToString(), TotpVerified ? "totp" : null);
 }
 
 /// <summary>A sign-in attempt.</summary>
@@ -77,8 +96,8 @@ public sealed record LoginAttempt(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Canonical() => string.Create(CultureInfo.InvariantCulture,
-        $"{Common("login")}|{PasswordOk}|{Device.Value}|{Country}|{Ip}|{Location?.Latitude}|{Location?.Longitude}|{TotpVerified}");
+    public override string Canonical() => CanonicalOf("login",
+        PasswordOk ? "ok" : "failed", Device.Value, Country.Value, Ip?.ToString(), Text(Location?.Latitude), Text(Location?.Longitude), TotpVerified ? "totp" : null);
 }
 
 /// <summary>The user arranges, in advance and confirmed with TOTP, a higher limit for a large transaction.</summary>
@@ -94,8 +113,8 @@ public sealed record LimitArrangement(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Canonical() => string.Create(CultureInfo.InvariantCulture,
-        $"{Common("limit")}|{Money.Normalize(Amount.Amount)}|{Amount.Currency}|{Until.UtcTicks}|{TotpVerified}");
+    public override string Canonical() => CanonicalOf("limit",
+        Text(Money.Normalize(Amount.Amount)), Amount.Currency.Value, Text(Until.UtcTicks), TotpVerified ? "totp" : null);
 }
 
 /// <summary>A support agent lifts a freeze.</summary>
@@ -109,7 +128,7 @@ public sealed record SupportUnfreeze(
     string Reason) : RiskEvent(Id, At, Account)
 {
     /// <inheritdoc />
-    public override string Canonical() => $"{Common("unfreeze")}|{By}|{Reason}";
+    public override string Canonical() => CanonicalOf("unfreeze", By, Reason);
 }
 
 /// <summary>A point on Earth in decimal degrees.</summary>

@@ -1,4 +1,6 @@
 using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using RiskEngine.Decisions;
 using RiskEngine.Events;
 
@@ -11,9 +13,12 @@ public sealed record StreamSummary(long Lines, long Decisions, long Rejected, lo
 /// The contract in one place: reads JSON Lines events, decides each through <see cref="IRiskEngine"/>, and writes one
 /// <c>decision</c> or <c>rejected</c> record per input line, in input order, followed by the account events it caused.
 /// Rejected lines also go to the dead-letter stream, with the reason. The CLI's replay and the worker both use it.
+/// A line whose parsing or deciding throws is rejected and logged; the lines around it are processed as usual.
 /// </summary>
-public sealed class EventStreamProcessor(IRiskEngine engine)
+public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? logger = null)
 {
+    private readonly ILogger _log = logger ?? NullLogger.Instance;
+
     /// <summary>Processes <paramref name="input"/> to its end.</summary>
     public async Task<StreamSummary> RunAsync(Stream input, Stream output, Stream? deadLetter = null, CancellationToken cancellationToken = default)
     {
@@ -48,17 +53,41 @@ public sealed class EventStreamProcessor(IRiskEngine engine)
         return new StreamSummary(lines, decisions, rejected, duplicates, accountEvents);
     }
 
-    /// <summary>Parses and decides one line.</summary>
+    /// <summary>Parses and decides one line. Never throws for a bad line, only when cancelled or when the store fails.</summary>
     public async ValueTask<EvaluationResult> ProcessLineAsync(JsonLine line, CancellationToken cancellationToken = default)
     {
         if (line.IsOversized)
             return EvaluationResult.Rejected(new Rejection(null, null, $"the line is {line.OversizedLength} bytes; the limit is {EventParser.MaxEventBytes}"));
         if (line.Bytes.Span.Trim(" \t"u8).IsEmpty)
             return EvaluationResult.Rejected(new Rejection(null, null, "the line is empty"));
-        var parsed = EventParser.Parse(line.Bytes.Span);
+        ParsedEvent parsed;
+        try
+        {
+            parsed = EventParser.Parse(line.Bytes.Span);
+        }
+        catch (Exception e)
+        {
+            LogFailed(_log, line.Number, "(unread)", e);
+            return EvaluationResult.Rejected(new Rejection(null, null, $"line {line.Number} could not be read because of an internal error ({e.GetType().Name}); it was logged and sent to the dead-letter output"));
+        }
         if (parsed.Rejection is { } r) return EvaluationResult.Rejected(r);
-        return await engine.EvaluateAsync(parsed.Event!, cancellationToken);
+        var riskEvent = parsed.Event!;
+        try
+        {
+            return await engine.EvaluateAsync(riskEvent, cancellationToken);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or State.StateStoreUnavailableException))
+        {
+            // The default engine isolates its own faults; this guards any other IRiskEngine. A failing store is not
+            // one event's fault: it propagates, so the host pauses instead of rejecting every event.
+            LogFailed(_log, line.Number, riskEvent.Id.Value, e);
+            return EvaluationResult.Rejected(new Rejection(riskEvent.Id, null,
+                $"event '{riskEvent.Id}' could not be decided because of an internal error ({e.GetType().Name}); it was logged and sent to the dead-letter output"));
+        }
     }
+
+    [LoggerMessage(LogLevel.Error, "line {Line} (event {EventId}) failed; it is rejected and the stream goes on")]
+    private static partial void LogFailed(ILogger logger, long line, string eventId, Exception error);
 
     private static async ValueTask FlushAsync(ArrayBufferWriter<byte> buffer, Stream stream, CancellationToken ct)
     {

@@ -26,6 +26,7 @@ public sealed class JsonLinesReader
     private long _lineNumber;
     private long _offset; // stream offset of _buffer[_start]
     private bool _eof;
+    private bool _atStreamStart; // a UTF-8 byte-order mark may precede the first line; it is not part of the event
 
     /// <summary>Reads from <paramref name="stream"/>; lines longer than <paramref name="maxLineBytes"/> are reported as oversized.</summary>
     /// <param name="stream">The input, positioned at <paramref name="startOffset"/>.</param>
@@ -46,6 +47,7 @@ public sealed class JsonLinesReader
         _offset = startOffset;
         _lineNumber = startLine;
         _waitForMore = waitForMore;
+        _atStreamStart = startOffset == 0;
     }
 
     /// <summary>Number of the last line returned.</summary>
@@ -67,6 +69,7 @@ public sealed class JsonLinesReader
                 if (skipped > 0) return new JsonLine(_lineNumber, ReadOnlyMemory<byte>.Empty, skipped + (newline - lineStart), _offset);
                 var length = newline - lineStart;
                 if (length > 0 && _buffer[newline - 1] == (byte)'\r') length--;
+                SkipByteOrderMark(ref lineStart, ref length);
                 if (length > _maxLineBytes) return new JsonLine(_lineNumber, ReadOnlyMemory<byte>.Empty, length, _offset);
                 return new JsonLine(_lineNumber, new ReadOnlyMemory<byte>(_buffer, lineStart, length), 0, _offset);
             }
@@ -78,9 +81,11 @@ public sealed class JsonLinesReader
                 var lineStart = _start;
                 _start = _end;
                 _offset += length;
+                SkipByteOrderMark(ref lineStart, ref length);
                 if (skipped > 0 || length > _maxLineBytes) return new JsonLine(_lineNumber, ReadOnlyMemory<byte>.Empty, skipped + length, _offset);
                 return new JsonLine(_lineNumber, new ReadOnlyMemory<byte>(_buffer, lineStart, length), 0, _offset);
             }
+            _atStreamStart &= skipped == 0;
             if (_end - _start > _maxLineBytes + 1)
             {
                 // Too long already: drop what we hold and keep counting until the line ends.
@@ -98,6 +103,17 @@ public sealed class JsonLinesReader
             var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read > 0) _end += read;
             else if (_waitForMore is null || !await _waitForMore(cancellationToken)) _eof = true;
+        }
+    }
+
+    private void SkipByteOrderMark(ref int lineStart, ref int length)
+    {
+        if (!_atStreamStart) return;
+        _atStreamStart = false;
+        if (length >= 3 && _buffer.AsSpan(lineStart, 3).SequenceEqual("\uFEFF"u8))
+        {
+            lineStart += 3;
+            length -= 3;
         }
     }
 }

@@ -46,6 +46,9 @@ public sealed class AccountState
     /// <summary>TOTP enrolment, when the account has one.</summary>
     public TotpState? Totp { get; set; }
 
+    /// <summary>The time of the account's latest decided event; much older events are rejected as out of order.</summary>
+    public DateTimeOffset? LatestEventAt { get; set; }
+
     /// <summary>A deep copy, so a decision can change it and throw it away on conflict.</summary>
     public AccountState Clone() => new()
     {
@@ -61,6 +64,7 @@ public sealed class AccountState
         LockedUntil = LockedUntil,
         Lockouts = [.. Lockouts],
         Totp = Totp is null ? null : Totp with { Failures = [.. Totp.Failures] },
+        LatestEventAt = LatestEventAt,
     };
 
     /// <summary>
@@ -87,6 +91,7 @@ public sealed class AccountState
         LockedUntil = other.LockedUntil;
         Replace(Lockouts, other.Lockouts);
         Totp = other.Totp;
+        LatestEventAt = other.LatestEventAt;
     }
 
     private static void Replace<T>(List<T> target, List<T> source)

@@ -58,7 +58,7 @@ public sealed record StoredDecision(string Fingerprint, Decision Decision);
 /// <param name="State">The new state (the store takes ownership).</param>
 /// <param name="Fingerprint">The event's fingerprint (null with no decision).</param>
 /// <param name="Decision">The decision, or null for a state change that decides no event (TOTP enrolment and checks).</param>
-/// <param name="RememberUntil">When the decision may be forgotten (event time + idempotency window).</param>
+/// <param name="RememberUntil">When the decision may be forgotten by the engine's clock (the later of event time and now, plus the idempotency window).</param>
 public sealed record AccountCommit(
     AccountId Account,
     long ExpectedVersion,
@@ -67,9 +67,23 @@ public sealed record AccountCommit(
     Decision? Decision,
     DateTimeOffset RememberUntil)
 {
-    /// <summary>A failed sign-in to count against this IP, with the window to keep (null when none).</summary>
-    public (string Ip, DateTimeOffset At, TimeSpan Window)? IpFailure { get; init; }
+    /// <summary>A failed sign-in to count against this IP (null when none).</summary>
+    public IpFailure? IpFailure { get; init; }
+
+    /// <summary>
+    /// The engine's clock when committing (default: not given). Stores forget other keys' expired records
+    /// (idempotency, IP windows) by this clock, never by an event's own time, so no event can expire another
+    /// account's records by claiming a late time.
+    /// </summary>
+    public DateTimeOffset Clock { get; init; }
 }
+
+/// <summary>A failed sign-in counted against an IP address across accounts.</summary>
+/// <param name="Ip">The address in canonical form.</param>
+/// <param name="At">The sign-in's time (windows count by it).</param>
+/// <param name="Window">The throttle window: entries at or before <c>At − Window</c> of the same IP are pruned.</param>
+/// <param name="ExpiresAt">When the entry may be forgotten by the engine's clock, whatever other IPs do.</param>
+public sealed record IpFailure(string Ip, DateTimeOffset At, TimeSpan Window, DateTimeOffset ExpiresAt);
 
 /// <summary>How a commit ended.</summary>
 public enum CommitStatus

@@ -5,20 +5,25 @@ namespace RiskEngine.State;
 
 /// <summary>
 /// The library's default store: process memory, thread-safe, nothing survives a restart. Account commits are
-/// serialised per account; de-duplication records are forgotten after their idempotency window.
+/// serialised per account; de-duplication records and per-IP failure windows are forgotten once expired by the
+/// engine's clock (<see cref="AccountCommit.Clock"/>), so memory is bounded by what the windows hold.
 /// </summary>
 public sealed class InMemoryRiskStateStore : IRiskStateStore
 {
     private readonly ConcurrentDictionary<AccountId, Entry> _accounts = new();
     private readonly ConcurrentDictionary<string, (StoredDecision Stored, DateTimeOffset Until)> _decisions = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(DateTimeOffset Until, string Id)> _expiry = new();
-    private readonly ConcurrentDictionary<string, List<DateTimeOffset>> _ipFailures = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IpWindow> _ipFailures = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(DateTimeOffset Until, string Ip)> _ipExpiry = new();
 
     /// <summary>Number of accounts held.</summary>
     public int AccountCount => _accounts.Count;
 
     /// <summary>Number of decisions held for de-duplication.</summary>
     public int DecisionCount => _decisions.Count;
+
+    /// <summary>Number of IP addresses with failed sign-ins held.</summary>
+    public int IpCount => _ipFailures.Count;
 
     /// <inheritdoc />
     public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>
@@ -37,11 +42,11 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
     /// <inheritdoc />
     public ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
     {
-        if (!_ipFailures.TryGetValue(ip, out var list)) return ValueTask.FromResult(0);
-        lock (list)
+        if (!_ipFailures.TryGetValue(ip, out var window)) return ValueTask.FromResult(0);
+        lock (window)
         {
             var n = 0;
-            foreach (var t in list) if (t > since && t <= until) n++;
+            foreach (var t in window.Times) if (t > since && t <= until) n++;
             return ValueTask.FromResult(n);
         }
     }
@@ -75,18 +80,24 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
             entry.State.CopyFrom(commit.State);
             entry.Version++;
         }
-        if (id is null) return ValueTask.FromResult(CommitStatus.Committed);
-        _expiry.Enqueue((commit.RememberUntil, id));
+        if (id is not null) _expiry.Enqueue((commit.RememberUntil, id));
         if (commit.IpFailure is { } f)
         {
-            var list = _ipFailures.GetOrAdd(f.Ip, static _ => []);
-            lock (list)
+            while (true)
             {
-                AccountState.InsertOrdered(list, f.At, static t => t);
-                AccountState.PruneBefore(list, f.At - f.Window, static t => t);
+                var window = _ipFailures.GetOrAdd(f.Ip, static _ => new IpWindow());
+                lock (window)
+                {
+                    if (window.Removed) continue; // swept between the lookup and the lock: add to a fresh one
+                    AccountState.InsertOrdered(window.Times, f.At, static t => t);
+                    AccountState.PruneBefore(window.Times, f.At - f.Window, static t => t);
+                    if (f.ExpiresAt > window.ExpiresAt) window.ExpiresAt = f.ExpiresAt;
+                }
+                break;
             }
+            _ipExpiry.Enqueue((f.ExpiresAt, f.Ip));
         }
-        ForgetExpired(commit.Decision!.At);
+        if (commit.Clock != default) ForgetExpired(commit.Clock);
         return ValueTask.FromResult(CommitStatus.Committed);
     }
 
@@ -107,11 +118,31 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
     private void ForgetExpired(DateTimeOffset now)
     {
         // Bounded work per commit keeps the hot path flat; the queue drains over the next commits.
+        // Each commit adds at most one record of each kind and removes up to eight, so the queues keep up.
         for (var i = 0; i < 8 && _expiry.TryPeek(out var head) && head.Until <= now; i++)
         {
             if (!_expiry.TryDequeue(out head)) break;
             if (_decisions.TryGetValue(head.Id, out var d) && d.Until <= now) _decisions.TryRemove(head.Id, out _);
         }
+        for (var i = 0; i < 8 && _ipExpiry.TryPeek(out var head) && head.Until <= now; i++)
+        {
+            if (!_ipExpiry.TryDequeue(out head)) break;
+            if (!_ipFailures.TryGetValue(head.Ip, out var window)) continue;
+            lock (window)
+            {
+                if (window.ExpiresAt > now) continue; // a later failure of the same IP keeps it (and queued itself)
+                window.Removed = true;
+                _ipFailures.TryRemove(new KeyValuePair<string, IpWindow>(head.Ip, window));
+            }
+        }
+    }
+
+    /// <summary>One IP's failed sign-ins (event times, oldest first) and when the last of them expires.</summary>
+    private sealed class IpWindow
+    {
+        public readonly List<DateTimeOffset> Times = [];
+        public DateTimeOffset ExpiresAt;
+        public bool Removed;
     }
 
     private sealed class Entry

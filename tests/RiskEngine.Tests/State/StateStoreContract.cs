@@ -106,7 +106,7 @@ public abstract class StateStoreContract : IDisposable
         var window = TimeSpan.FromHours(1);
         for (var i = 0; i < 3; i++)
         {
-            await store.CommitAsync(Commit($"a{i}", 0, new AccountState(), $"e{i}") with { IpFailure = ("203.0.113.9", T0 + TimeSpan.FromMinutes(10 * i), window) });
+            await store.CommitAsync(Commit($"a{i}", 0, new AccountState(), $"e{i}") with { IpFailure = new IpFailure("203.0.113.9", T0 + TimeSpan.FromMinutes(10 * i), window, T0 + TimeSpan.FromMinutes(10 * i) + window) });
         }
         Assert.Equal(3, await store.CountIpFailuresAsync("203.0.113.9", T0 - window, T0 + TimeSpan.FromMinutes(20)));
         Assert.Equal(2, await store.CountIpFailuresAsync("203.0.113.9", T0, T0 + TimeSpan.FromMinutes(20)));
