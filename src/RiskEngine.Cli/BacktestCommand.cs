@@ -70,12 +70,11 @@ internal static class BacktestCommand
         var total = stream.CanSeek ? stream.Length : 0;
         var reader = new JsonLinesReader(stream, EventParser.MaxEventBytes);
         var progress = new Progress(total);
+        var lines = new EventStreamProcessor(engineA);
         while (await reader.ReadLineAsync(ct) is { } line)
         {
             progress.Report(line.EndOffset);
-            if (line.IsOversized) { report.Rejected++; continue; }
-            var parsed = EventParser.Parse(line.Bytes.Span);
-            if (parsed.Event is not { } e) { report.Rejected++; continue; }
+            if (lines.Read(line).Event is not { } e) { report.Rejected++; continue; }
             var label = Label(line.Bytes.Span);
             var ra = await engineA.EvaluateAsync(e, ct);
             var rb = await engineB.EvaluateAsync(e, ct);

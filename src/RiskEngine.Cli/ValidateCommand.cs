@@ -44,11 +44,16 @@ internal static class ValidateCommand
         try
         {
             var (policy, errors) = PolicyLoader.TryLoad(File.ReadAllBytes(file), file);
+            if (policy is not null) RiskEngine.Rules.PolicyRuleSet.Compile(policy); // what a worker does before putting it in force
             return (file, policy, errors);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return (file, null, [new PolicyError(file, "$", $"cannot read the file: {e.Message}")]);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return (file, null, [new PolicyError(file, "$", $"the policy cannot be compiled: {e.Message}")]);
         }
     }
 }

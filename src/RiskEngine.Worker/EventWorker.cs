@@ -28,7 +28,7 @@ internal sealed partial class EventWorker(
     IHostApplicationLifetime lifetime,
     ILogger<EventWorker> log) : BackgroundService
 {
-    private readonly EventStreamProcessor _processor = new(engine);
+    private readonly EventStreamProcessor _processor = new(engine, log);
     private long _sequence;
     private long _started;
     private long _lastProgress;

@@ -9,6 +9,8 @@ namespace RiskEngine.Worker;
 /// <summary>
 /// Watches the policy file. A changed, valid file is compiled here, off the decision path, then swapped in
 /// atomically; a refused one is logged with file, JSON path and reason, and the last good policy stays in force.
+/// Nothing a policy file holds can stop it: any failure while reloading is logged, reported as Degraded health,
+/// and the last good policy stays in force.
 /// </summary>
 internal sealed partial class PolicyReloader(
     IPolicyProvider policies,
@@ -34,7 +36,16 @@ internal sealed partial class PolicyReloader(
             {
                 return;
             }
-            CheckOnce(path);
+            try
+            {
+                CheckOnce(path);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                status.PolicyError = $"{path}: reloading failed: {e.Message}";
+                metrics.Reload(false);
+                LogReloadFailed(log, path, policies.Current.Policy.Version, e);
+            }
         }
     }
 
@@ -53,7 +64,15 @@ internal sealed partial class PolicyReloader(
         }
         var version = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
         var current = policies.Current.Policy.Version;
-        if (version == current || version == _refusedVersion) return false;
+        if (version == current)
+        {
+            // The file is back to the policy in force (a bad edit was reverted): nothing is refused any more.
+            if (_refusedVersion is not null || status.PolicyError is not null) LogRestored(log, path, current);
+            _refusedVersion = null;
+            status.PolicyError = null;
+            return false;
+        }
+        if (version == _refusedVersion) return false;
 
         var (policy, errors) = PolicyLoader.TryLoad(bytes, path);
         if (policy is null)
@@ -64,7 +83,18 @@ internal sealed partial class PolicyReloader(
             foreach (var e in errors) LogRefused(log, e.File, e.Path, e.Message, current);
             return false;
         }
-        policies.Swap(policy);
+        try
+        {
+            policies.Swap(policy); // compiles first; the policy in force changes only if that succeeds
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _refusedVersion = version;
+            status.PolicyError = $"{path}: cannot be compiled: {e.Message}";
+            metrics.Reload(false);
+            LogReloadFailed(log, path, current, e);
+            return false;
+        }
         _refusedVersion = null;
         status.PolicyError = null;
         metrics.Reload(true);
@@ -77,6 +107,12 @@ internal sealed partial class PolicyReloader(
 
     [LoggerMessage(LogLevel.Error, "policy refused: {File}: {Path}: {Reason}; keeping {Version}")]
     private static partial void LogRefused(ILogger logger, string file, string path, string reason, string version);
+
+    [LoggerMessage(LogLevel.Error, "policy {File} could not be put in force; keeping {Version}")]
+    private static partial void LogReloadFailed(ILogger logger, string file, string version, Exception error);
+
+    [LoggerMessage(LogLevel.Information, "policy {File} is back to the policy in force ({Version}); nothing is refused")]
+    private static partial void LogRestored(ILogger logger, string file, string version);
 
     [LoggerMessage(LogLevel.Warning, "policy {File} unreadable ({Reason}); keeping the policy in force")]
     private static partial void LogUnreadable(ILogger logger, string file, string reason);

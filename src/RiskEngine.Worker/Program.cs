@@ -9,7 +9,7 @@ using RiskEngine.State;
 namespace RiskEngine.Worker;
 
 /// <summary>Entry point of the RiskEngine worker.</summary>
-public static class Program
+public static partial class Program
 {
     private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
     {
@@ -92,17 +92,40 @@ public static class Program
         }
         using var host = builder.Build();
         var status = host.Services.GetRequiredService<WorkerStatus>();
+        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RiskEngine.Worker");
         try
         {
-            await host.RunAsync();
+            // Not RunAsync: it disposes the host, and the services are inspected below for how they ended.
+            await host.StartAsync();
+            await host.WaitForShutdownAsync();
         }
         catch (OptionsValidationException e)
         {
             foreach (var failure in e.Failures) await Console.Error.WriteLineAsync("riskengine-worker: " + failure);
             return 2;
         }
-        return status.Failure is null ? 0 : 1;
+        catch (Exception e)
+        {
+            LogFatal(log, e);
+            return 1;
+        }
+        // A worker stops only on purpose: any hosted service that ended on an exception makes the exit non-zero,
+        // and says why, even one that is not the event loop.
+        var failed = host.Services.GetServices<IHostedService>().OfType<BackgroundService>()
+            .Where(s => s.ExecuteTask is { IsFaulted: true }).ToList();
+        foreach (var service in failed)
+        {
+            if (ReferenceEquals(service.ExecuteTask!.Exception?.InnerException, status.Failure)) continue; // logged by the worker itself
+            LogServiceFailed(log, service.GetType().Name, service.ExecuteTask.Exception!.InnerException!);
+        }
+        return status.Failure is null && failed.Count == 0 ? 0 : 1;
     }
+
+    [LoggerMessage(LogLevel.Critical, "riskengine-worker stopped on an error")]
+    private static partial void LogFatal(ILogger logger, Exception error);
+
+    [LoggerMessage(LogLevel.Critical, "{Service} stopped on an error; the worker exits non-zero")]
+    private static partial void LogServiceFailed(ILogger logger, string service, Exception error);
 
     private static TimeSpan? SafeSkew(WorkerOptions settings)
     {

@@ -56,20 +56,7 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
     /// <summary>Parses and decides one line. Never throws for a bad line, only when cancelled or when the store fails.</summary>
     public async ValueTask<EvaluationResult> ProcessLineAsync(JsonLine line, CancellationToken cancellationToken = default)
     {
-        if (line.IsOversized)
-            return EvaluationResult.Rejected(new Rejection(null, null, $"the line is {line.OversizedLength} bytes; the limit is {EventParser.MaxEventBytes}"));
-        if (line.Bytes.Span.Trim(" \t"u8).IsEmpty)
-            return EvaluationResult.Rejected(new Rejection(null, null, "the line is empty"));
-        ParsedEvent parsed;
-        try
-        {
-            parsed = EventParser.Parse(line.Bytes.Span);
-        }
-        catch (Exception e)
-        {
-            LogFailed(_log, line.Number, "(unread)", e);
-            return EvaluationResult.Rejected(new Rejection(null, null, $"line {line.Number} could not be read because of an internal error ({e.GetType().Name}); it was logged and sent to the dead-letter output"));
-        }
+        var parsed = Read(line);
         if (parsed.Rejection is { } r) return EvaluationResult.Rejected(r);
         var riskEvent = parsed.Event!;
         try
@@ -83,6 +70,24 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
             LogFailed(_log, line.Number, riskEvent.Id.Value, e);
             return EvaluationResult.Rejected(new Rejection(riskEvent.Id, null,
                 $"event '{riskEvent.Id}' could not be decided because of an internal error ({e.GetType().Name}); it was logged and sent to the dead-letter output"));
+        }
+    }
+
+    /// <summary>Reads one line into an event or a rejection (oversized, empty, malformed). Never throws.</summary>
+    public ParsedEvent Read(JsonLine line)
+    {
+        if (line.IsOversized)
+            return new ParsedEvent(null, new Rejection(null, null, $"the line is {line.OversizedLength} bytes; the limit is {EventParser.MaxEventBytes}"));
+        if (line.Bytes.Span.Trim(" \t"u8).IsEmpty)
+            return new ParsedEvent(null, new Rejection(null, null, "the line is empty"));
+        try
+        {
+            return EventParser.Parse(line.Bytes.Span);
+        }
+        catch (Exception e)
+        {
+            LogFailed(_log, line.Number, "(unread)", e);
+            return new ParsedEvent(null, new Rejection(null, null, $"line {line.Number} could not be read because of an internal error ({e.GetType().Name}); it was logged and sent to the dead-letter output"));
         }
     }
 

@@ -64,7 +64,17 @@ public static class PolicyLoader
         using (doc)
         {
             var ctx = new Context(source);
-            var policy = Build(new Node(doc.RootElement, "$", ctx), ctx, Version(json));
+            RiskPolicy? policy;
+            try
+            {
+                policy = Build(new Node(doc.RootElement, "$", ctx), ctx, Version(json));
+            }
+            catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException or FormatException)
+            {
+                // A value the checks above missed: refused like any other, never thrown at the caller.
+                ctx.Errors.Add(new PolicyError(source, "$", $"the policy cannot be run: {e.Message}"));
+                policy = null;
+            }
             return ctx.Errors.Count == 0 ? (policy, []) : (null, ctx.Errors);
         }
     }
@@ -356,6 +366,7 @@ public static class PolicyLoader
         {
             if (element.ValueKind != JsonValueKind.Number || !element.TryGetDecimal(out var d)) { Error("must be a number"); return null; }
             if (d <= 0) { Error($"must be greater than 0, not {d.ToString(CultureInfo.InvariantCulture)}"); return null; }
+            if (d > Events.EventBounds.MaxAmount) { Error($"must be at most {Events.EventBounds.MaxAmount.ToString(CultureInfo.InvariantCulture)}, not {d.ToString(CultureInfo.InvariantCulture)}"); return null; }
             return d;
         }
 
