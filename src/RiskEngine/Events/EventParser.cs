@@ -217,16 +217,7 @@ public static partial class EventParser
             error = $"ip '{Printable(text)}' is not an IPv4 or IPv6 address";
             return false;
         }
-        ip = Canonical(ip);
         return true;
-    }
-
-    /// <summary>One spelling per address, so a throttle cannot be dodged by writing the same address another way.</summary>
-    private static IPAddress Canonical(IPAddress ip)
-    {
-        if (ip.IsIPv4MappedToIPv6) return ip.MapToIPv4();
-        if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && ip.ScopeId != 0) return new IPAddress(ip.GetAddressBytes()); // the zone names a local interface, not another host
-        return ip;
     }
 
     private static bool TryAuthenticated(Fields f, out bool totp, out string error)

@@ -65,8 +65,8 @@ public sealed record TransactionAttempt(
     /// <summary>The counterparty's country, when known.</summary>
     public CountryCode? Counterparty { get; init; }
 
-    /// <summary>The request's IP address, when known.</summary>
-    public IPAddress? Ip { get; init; }
+    /// <summary>The request's IP address, when known, held in canonical form (see <see cref="CanonicalIp"/>).</summary>
+    public IPAddress? Ip { get; init => field = CanonicalIp.Of(value); }
 
     /// <summary>True when the caller verified a TOTP code for this attempt through RiskEngine.</summary>
     public bool TotpVerified { get; init; }
@@ -86,8 +86,8 @@ public sealed record LoginAttempt(
     DeviceId Device,
     CountryCode Country) : RiskEvent(Id, At, Account)
 {
-    /// <summary>The request's IP address, when known.</summary>
-    public IPAddress? Ip { get; init; }
+    /// <summary>The request's IP address, when known, held in canonical form (see <see cref="CanonicalIp"/>).</summary>
+    public IPAddress? Ip { get; init => field = CanonicalIp.Of(value); }
 
     /// <summary>Where the sign-in came from, when known.</summary>
     public GeoPoint? Location { get; init; }
@@ -129,6 +129,19 @@ public sealed record SupportUnfreeze(
 {
     /// <inheritdoc />
     public override string Canonical() => CanonicalOf("unfreeze", By, Reason);
+}
+
+/// <summary>One form per address, so a per-IP throttle cannot be dodged by writing the same address another way.</summary>
+public static class CanonicalIp
+{
+    /// <summary>IPv4-mapped IPv6 becomes IPv4; an IPv6 zone (a local interface name, not another host) is dropped.</summary>
+    public static IPAddress? Of(IPAddress? ip)
+    {
+        if (ip is null) return null;
+        if (ip.IsIPv4MappedToIPv6) return ip.MapToIPv4();
+        if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && ip.ScopeId != 0) return new IPAddress(ip.GetAddressBytes());
+        return ip;
+    }
 }
 
 /// <summary>A point on Earth in decimal degrees.</summary>

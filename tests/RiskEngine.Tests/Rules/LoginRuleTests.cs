@@ -83,6 +83,15 @@ public sealed class LoginRuleTests
     }
 
     [Fact]
+    public async Task IpThrottleRule_counts_every_spelling_of_one_address_together()
+    {
+        await using var t = new TestEngine(p => p["logins"]!["ipThrottle"]!["maxFailures"] = 3);
+        string[] spellings = ["203.0.113.9", "::ffff:203.0.113.9", "::FFFF:cb00:7109"];
+        for (var i = 0; i < 3; i++) DecisionAssert.Is(await t.Decide(t.Login($"victim-{i}", false, M(i), ip: spellings[i])), Outcome.Deny, "login.failed");
+        DecisionAssert.Is(await t.Decide(t.Login("target", false, M(5), ip: "::ffff:203.0.113.9")), Outcome.Deny, "login.ip_throttled");
+    }
+
+    [Fact]
     public async Task IpThrottleRule_denies_an_ip_with_too_many_failures_across_accounts_without_locking_accounts()
     {
         await using var t = new TestEngine(p => p["logins"]!["ipThrottle"]!["maxFailures"] = 3);
