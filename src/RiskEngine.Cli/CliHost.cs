@@ -24,8 +24,15 @@ internal sealed class CliHost : IAsyncDisposable
         Engine = provider.GetRequiredService<IRiskEngine>();
         TwoFactor = provider.GetRequiredService<ITwoFactorService>();
         Store = provider.GetService<SqliteRiskStateStore>();
-        Redis = provider.GetService<IRiskStateStore>() as RiskEngine.Redis.RedisRiskStateStore;
+        StateStore = provider.GetRequiredService<IRiskStateStore>();
+        Redis = StateStore as RiskEngine.Redis.RedisRiskStateStore;
     }
+
+    /// <summary>The state store the commands work on.</summary>
+    public IRiskStateStore StateStore { get; }
+
+    /// <summary>The store, named for messages: the SQLite file or "the Redis store".</summary>
+    public string StoreName => Store is not null ? Store.Path : "the Redis store";
 
     /// <summary>The SQLite store, when the worker's store is SQLite.</summary>
     public SqliteRiskStateStore? Store { get; }

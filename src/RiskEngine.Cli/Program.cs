@@ -5,6 +5,15 @@ namespace RiskEngine.Cli;
 /// <summary>The <c>riskengine</c> command.</summary>
 public static class Program
 {
+    /// <summary>Exit code: refused or invalid (a usage error, a refused policy, a code not accepted).</summary>
+    internal const int ExitRefused = 1;
+
+    /// <summary>Exit code: an environment problem (a file that cannot be opened, a data folder held by a worker, a key ring that cannot decrypt).</summary>
+    internal const int ExitEnvironment = 2;
+
+    /// <summary>Exit code: the account is unknown (no state and no decisions in the store).</summary>
+    internal const int ExitUnknownAccount = 3;
+
     /// <summary>Entry point.</summary>
     public static Task<int> Main(string[] args) => Build().Parse(args).InvokeAsync();
 
@@ -46,7 +55,7 @@ public static class Program
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            throw new CliException($"cannot open {path}: {e.Message}", 1);
+            throw new CliException($"cannot open {path}: {e.Message}", ExitEnvironment);
         }
     }
 

@@ -112,7 +112,7 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         }
         if (string.IsNullOrWhiteSpace(options.Input))
             errors.Add("RiskEngine:Input (--input) is required: a JSON Lines file or - for standard input");
-        else if (options.Input != "-" && !options.StreamInput && options.Once && !File.Exists(options.Input))
+        else if (options.Input != "-" && !options.StreamInput && !File.Exists(options.Input)) // followed or not: a typo, not a file still to come
             errors.Add($"RiskEngine:Input (--input): file '{options.Input}' does not exist");
         if (string.IsNullOrWhiteSpace(options.Output))
             errors.Add("RiskEngine:Output (--output) is required: a file or - for standard output");
