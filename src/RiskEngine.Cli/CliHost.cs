@@ -53,8 +53,15 @@ internal sealed class CliHost : IAsyncDisposable
     {
         DataFolderLock? folderLock = null;
         // Redis workers keep no cached state, so only a SQLite data folder needs the worker's lock.
-        if (redis is null && write && (folderLock = DataFolderLock.TryAcquire(data)) is null)
-            throw new CliException($"a worker is running on '{data}'; changing accounts under it would be overwritten by its cache. Stop it, or send the change through its input as an event.", 2);
+        try
+        {
+            if (redis is null && write && (folderLock = DataFolderLock.TryAcquire(data)) is null)
+                throw new CliException($"a worker is running on '{data}'; changing accounts under it would be overwritten by its cache. Stop it, or send the change through its input as an event.", Program.ExitEnvironment);
+        }
+        catch (DataFolderException e)
+        {
+            throw new CliException(e.Message, Program.ExitEnvironment);
+        }
         var services = new ServiceCollection();
         if (redis is null) services.AddRiskEngineSqlite(Path.Combine(data, "riskengine.db"));
         else services.AddRiskEngineRedis(redis);

@@ -84,10 +84,20 @@ public static class Program
         builder.Services.AddHostedService<PolicyReloader>();
 
         // Workers on a Redis stream share state in Redis and coordinate by leases; only a local folder is exclusive.
-        using var folderLock = settings.StreamInput ? null : RiskEngine.Sqlite.DataFolderLock.TryAcquire(settings.Data);
+        RiskEngine.Sqlite.DataFolderLock? folderLock;
+        try
+        {
+            folderLock = settings.StreamInput ? null : RiskEngine.Sqlite.DataFolderLock.TryAcquire(settings.Data);
+        }
+        catch (RiskEngine.Sqlite.DataFolderException e)
+        {
+            await Console.Error.WriteLineAsync("riskengine-worker: " + e.Message);
+            return 2;
+        }
+        using var heldLock = folderLock;
         if (folderLock is null && !settings.StreamInput)
         {
-            await Console.Error.WriteLineAsync($"riskengine-worker: another worker is running on the data folder '{settings.Data}' (it holds {Path.Combine(settings.Data, "worker.lock")})");
+            await Console.Error.WriteLineAsync($"riskengine-worker: another worker is running on the data folder '{settings.Data}' (it holds {Path.Combine(settings.Data, RiskEngine.Sqlite.DataFolderLock.FileName)})");
             return 2;
         }
         using var host = builder.Build();
