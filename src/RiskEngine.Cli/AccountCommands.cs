@@ -32,7 +32,7 @@ internal static class AccountCommands
         var command = new Command("status", "Frozen or not, why, since when, how it can be lifted; lockout; TOTP.") { id, data, redis, policy };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: false, parse.GetValue(redis));
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: false, parse.GetValue(redis));
             var accountId = Program.ParseAccount(parse.GetValue(id)!);
             // An account the store has never seen has no state and no decisions: say so rather than print a clean record.
             if ((await host.StateStore.LoadAccountAsync(accountId, ct)).Version == 0)
@@ -65,7 +65,7 @@ internal static class AccountCommands
         var command = new Command("unfreeze", "Lift a freeze; prints the decision and the account.unfrozen event, as the worker would.") { id, by, reason, data, redis, policy };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
             var now = TimeProvider.System.GetUtcNow();
             var eventId = EventId.Create("support:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8]);
             var byText = parse.GetValue(by)!;
@@ -93,7 +93,7 @@ internal static class AccountCommands
         {
             var max = parse.GetValue(limit);
             if (max < 1) throw new CliException($"--limit must be at least 1, not {max}", 1);
-            await using var host = CliHost.Open(parse.GetValue(data)!, null, write: false, parse.GetValue(redis));
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, null, write: false, parse.GetValue(redis));
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
             foreach (var d in await host.HistoryAsync(Program.ParseAccount(parse.GetValue(id)!), max)) WriteHistoryLine(buffer, d);
             await using var stdout = Console.OpenStandardOutput();

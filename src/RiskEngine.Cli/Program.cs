@@ -71,6 +71,14 @@ public static class Program
     internal static Option<string?> RedisOption() =>
         new("--redis") { Description = "Work on the Redis store at this address (StackExchange.Redis configuration) instead of DATA/riskengine.db." };
 
+    /// <summary>The <c>--keys-dir</c> option: the key ring, as the worker's <c>--keys-dir</c>.</summary>
+    internal static Option<string?> KeysDirOption() =>
+        new("--keys-dir") { Description = "The Data Protection key ring that encrypts TOTP secrets (default: RiskEngine__KeyRing, else $XDG_CONFIG_HOME/riskengine/keys or ~/.config/riskengine/keys)." };
+
+    /// <summary>The <c>--key-certificate</c> option: the certificate protecting the key ring, as the worker's.</summary>
+    internal static Option<string?> KeyCertificateOption() =>
+        new("--key-certificate") { Description = "PKCS#12 (.pfx) certificate that encrypts the key ring (default: RiskEngine__KeyCertificate); its password from RiskEngine__KeyCertificatePassword." };
+
     /// <summary>The <c>--policy</c> option (default: the embedded default policy).</summary>
     internal static Option<string?> PolicyOption() =>
         new("--policy") { Description = "Policy JSON file (default: the embedded default policy)." };

@@ -26,6 +26,22 @@ public sealed class WorkerOptions
     /// <summary>Folder for the SQLite database (<c>riskengine.db</c>).</summary>
     public string Data { get; set; } = "data";
 
+    /// <summary>
+    /// The Data Protection key ring that encrypts TOTP secrets (<c>--keys-dir</c>). Default:
+    /// <c>$XDG_CONFIG_HOME/riskengine/keys</c> or <c>~/.config/riskengine/keys</c>, outside the data folder.
+    /// </summary>
+    public string? KeyRing { get; set; }
+
+    /// <summary>A PKCS#12 (.pfx) certificate that encrypts the key ring's keys at rest (<c>--key-certificate</c>).</summary>
+    public string? KeyCertificate { get; set; }
+
+    /// <summary>The password of <see cref="KeyCertificate"/>: set it in the environment (<c>RiskEngine__KeyCertificatePassword</c>), not on a command line.</summary>
+    public string? KeyCertificatePassword { get; set; }
+
+    /// <summary>The key ring settings, resolved the way the CLI resolves its own.</summary>
+    public RiskEngine.Security.KeyRingSettings KeyRingSettings() =>
+        new() { Directory = KeyRing, Certificate = KeyCertificate, CertificatePassword = KeyCertificatePassword };
+
     /// <summary><c>sqlite</c> (durable, default) or <c>memory</c>.</summary>
     public string Store { get; set; } = "sqlite";
 
