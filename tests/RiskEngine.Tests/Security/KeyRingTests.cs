@@ -30,7 +30,7 @@ public sealed class KeyRingTests : IDisposable
     /// <summary>The default key ring of processes whose data folder is <paramref name="data"/>.</summary>
     private string DefaultKeys(string data) => WorkerProcess.DefaultKeyRing(P(data));
 
-    private static string Code(string base32, int stepsAhead = 0) =>
+    internal static string Code(string base32, int stepsAhead = 0) =>
         Rfc6238.Code(Rfc6238.FromBase32(base32), Rfc6238.Step(DateTimeOffset.UtcNow) + stepsAhead);
 
     [Fact]
@@ -71,9 +71,13 @@ public sealed class KeyRingTests : IDisposable
     }
 
     /// <summary>Enrols a factor for <paramref name="account"/> on <paramref name="data"/> and confirms it; returns the secret.</summary>
-    private static async Task<string> ConfirmedAsync(string account, string data, IReadOnlyDictionary<string, string?>? environment = null, params string[] more)
+    private static Task<string> ConfirmedAsync(string account, string data, IReadOnlyDictionary<string, string?>? environment = null, params string[] more) =>
+        EnrollConfirmedAsync(account, environment, ["--data", data, .. more]);
+
+    /// <summary>Enrols a factor through <c>riskengine totp enroll ACCOUNT ARGS</c>, confirms it with its first code, and returns the secret.</summary>
+    internal static async Task<string> EnrollConfirmedAsync(string account, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var p = StartEnroll(account, environment, ["--data", data, .. more]);
+        var p = StartEnroll(account, environment, args);
         using (p)
         {
             Assert.True(await p.WaitUntilAsync(() => p.StdOut.Any(l => l.Contains("enter the first code", StringComparison.Ordinal)), TimeSpan.FromSeconds(60)), p.Log);
