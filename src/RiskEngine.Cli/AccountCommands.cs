@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -31,8 +32,12 @@ internal static class AccountCommands
         var command = new Command("status", "Frozen or not, why, since when, how it can be lifted; lockout; TOTP.") { id, data, redis, policy };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: false, parse.GetValue(redis));
-            var s = await host.Engine.GetAccountStatusAsync(Program.ParseAccount(parse.GetValue(id)!), ct);
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: false, parse.GetValue(redis));
+            var accountId = Program.ParseAccount(parse.GetValue(id)!);
+            // An account the store has never seen has no state and no decisions: say so rather than print a clean record.
+            if ((await host.StateStore.LoadAccountAsync(accountId, ct)).Version == 0)
+                throw new CliException($"account {accountId} is unknown: it has no state and no decisions in {host.StoreName}", Program.ExitUnknownAccount);
+            var s = await host.Engine.GetAccountStatusAsync(accountId, ct);
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 account = s.Account.Value,
@@ -60,7 +65,7 @@ internal static class AccountCommands
         var command = new Command("unfreeze", "Lift a freeze; prints the decision and the account.unfrozen event, as the worker would.") { id, by, reason, data, redis, policy };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
             var now = TimeProvider.System.GetUtcNow();
             var eventId = EventId.Create("support:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8]);
             var byText = parse.GetValue(by)!;
@@ -82,17 +87,47 @@ internal static class AccountCommands
         var id = AccountArgument();
         var data = Program.DataOption();
         var redis = Program.RedisOption();
-        var limit = new Option<int>("--limit") { Description = "Most decisions shown, newest first.", DefaultValueFactory = _ => 50 };
+        var limit = new Option<int>("--limit") { Description = "Most decisions shown (one line each), newest first.", DefaultValueFactory = _ => 50 };
         var command = new Command("history", "Recent decisions for the account (those still inside the idempotency window).") { id, data, redis, limit };
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, null, write: false, parse.GetValue(redis));
+            var max = parse.GetValue(limit);
+            if (max < 1) throw new CliException($"--limit must be at least 1, not {max}", 1);
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, null, write: false, parse.GetValue(redis));
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            foreach (var d in await host.HistoryAsync(Program.ParseAccount(parse.GetValue(id)!), parse.GetValue(limit))) RecordWriter.WriteDecision(buffer, d);
+            foreach (var d in await host.HistoryAsync(Program.ParseAccount(parse.GetValue(id)!), max)) WriteHistoryLine(buffer, d);
             await using var stdout = Console.OpenStandardOutput();
             await stdout.WriteAsync(buffer.WrittenMemory, ct);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// One line per decision, so that <c>--limit N</c> prints N lines: the decision record as the worker writes it,
+    /// with the account events it caused (a freeze, a support unfreeze and its <c>by</c>) nested in <c>events</c>.
+    /// </summary>
+    internal static void WriteHistoryLine(IBufferWriter<byte> output, Decision decision)
+    {
+        var records = new System.Buffers.ArrayBufferWriter<byte>();
+        RecordWriter.WriteDecision(records, decision);
+        var lines = RecordWriter.Lines(records.WrittenSpan);
+        var head = lines[0];
+        if (lines.Count == 1)
+        {
+            output.Write(head);
+        }
+        else
+        {
+            output.Write(head.AsSpan(0, head.Length - 1)); // the decision object without its closing brace
+            output.Write(",\"events\":["u8);
+            for (var i = 1; i < lines.Count; i++)
+            {
+                if (i > 1) output.Write(","u8);
+                output.Write(lines[i]);
+            }
+            output.Write("]}"u8);
+        }
+        output.Write("\n"u8);
     }
 }

@@ -1,7 +1,7 @@
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RiskEngine.Policies;
+using RiskEngine.Security;
 using RiskEngine.Sqlite;
 using RiskEngine.State;
 using RiskEngine.TwoFactor;
@@ -9,8 +9,9 @@ using RiskEngine.TwoFactor;
 namespace RiskEngine.Cli;
 
 /// <summary>
-/// The services a support or operator command needs, on the worker's data folder: its SQLite store and its Data
-/// Protection key ring (so secrets enrolled here are readable by the worker, and the other way round).
+/// The services a support or operator command needs, on the worker's data folder: its SQLite store (or the Redis
+/// store) and, for TOTP commands, the Data Protection key ring found the way the worker finds it (so secrets enrolled
+/// here are readable by the worker, and the other way round).
 /// </summary>
 internal sealed class CliHost : IAsyncDisposable
 {
@@ -24,8 +25,15 @@ internal sealed class CliHost : IAsyncDisposable
         Engine = provider.GetRequiredService<IRiskEngine>();
         TwoFactor = provider.GetRequiredService<ITwoFactorService>();
         Store = provider.GetService<SqliteRiskStateStore>();
-        Redis = provider.GetService<IRiskStateStore>() as RiskEngine.Redis.RedisRiskStateStore;
+        StateStore = provider.GetRequiredService<IRiskStateStore>();
+        Redis = StateStore as RiskEngine.Redis.RedisRiskStateStore;
     }
+
+    /// <summary>The state store the commands work on.</summary>
+    public IRiskStateStore StateStore { get; }
+
+    /// <summary>The store, named for messages: the SQLite file or "the Redis store".</summary>
+    public string StoreName => Store is not null ? Store.Path : "the Redis store";
 
     /// <summary>The SQLite store, when the worker's store is SQLite.</summary>
     public SqliteRiskStateStore? Store { get; }
@@ -41,17 +49,56 @@ internal sealed class CliHost : IAsyncDisposable
 
     public ITwoFactorService TwoFactor { get; }
 
-    /// <summary>Opens the data folder; a command that writes takes the folder lock and fails when a worker holds it.</summary>
-    public static CliHost Open(string data, string? policy, bool write, string? redis = null)
+    /// <summary>
+    /// Opens the data folder; a command that writes takes the folder lock and fails when a worker holds it. A command
+    /// that reads or writes TOTP secrets passes <paramref name="keyRing"/>: the key ring is set up as the worker sets up
+    /// its own, and refused (exit 2) when it cannot decrypt the secrets already stored.
+    /// </summary>
+    public static async Task<CliHost> OpenAsync(string data, string? policy, bool write, string? redis = null, KeyRingSettings? keyRing = null, CancellationToken ct = default)
+    {
+        var host = Open(data, policy, write, redis, keyRing);
+        if (keyRing is null || host._provider.GetService<IKeyRingCheckStore>() is not { } checkStore) return host;
+        try
+        {
+            await KeyRing.VerifyAsync(keyRing, checkStore, ct);
+            return host;
+        }
+        catch (KeyRingException e)
+        {
+            await host.DisposeAsync();
+            throw new CliException(e.Message, Program.ExitEnvironment);
+        }
+    }
+
+    private static CliHost Open(string data, string? policy, bool write, string? redis, KeyRingSettings? keyRing)
     {
         DataFolderLock? folderLock = null;
         // Redis workers keep no cached state, so only a SQLite data folder needs the worker's lock.
-        if (redis is null && write && (folderLock = DataFolderLock.TryAcquire(data)) is null)
-            throw new CliException($"a worker is running on '{data}'; changing accounts under it would be overwritten by its cache. Stop it, or send the change through its input as an event.", 2);
+        try
+        {
+            if (redis is null && write && (folderLock = DataFolderLock.TryAcquire(data)) is null)
+                throw new CliException($"a worker is running on '{data}'; changing accounts under it would be overwritten by its cache. Stop it, or send the change through its input as an event.", Program.ExitEnvironment);
+        }
+        catch (DataFolderException e)
+        {
+            throw new CliException(e.Message, Program.ExitEnvironment);
+        }
         var services = new ServiceCollection();
         if (redis is null) services.AddRiskEngineSqlite(Path.Combine(data, "riskengine.db"));
         else services.AddRiskEngineRedis(redis);
-        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(data, "keys")));
+        if (keyRing is not null)
+        {
+            try
+            {
+                KeyRing.Prepare(keyRing, data, storeInDataFolder: redis is null, notice: m => Console.Error.WriteLine("riskengine: " + m));
+                services.AddRiskEngineKeyRing(keyRing);
+            }
+            catch (KeyRingException e)
+            {
+                folderLock?.Dispose();
+                throw new CliException(e.Message, Program.ExitEnvironment);
+            }
+        }
         services.AddRiskEngine(o =>
         {
             o.PolicyPath = policy;

@@ -5,6 +5,15 @@ namespace RiskEngine.Cli;
 /// <summary>The <c>riskengine</c> command.</summary>
 public static class Program
 {
+    /// <summary>Exit code: refused or invalid (a usage error, a refused policy, a code not accepted).</summary>
+    internal const int ExitRefused = 1;
+
+    /// <summary>Exit code: an environment problem (a file that cannot be opened, a data folder held by a worker, a key ring that cannot decrypt).</summary>
+    internal const int ExitEnvironment = 2;
+
+    /// <summary>Exit code: the account is unknown (no state and no decisions in the store).</summary>
+    internal const int ExitUnknownAccount = 3;
+
     /// <summary>Entry point.</summary>
     public static Task<int> Main(string[] args) => Build().Parse(args).InvokeAsync();
 
@@ -46,7 +55,7 @@ public static class Program
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            throw new CliException($"cannot open {path}: {e.Message}", 1);
+            throw new CliException($"cannot open {path}: {e.Message}", ExitEnvironment);
         }
     }
 
@@ -61,6 +70,14 @@ public static class Program
     /// <summary>The <c>--redis</c> option: use the Redis store (the worker's <c>--store redis</c>) instead of the data folder's SQLite.</summary>
     internal static Option<string?> RedisOption() =>
         new("--redis") { Description = "Work on the Redis store at this address (StackExchange.Redis configuration) instead of DATA/riskengine.db." };
+
+    /// <summary>The <c>--keys-dir</c> option: the key ring, as the worker's <c>--keys-dir</c>.</summary>
+    internal static Option<string?> KeysDirOption() =>
+        new("--keys-dir") { Description = "The Data Protection key ring that encrypts TOTP secrets (default: RiskEngine__KeyRing, else $XDG_CONFIG_HOME/riskengine/keys or ~/.config/riskengine/keys)." };
+
+    /// <summary>The <c>--key-certificate</c> option: the certificate protecting the key ring, as the worker's.</summary>
+    internal static Option<string?> KeyCertificateOption() =>
+        new("--key-certificate") { Description = "PKCS#12 (.pfx) certificate that encrypts the key ring (default: RiskEngine__KeyCertificate); its password from RiskEngine__KeyCertificatePassword." };
 
     /// <summary>The <c>--policy</c> option (default: the embedded default policy).</summary>
     internal static Option<string?> PolicyOption() =>

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Security.Cryptography;
 using QRCoder;
 using RiskEngine.Domain;
+using RiskEngine.Security;
 using RiskEngine.TwoFactor;
 
 namespace RiskEngine.Cli;
@@ -24,13 +26,16 @@ internal static class TotpCommands
         var data = Program.DataOption();
         var redis = Program.RedisOption();
         var policy = Program.PolicyOption();
+        var keysDir = Program.KeysDirOption();
+        var keyCertificate = Program.KeyCertificateOption();
         var command = new Command("enroll", "Enrol a factor: prints the otpauth:// URI and a QR code, then reads the first code from standard input to confirm.")
         {
-            id, issuer, png, data, redis, policy,
+            id, issuer, png, data, redis, policy, keysDir, keyCertificate,
         };
-        command.SetAction((parse, ct) => Program.Guard(async () =>
+        command.SetAction((parse, ct) => Program.Guard(() => Secrets(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis),
+                KeyRingSettings.FromEnvironment(parse.GetValue(keysDir), parse.GetValue(keyCertificate)), ct);
             var account = Program.ParseAccount(parse.GetValue(id)!);
             var result = parse.GetValue(issuer) is { Length: > 0 } name
                 ? await host.TwoFactor.EnrollAsync(account, name, ct)
@@ -42,7 +47,7 @@ internal static class TotpCommands
             using var qr = generator.CreateQrCode(enrollment.Uri, QRCodeGenerator.ECCLevel.M);
             Console.WriteLine(enrollment.Uri); // on a line of its own, for copy and paste and for scripts
             Console.WriteLine(new AsciiQRCode(qr).GetGraphic(1, "██", "  ", drawQuietZones: true));
-            if (parse.GetValue(png) is { } pngPath) await File.WriteAllBytesAsync(pngPath, new PngByteQRCode(qr).GetGraphic(10), ct);
+            if (parse.GetValue(png) is { } pngPath) await WritePngAsync(pngPath, new PngByteQRCode(qr).GetGraphic(10), ct);
 
             Console.WriteLine("Scan it, then enter the first code:");
             var code = (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
@@ -50,8 +55,39 @@ internal static class TotpCommands
             Console.WriteLine();
             Console.WriteLine(confirmed.Succeeded ? "confirmed: the factor is active" : $"not confirmed: {confirmed.ReasonCode}; run enroll again");
             return confirmed.Succeeded ? 0 : 1;
-        }));
+        })));
         return command;
+    }
+
+    /// <summary>The QR code holds the secret: the file is created 0600 (and an existing one replaced, not reused with its mode).</summary>
+    private static async Task WritePngAsync(string path, byte[] png, CancellationToken ct)
+    {
+        try
+        {
+            File.Delete(path);
+            await using var file = new FileStream(path, OwnerOnly.Options(FileMode.CreateNew, FileAccess.Write, FileShare.None));
+            await file.WriteAsync(png, ct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot write {path}: {e.Message}", Program.ExitEnvironment);
+        }
+    }
+
+    /// <summary>
+    /// A secret that does not decrypt is an environment problem (the wrong key ring, one whose certificate is missing):
+    /// the store's check catches it at start-up; this catches it where no check value exists (the Redis store).
+    /// </summary>
+    private static async Task<int> Secrets(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (CryptographicException e)
+        {
+            throw new CliException($"the key ring cannot decrypt this account's TOTP secret ({e.Message}); point --keys-dir (RiskEngine:KeyRing) at the key ring it was encrypted with", Program.ExitEnvironment);
+        }
     }
 
     private static Command Verify()
@@ -61,10 +97,13 @@ internal static class TotpCommands
         var data = Program.DataOption();
         var redis = Program.RedisOption();
         var policy = Program.PolicyOption();
-        var command = new Command("verify", "Verify a code now; a valid code lifts a self-service freeze.") { id, codeOption, data, redis, policy };
-        command.SetAction((parse, ct) => Program.Guard(async () =>
+        var keysDir = Program.KeysDirOption();
+        var keyCertificate = Program.KeyCertificateOption();
+        var command = new Command("verify", "Verify a code now; a valid code lifts a self-service freeze.") { id, codeOption, data, redis, policy, keysDir, keyCertificate };
+        command.SetAction((parse, ct) => Program.Guard(() => Secrets(async () =>
         {
-            await using var host = CliHost.Open(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
+            await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis),
+                KeyRingSettings.FromEnvironment(parse.GetValue(keysDir), parse.GetValue(keyCertificate)), ct);
             var code = parse.GetValue(codeOption) ?? (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
             var result = await host.TwoFactor.VerifyAsync(Program.ParseAccount(parse.GetValue(id)!), code, ct);
             Console.WriteLine(result.Succeeded ? "accepted" : $"refused: {result.ReasonCode}");
@@ -73,7 +112,7 @@ internal static class TotpCommands
             await using var stdout = Console.OpenStandardOutput();
             await stdout.WriteAsync(buffer.WrittenMemory, ct);
             return result.Succeeded ? 0 : 1;
-        }));
+        })));
         return command;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using RiskEngine.Domain;
+using RiskEngine.Security;
 using RiskEngine.State;
 
 namespace RiskEngine.Sqlite;
@@ -11,7 +12,7 @@ namespace RiskEngine.Sqlite;
 /// transaction; inside one (<see cref="BeginBatch"/>) commits are held in memory and written together, so
 /// durability costs one fsync per batch rather than per event. One process owns the file.
 /// </summary>
-public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisposable
+public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyRingCheckStore, IDisposable
 {
     private readonly SqliteConnection _db;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -31,7 +32,8 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
         ArgumentException.ThrowIfNullOrEmpty(path);
         Path = path;
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        if (!string.IsNullOrEmpty(dir)) OwnerOnly.CreateDirectory(dir);
+        CreateOwnerOnly(path);
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _db.Open();
         Exec("""
@@ -52,6 +54,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             CREATE TABLE IF NOT EXISTS published (channel INTEGER PRIMARY KEY, seq INTEGER NOT NULL, length INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS key_check (id INTEGER PRIMARY KEY CHECK (id = 1), envelope TEXT NOT NULL);
             """);
         // Files from before IP rows expired by the engine's clock: their rows get expiry 0 and go at the next commit.
         using (var cmd = _db.CreateCommand())
@@ -60,6 +63,77 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IDisp
             if ((long)cmd.ExecuteScalar()! == 0) Exec("ALTER TABLE ip_failures ADD COLUMN expires INTEGER NOT NULL DEFAULT 0");
         }
         Exec("CREATE INDEX IF NOT EXISTS ip_failures_expires ON ip_failures(expires)");
+        // SQLite gives the -wal and -shm files the database's mode; these narrow ones an older version left behind.
+        OwnerOnly.RestrictFile(path + "-wal");
+        OwnerOnly.RestrictFile(path + "-shm");
+    }
+
+    /// <summary>
+    /// Creates the database file 0600 before SQLite opens it (an empty file is an empty database), or narrows an
+    /// existing one: it holds account states, decisions and encrypted TOTP secrets.
+    /// </summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        if (path == ":memory:" || path.StartsWith("file:", StringComparison.Ordinal)) return;
+        try
+        {
+            new FileStream(path, OwnerOnly.Options(FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite)).Dispose();
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            OwnerOnly.RestrictFile(path);
+        }
+    }
+
+    /// <inheritdoc />
+    string IKeyRingCheckStore.Name => Path;
+
+    /// <inheritdoc />
+    public ValueTask<string?> LoadKeyCheckAsync(CancellationToken cancellationToken = default)
+    {
+        _gate.Wait(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT envelope FROM key_check WHERE id = 1");
+            return ValueTask.FromResult(cmd.ExecuteScalar() as string);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask SaveKeyCheckAsync(string envelope, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(envelope);
+        _gate.Wait(cancellationToken);
+        try
+        {
+            using var cmd = Command("INSERT OR IGNORE INTO key_check (id, envelope) VALUES (1, $e)", ("$e", envelope));
+            cmd.ExecuteNonQuery();
+            return ValueTask.CompletedTask;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Scans the accounts table; run once per database, before it has a check value.</remarks>
+    public ValueTask<string?> FindProtectedSecretAsync(CancellationToken cancellationToken = default)
+    {
+        _gate.Wait(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT state FROM accounts WHERE instr(state, CAST('\"protectedSecret\"' AS BLOB)) > 0 LIMIT 1");
+            return ValueTask.FromResult(cmd.ExecuteScalar() is byte[] state ? StateJson.DeserializeState(state).Totp?.ProtectedSecret : null);
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>The database file.</summary>

@@ -160,10 +160,8 @@ internal sealed partial class EventWorker(
             checkedAt = time.GetUtcNow(),
             entries = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description, e.Value.Data }),
         });
-        Directory.CreateDirectory(o.Data);
-        var path = Path.Combine(o.Data, "health.json");
-        await File.WriteAllTextAsync(path + ".tmp", json, ct);
-        File.Move(path + ".tmp", path, overwrite: true);
+        RiskEngine.Security.OwnerOnly.CreateDirectory(o.Data);
+        await RiskEngine.Security.OwnerOnly.WriteAllTextAtomicallyAsync(Path.Combine(o.Data, "health.json"), json, ct);
     }
 
     private async ValueTask ExpireCoolDownsAsync(RecordSink output, RecordSink? dead, JournalPosition last, CancellationToken ct)

@@ -1,9 +1,9 @@
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RiskEngine.Security;
 using RiskEngine.State;
 
 namespace RiskEngine.Worker;
@@ -26,6 +26,8 @@ public static partial class Program
         ["--partitions"] = "RiskEngine:Partitions",
         ["--group"] = "RiskEngine:Group",
         ["--consumer"] = "RiskEngine:Consumer",
+        ["--keys-dir"] = KeyRingSettings.DirectoryKey,
+        ["--key-certificate"] = KeyRingSettings.CertificateKey,
     };
 
     /// <summary>Runs the worker; exit code 0 on a clean stop, 1 when it stopped on an error, 2 on bad settings.</summary>
@@ -69,7 +71,6 @@ public static partial class Program
         {
             builder.Services.AddRiskEngineSqlite(settings.DatabasePath);
         }
-        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(settings.Data, "keys")));
         builder.Services.AddRiskEngine(o =>
         {
             o.PolicyPath = string.IsNullOrEmpty(settings.Policy) ? null : settings.Policy;
@@ -84,15 +85,51 @@ public static partial class Program
         builder.Services.AddHostedService<PolicyReloader>();
 
         // Workers on a Redis stream share state in Redis and coordinate by leases; only a local folder is exclusive.
-        using var folderLock = settings.StreamInput ? null : RiskEngine.Sqlite.DataFolderLock.TryAcquire(settings.Data);
+        RiskEngine.Sqlite.DataFolderLock? folderLock;
+        try
+        {
+            folderLock = settings.StreamInput ? null : RiskEngine.Sqlite.DataFolderLock.TryAcquire(settings.Data);
+        }
+        catch (RiskEngine.Sqlite.DataFolderException e)
+        {
+            await Console.Error.WriteLineAsync("riskengine-worker: " + e.Message);
+            return 2;
+        }
+        using var heldLock = folderLock;
         if (folderLock is null && !settings.StreamInput)
         {
-            await Console.Error.WriteLineAsync($"riskengine-worker: another worker is running on the data folder '{settings.Data}' (it holds {Path.Combine(settings.Data, "worker.lock")})");
+            await Console.Error.WriteLineAsync($"riskengine-worker: another worker is running on the data folder '{settings.Data}' (it holds {Path.Combine(settings.Data, RiskEngine.Sqlite.DataFolderLock.FileName)})");
+            return 2;
+        }
+        // The key ring lives outside the data folder (a copy of the folder alone must not decrypt its secrets).
+        var keyRing = settings.KeyRingSettings();
+        try
+        {
+            KeyRing.Prepare(keyRing, settings.Data, storeInDataFolder: settings.Store is not ("redis" or "memory"),
+                notice: m => Console.Error.WriteLine("riskengine-worker: " + m));
+            builder.Services.AddRiskEngineKeyRing(keyRing);
+        }
+        catch (KeyRingException e)
+        {
+            await Console.Error.WriteLineAsync("riskengine-worker: " + e.Message);
             return 2;
         }
         using var host = builder.Build();
         var status = host.Services.GetRequiredService<WorkerStatus>();
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RiskEngine.Worker");
+        if (host.Services.GetService<IKeyRingCheckStore>() is { } checkStore)
+        {
+            // Refuse a key ring that cannot decrypt the secrets already stored, before anything is written with it.
+            try
+            {
+                await KeyRing.VerifyAsync(keyRing, checkStore);
+            }
+            catch (KeyRingException e)
+            {
+                await Console.Error.WriteLineAsync("riskengine-worker: " + e.Message);
+                return 2;
+            }
+        }
         try
         {
             // Not RunAsync: it disposes the host, and the services are inspected below for how they ended.

@@ -1,3 +1,4 @@
+using RiskEngine.Security;
 using RiskEngine.State;
 
 namespace RiskEngine.Worker;
@@ -32,7 +33,8 @@ internal sealed class RecordSink : IAsyncDisposable
         if (path == "-") return new RecordSink(Console.OpenStandardOutput(), false, channel, "stdout");
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
+        // A new output file is 0600 (decisions name accounts); an existing one keeps the mode its operator gave it.
+        var stream = new FileStream(path, OwnerOnly.Options(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16));
         if (stream.Length > publishedLength)
         {
             stream.SetLength(publishedLength);

@@ -26,6 +26,22 @@ public sealed class WorkerOptions
     /// <summary>Folder for the SQLite database (<c>riskengine.db</c>).</summary>
     public string Data { get; set; } = "data";
 
+    /// <summary>
+    /// The Data Protection key ring that encrypts TOTP secrets (<c>--keys-dir</c>). Default:
+    /// <c>$XDG_CONFIG_HOME/riskengine/keys</c> or <c>~/.config/riskengine/keys</c>, outside the data folder.
+    /// </summary>
+    public string? KeyRing { get; set; }
+
+    /// <summary>A PKCS#12 (.pfx) certificate that encrypts the key ring's keys at rest (<c>--key-certificate</c>).</summary>
+    public string? KeyCertificate { get; set; }
+
+    /// <summary>The password of <see cref="KeyCertificate"/>: set it in the environment (<c>RiskEngine__KeyCertificatePassword</c>), not on a command line.</summary>
+    public string? KeyCertificatePassword { get; set; }
+
+    /// <summary>The key ring settings, resolved the way the CLI resolves its own.</summary>
+    public RiskEngine.Security.KeyRingSettings KeyRingSettings() =>
+        new() { Directory = KeyRing, Certificate = KeyCertificate, CertificatePassword = KeyCertificatePassword };
+
     /// <summary><c>sqlite</c> (durable, default) or <c>memory</c>.</summary>
     public string Store { get; set; } = "sqlite";
 
@@ -112,7 +128,7 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         }
         if (string.IsNullOrWhiteSpace(options.Input))
             errors.Add("RiskEngine:Input (--input) is required: a JSON Lines file or - for standard input");
-        else if (options.Input != "-" && !options.StreamInput && options.Once && !File.Exists(options.Input))
+        else if (options.Input != "-" && !options.StreamInput && !File.Exists(options.Input)) // followed or not: a typo, not a file still to come
             errors.Add($"RiskEngine:Input (--input): file '{options.Input}' does not exist");
         if (string.IsNullOrWhiteSpace(options.Output))
             errors.Add("RiskEngine:Output (--output) is required: a file or - for standard output");

@@ -45,13 +45,24 @@ internal sealed class WorkerProcess : IDisposable
 
     public static WorkerProcess Start(params string[] args) => StartDll(WorkerDll, args);
 
+    /// <summary>Starts the worker with extra environment variables (a null value removes one).</summary>
+    public static WorkerProcess StartWithEnvironment(IReadOnlyDictionary<string, string?> environment, params string[] args) => StartDll(WorkerDll, args, environment: environment);
+
     /// <summary>Starts <c>riskengine</c> with standard input redirected (write to <see cref="Input"/>).</summary>
     public static WorkerProcess StartCli(params string[] args) => StartDll(CliDll, args, redirectInput: true);
 
+    /// <summary>Starts <c>riskengine</c> with extra environment variables and standard input redirected.</summary>
+    public static WorkerProcess StartCliWithEnvironment(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        StartDll(CliDll, args, redirectInput: true, environment);
+
     /// <summary>Runs <c>riskengine</c> to its end, feeding <paramref name="stdin"/>.</summary>
-    public static async Task<(int ExitCode, string Out, string Err)> RunCliAsync(string? stdin, params string[] args)
+    public static Task<(int ExitCode, string Out, string Err)> RunCliAsync(string? stdin, params string[] args) =>
+        RunCliWithEnvironmentAsync(new Dictionary<string, string?>(), stdin, args);
+
+    /// <summary>Runs <c>riskengine</c> to its end with extra environment variables, feeding <paramref name="stdin"/>.</summary>
+    public static async Task<(int ExitCode, string Out, string Err)> RunCliWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, string? stdin, params string[] args)
     {
-        using var p = StartCli(args);
+        using var p = StartDll(CliDll, args, redirectInput: true, environment);
         if (stdin is not null) await p.Input.WriteAsync(stdin);
         p.Input.Close();
         var code = await p.WaitForExitAsync(TimeSpan.FromMinutes(3));
@@ -60,19 +71,51 @@ internal sealed class WorkerProcess : IDisposable
 
     public StreamWriter Input => _process.StandardInput;
 
-    private static WorkerProcess StartDll(string dll, string[] args, bool redirectInput = false)
+    /// <summary>Key ring settings a developer may have in the environment; a test sets its own or none.</summary>
+    private static readonly string[] KeyRingVariables = ["RiskEngine__KeyRing", "RiskEngine__KeyCertificate", "RiskEngine__KeyCertificatePassword"];
+
+    /// <summary>The default key ring's root for processes started without <c>--data</c>: one per test run, never the user's own.</summary>
+    private static readonly Lazy<string> SharedConfigHome = new(() =>
+    {
+        var dir = Directory.CreateTempSubdirectory("riskengine-tests-config-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(dir, recursive: true);
+        return dir;
+    });
+
+    /// <summary>The <c>XDG_CONFIG_HOME</c> of processes started on <paramref name="data"/>: one folder per data folder, in one temporary folder per test run.</summary>
+    private static string ConfigHome(string? data) => data is null
+        ? Path.Combine(SharedConfigHome.Value, "none")
+        : Path.Combine(SharedConfigHome.Value, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(data))))[..16]);
+
+    /// <summary>The default key ring of processes started with <c>--data <paramref name="data"/></c>.</summary>
+    public static string DefaultKeyRing(string data) => Path.Combine(ConfigHome(data), "riskengine", "keys");
+
+    private static WorkerProcess StartDll(string dll, string[] args, bool redirectInput = false, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = redirectInput, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var name in KeyRingVariables) info.Environment.Remove(name);
+        // Each data folder's processes get their own default key ring ($XDG_CONFIG_HOME/riskengine/keys): tests never
+        // share one, nor touch ~/.config.
+        var data = Array.IndexOf(args, "--data") is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        info.Environment["XDG_CONFIG_HOME"] = ConfigHome(data);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
+        }
         return new WorkerProcess(Process.Start(info)!);
     }
 
     /// <summary>Runs the worker to its end and returns its exit code.</summary>
-    public static async Task<(int ExitCode, string Log)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string Log)> RunAsync(params string[] args) => RunWithEnvironmentAsync(new Dictionary<string, string?>(), args);
+
+    /// <summary>Runs the worker to its end with extra environment variables and returns its exit code.</summary>
+    public static async Task<(int ExitCode, string Log)> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        using var w = Start(args);
+        using var w = StartWithEnvironment(environment, args);
         var code = await w.WaitForExitAsync(TimeSpan.FromMinutes(3));
         return (code, w.Log);
     }
