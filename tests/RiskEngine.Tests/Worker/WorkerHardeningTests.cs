@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using RiskEngine.Tests.Contract;
+using RiskEngine.Tests.Engine;
 
 namespace RiskEngine.Tests.Worker;
 
@@ -15,61 +16,31 @@ public sealed class WorkerHardeningTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static string Tx(string id, string at, string amount, string account = "acct") =>
-        $$"""{"type":"transaction","id":"{{id}}","at":"{{at}}","account":"{{account}}","amount":{{amount}},"currency":"USD","country":"US","device":"d"}""";
-
-    /// <summary>The issue's reproductions, each between two valid events of the same account.</summary>
-    internal static readonly string[] PoisonFile =
-    [
-        Tx("ok-1", "2026-11-27T10:00:00Z", "100"),
-        Tx("bad-early", "0001-01-01T00:00:00Z", "100"),
-        Tx("ok-2", "2026-11-27T10:01:00Z", "100"),
-        Tx("bad-late", "9999-12-28T00:00:00Z", "100"),
-        Tx("ok-3", "2026-11-27T10:02:00Z", "100"),
-        Tx("bad-amount", "2026-11-27T10:03:00Z", "79228162514264337593543950335"),
-        Tx("ok-4", "2026-11-27T10:04:00Z", "100"),
-        Tx("bad-digits", "2026-11-27T10:05:00Z", "5000.0000000000000000000000000001"),
-        Tx("ok-5", "2026-11-27T10:06:00Z", "100"),
-        Tx("bad-account", "2026-11-27T10:07:00Z", "100", "acct\\u200B"),
-        Tx("ok-6", "2026-11-27T10:08:00Z", "100"),
-    ];
-
-    internal static void AssertPoisonHandled(IReadOnlyList<JsonObject> records, IReadOnlyList<JsonObject> dead)
-    {
-        var mine = records.Where(r => (string?)r["type"] is "decision" or "rejected").ToList();
-        Assert.Equal(PoisonFile.Length, mine.Count);
-        for (var i = 0; i < PoisonFile.Length; i++)
-        {
-            var id = JsonNode.Parse(PoisonFile[i])!["id"]!.GetValue<string>();
-            Assert.Equal(id, (string?)mine[i]["event"]);
-            Assert.Equal(id.StartsWith("ok-", StringComparison.Ordinal) ? "decision" : "rejected", (string?)mine[i]["type"]);
-        }
-        Assert.Equal(PoisonFile.Count(l => l.Contains("\"bad-", StringComparison.Ordinal)), dead.Count);
-    }
+    private static string Tx(string id, string at, string amount) => PoisonEvents.Tx(id, at, amount);
 
     [Fact]
     public async Task A_file_of_poison_events_is_decided_line_by_line_by_replay_and_by_the_worker_once_and_following()
     {
-        await File.WriteAllLinesAsync(P("in.jsonl"), PoisonFile);
+        await File.WriteAllLinesAsync(P("in.jsonl"), PoisonEvents.Lines);
 
         var (code, stdout, stderr) = await WorkerProcess.RunCliAsync(null, "replay", "--policy", Sample("policy.example.json"),
             "--input", P("in.jsonl"), "--output", P("replay.jsonl"), "--dead-letter", P("replay-dead.jsonl"));
         Assert.True(code == 0, stdout + stderr);
-        AssertPoisonHandled(ContractExampleTests.Lines(await File.ReadAllTextAsync(P("replay.jsonl"))), ContractExampleTests.Lines(await File.ReadAllTextAsync(P("replay-dead.jsonl"))));
+        PoisonEvents.AssertHandled(ContractExampleTests.Lines(await File.ReadAllTextAsync(P("replay.jsonl"))), ContractExampleTests.Lines(await File.ReadAllTextAsync(P("replay-dead.jsonl"))));
 
         var (exit, log) = await WorkerProcess.RunAsync("--policy", Sample("policy.example.json"), "--input", P("in.jsonl"), "--output", P("once.jsonl"),
             "--dead-letter", P("once-dead.jsonl"), "--data", P("once-data"), "--once");
         Assert.True(exit == 0, log);
-        AssertPoisonHandled(ContractExampleTests.Lines(await File.ReadAllTextAsync(P("once.jsonl"))), ContractExampleTests.Lines(await File.ReadAllTextAsync(P("once-dead.jsonl"))));
+        PoisonEvents.AssertHandled(ContractExampleTests.Lines(await File.ReadAllTextAsync(P("once.jsonl"))), ContractExampleTests.Lines(await File.ReadAllTextAsync(P("once-dead.jsonl"))));
 
         using var w = WorkerProcess.Start("--policy", Sample("policy.example.json"), "--input", P("in.jsonl"), "--output", P("follow.jsonl"),
             "--dead-letter", P("follow-dead.jsonl"), "--data", P("follow-data"), "--max-future-skew", "off", "--RiskEngine:FollowPollInterval=00:00:00.020");
         int Lines(string f) => File.Exists(P(f)) ? File.ReadAllLines(P(f)).Length : 0;
-        Assert.True(await w.WaitUntilAsync(() => Lines("follow.jsonl") >= PoisonFile.Length, TimeSpan.FromSeconds(60)), w.Log);
+        Assert.True(await w.WaitUntilAsync(() => Lines("follow.jsonl") >= PoisonEvents.Lines.Length, TimeSpan.FromSeconds(60)), w.Log);
         Assert.False(w.HasExited, w.Log);
         w.Terminate();
         Assert.Equal(0, await w.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        AssertPoisonHandled(ContractExampleTests.Lines(await File.ReadAllTextAsync(P("follow.jsonl"))), ContractExampleTests.Lines(await File.ReadAllTextAsync(P("follow-dead.jsonl"))));
+        PoisonEvents.AssertHandled(ContractExampleTests.Lines(await File.ReadAllTextAsync(P("follow.jsonl"))), ContractExampleTests.Lines(await File.ReadAllTextAsync(P("follow-dead.jsonl"))));
     }
 
     [Theory]
