@@ -175,14 +175,17 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     private static AccountSnapshot ToSnapshot(RedisValue[] fields) =>
         fields[0].IsNull ? new AccountSnapshot(new AccountState(), 0) : new AccountSnapshot(StateJson.DeserializeState((byte[])fields[1]!), (long)fields[0]);
 
-    /// <summary>Turns "Redis cannot be reached" into <see cref="StateStoreUnavailableException"/>, which the engine answers fail-closed.</summary>
+    /// <summary>
+    /// Turns "Redis cannot serve now" (unreachable, timed out, failing over, loading, out of memory: see
+    /// <see cref="RedisTransientErrors"/>) into <see cref="StateStoreUnavailableException"/>, which the engine answers fail-closed.
+    /// </summary>
     private static async ValueTask<T> Guard<T>(Func<ValueTask<T>> call)
     {
         try
         {
             return await call();
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (RedisTransientErrors.IsTransient(e))
         {
             throw new StateStoreUnavailableException($"Redis unavailable: {e.GetType().Name}", e);
         }

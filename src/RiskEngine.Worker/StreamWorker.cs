@@ -72,9 +72,8 @@ internal sealed partial class StreamWorker(
         _me = o.Consumer ?? $"{Environment.MachineName}-{Environment.ProcessId}";
         try
         {
-            for (var p = 0; p < o.Partitions; p++) await EnsureGroupAsync(StreamPartitioner.StreamKey(_name, p), o.Group);
             LogStarting(log, _me, _name, o.Partitions, o.Group);
-            status.Running = true;
+            var groups = 0;
             var lastRebalance = 0L;
             var started = Stopwatch.GetTimestamp();
             var backoff = TimeSpan.Zero;
@@ -82,6 +81,8 @@ internal sealed partial class StreamWorker(
             {
                 try
                 {
+                    for (; groups < o.Partitions; groups++) await EnsureGroupAsync(StreamPartitioner.StreamKey(_name, groups), o.Group); // a Redis still loading or failing over is waited for
+                    status.Running = true;
                     if (Stopwatch.GetElapsedTime(lastRebalance) >= o.LeaseTtl / 3)
                     {
                         await RebalanceAsync(o);
@@ -99,9 +100,9 @@ internal sealed partial class StreamWorker(
                     if (o.Once && await DrainedAsync(o)) break;
                     await Task.Delay(TimeSpan.FromMilliseconds(50), time, stoppingToken); // nothing to read: poll again shortly
                 }
-                catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or StateStoreUnavailableException)
+                catch (Exception e) when (e is StateStoreUnavailableException || RedisTransientErrors.IsTransient(e))
                 {
-                    // Pause and retry: nothing was acknowledged, so every unfinished entry is delivered again.
+                    // Pause and retry (Redis unreachable, failing over, loading, ...): nothing was acknowledged, so every unfinished entry is delivered again.
                     backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                     status.StoreError = e.Message;
                     LogPaused(log, e.Message, backoff.TotalMilliseconds);
