@@ -7,7 +7,7 @@ namespace RiskEngine.Redis;
 
 /// <summary>
 /// Account state and decided events in Redis, shared by every worker and service that decides for the same accounts.
-/// Each account's keys carry one hash tag (<c>{a:ACCOUNT}</c>), so a Redis Cluster keeps them on one slot and a
+/// Each account's keys carry one hash tag (<c>{a:ACCOUNT}</c>, see <see cref="RedisKeys"/>), so a Redis Cluster keeps them on one slot and a
 /// commit — version check, state write, decision record — is a single Lua script, atomic on the server. Keys
 /// expire when no longer needed: decisions after the idempotency window, idle unfrozen accounts after 31 days.
 /// </summary>
@@ -34,55 +34,53 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         """;
 
     private readonly IConnectionMultiplexer _redis;
-    private readonly string _prefix;
+    private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly LuaScript _commit = LuaScript.Prepare(CommitScript.Replace("KEYS[1]", "@state", StringComparison.Ordinal).Replace("KEYS[2]", "@decision", StringComparison.Ordinal)
         .Replace("ARGV[1]", "@expected", StringComparison.Ordinal).Replace("ARGV[2]", "@json", StringComparison.Ordinal).Replace("ARGV[3]", "@record", StringComparison.Ordinal)
         .Replace("ARGV[4]", "@decisionTtl", StringComparison.Ordinal).Replace("ARGV[5]", "@accountTtl", StringComparison.Ordinal));
 
     /// <summary>Creates the store on <paramref name="redis"/>, with keys under <paramref name="prefix"/>.</summary>
-    public RedisRiskStateStore(IConnectionMultiplexer redis, string prefix = "riskengine", TimeProvider? time = null)
+    public RedisRiskStateStore(IConnectionMultiplexer redis, string prefix = RedisKeys.DefaultPrefix, TimeProvider? time = null)
+        : this(redis, new RedisKeys(prefix), time)
+    {
+    }
+
+    /// <summary>Creates the store on <paramref name="redis"/>, naming its keys with <paramref name="keys"/>.</summary>
+    public RedisRiskStateStore(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
-        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        ArgumentNullException.ThrowIfNull(keys);
         _redis = redis;
-        _prefix = prefix;
+        _keys = keys;
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The store's key names.</summary>
+    public RedisKeys Keys => _keys;
+
     private IDatabase Db => _redis.GetDatabase();
-
-    /// <summary>The account's hash tag: every key of one account lands on one cluster slot.</summary>
-    private string Tag(string account) => $"{_prefix}:{{a:{account}}}";
-
-    private RedisKey StateKey(string account) => Tag(account) + ":state";
-
-    private RedisKey DecisionKey(string account, string eventId) => Tag(account) + ":evt:" + eventId;
-
-    private RedisKey IpKey(string ip) => $"{_prefix}:ip:{{{ip}}}";
-
-    private RedisKey FrozenKey(string reason) => $"{_prefix}:frozen:{reason}";
 
     /// <inheritdoc />
     private async ValueTask<StoredDecision?> FindDecisionAsyncCore(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
     {
-        return ToStored(await Db.StringGetAsync(DecisionKey(account.Value, eventId.Value)));
+        return ToStored(await Db.StringGetAsync(_keys.Decision(account, eventId)));
     }
 
     /// <inheritdoc />
     private async ValueTask<AccountSnapshot> LoadAccountAsyncCore(AccountId account, CancellationToken cancellationToken = default)
     {
-        return ToSnapshot(await Db.HashGetAsync(StateKey(account.Value), ["v", "s"]));
+        return ToSnapshot(await Db.HashGetAsync(_keys.State(account), ["v", "s"]));
     }
 
     /// <inheritdoc />
     private async ValueTask<int> CountIpFailuresAsyncCore(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default) =>
-        (int)await Db.SortedSetLengthAsync(IpKey(ip), since.UtcTicks, until.UtcTicks, Exclude.Start);
+        (int)await Db.SortedSetLengthAsync(_keys.IpFailures(ip), since.UtcTicks, until.UtcTicks, Exclude.Start);
 
     /// <inheritdoc />
     private async ValueTask<IReadOnlyList<AccountId>> ListFrozenAsyncCore(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default)
     {
-        var members = await Db.SortedSetRangeByScoreAsync(FrozenKey(reason), double.NegativeInfinity, frozenAtOrBefore.UtcTicks, take: max);
+        var members = await Db.SortedSetRangeByScoreAsync(_keys.Frozen(reason), double.NegativeInfinity, frozenAtOrBefore.UtcTicks, take: max);
         return members.Select(m => AccountId.Create(m!)).ToArray();
     }
 
@@ -90,7 +88,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     private async ValueTask<CommitStatus> CommitAsyncCore(AccountCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var account = commit.Account.Value;
+        var account = commit.Account;
         byte[] record = [];
         var decisionTtl = 1L;
         if (commit.Decision is { } d)
@@ -102,8 +100,8 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         var accountTtl = commit.State.Freeze is null ? (long)IdleAccountTtl.TotalMilliseconds : 0; // a frozen account never expires
         var result = (long)await _commit.EvaluateAsync(Db, new
         {
-            state = StateKey(account),
-            decision = commit.Decision is null ? StateKey(account) : DecisionKey(account, commit.Decision.EventId.Value),
+            state = _keys.State(account),
+            decision = commit.Decision is null ? _keys.State(account) : _keys.Decision(account, commit.Decision.EventId),
             expected = commit.ExpectedVersion,
             json = StateJson.SerializeState(commit.State),
             record,
@@ -116,16 +114,16 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         var tasks = new List<Task>(4);
         if (commit.IpFailure is { } f)
         {
-            var key = IpKey(f.Ip);
+            var key = _keys.IpFailures(f.Ip);
             tasks.Add(batch.SortedSetAddAsync(key, f.At.UtcTicks.ToString(CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8], f.At.UtcTicks));
             tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(key, double.NegativeInfinity, (f.At - f.Window).UtcTicks));
             tasks.Add(batch.KeyExpireAsync(key, f.Window + TimeSpan.FromMinutes(1)));
         }
         // The cool-down index: add while frozen; remove when a decision (or a TOTP / timer commit) lifted the freeze.
         if (commit.State.Freeze is { } frozen)
-            tasks.Add(batch.SortedSetAddAsync(FrozenKey(frozen.Reason), account, frozen.At.UtcTicks));
+            tasks.Add(batch.SortedSetAddAsync(_keys.Frozen(frozen.Reason), account.Value, frozen.At.UtcTicks));
         else if (commit.Decision is null || commit.Decision.Events.Any(e => e is Events.AccountUnfrozen))
-            foreach (var reason in Policies.ReasonCodes.Freezing) tasks.Add(batch.SortedSetRemoveAsync(FrozenKey(reason), account));
+            foreach (var reason in Policies.ReasonCodes.Freezing) tasks.Add(batch.SortedSetRemoveAsync(_keys.Frozen(reason), account.Value));
         batch.Execute();
         await Task.WhenAll(tasks);
         return CommitStatus.Committed;
@@ -156,8 +154,8 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         Guard(async () =>
         {
             var batch = Db.CreateBatch();
-            var decision = batch.StringGetAsync(DecisionKey(account.Value, eventId.Value));
-            var state = batch.HashGetAsync(StateKey(account.Value), ["v", "s"]);
+            var decision = batch.StringGetAsync(_keys.Decision(account, eventId));
+            var state = batch.HashGetAsync(_keys.State(account), ["v", "s"]);
             batch.Execute();
             return (ToStored(await decision), ToSnapshot(await state));
         });
@@ -195,14 +193,13 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     public async Task<IReadOnlyList<Decisions.Decision>> HistoryAsync(AccountId account, int limit)
     {
         var list = new List<Decisions.Decision>();
-        var pattern = Tag(account.Value) + ":evt:*";
+        var pattern = _keys.DecisionPattern(account);
         foreach (var endpoint in _redis.GetEndPoints())
         {
             var server = _redis.GetServer(endpoint);
             if (server.IsReplica) continue;
             await foreach (var key in server.KeysAsync(pattern: pattern))
             {
-                if (((string)key!).EndsWith(":pub", StringComparison.Ordinal)) continue;
                 var value = await Db.StringGetAsync(key);
                 if (value.IsNull) continue;
                 var bytes = (byte[])value!;
@@ -219,7 +216,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         {
             var server = _redis.GetServer(endpoint);
             if (server.IsReplica) continue;
-            await foreach (var key in server.KeysAsync(pattern: _prefix + ":*")) await Db.KeyDeleteAsync(key);
+            await foreach (var key in server.KeysAsync(pattern: _keys.AllPattern)) await Db.KeyDeleteAsync(key);
         }
     }
 }

@@ -24,6 +24,7 @@ internal sealed partial class StreamWorker(
     IRiskEngine engine,
     IRiskStateStore store,
     IConnectionMultiplexer redis,
+    RedisKeys keys,
     IOptions<WorkerOptions> options,
     WorkerMetrics metrics,
     WorkerStatus status,
@@ -31,7 +32,6 @@ internal sealed partial class StreamWorker(
     TimeProvider time,
     ILogger<StreamWorker> log) : BackgroundService
 {
-    private const string Prefix = "riskengine";
     private const string StreamPrefix = "redis-stream:";
 
     // KEYS: output stream, event-published marker, entry marker, dead-letter stream
@@ -146,7 +146,7 @@ internal sealed partial class StreamWorker(
         var db = Db;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var ttl = (long)o.LeaseTtl.TotalMilliseconds;
-        RedisKey workers = $"{Prefix}:workers:{_name}";
+        var workers = keys.Workers(_name);
         await db.SortedSetAddAsync(workers, _me, now);
         await db.SortedSetRemoveRangeByScoreAsync(workers, double.NegativeInfinity, now - ttl);
         var alive = Math.Max(1, (int)await db.SortedSetLengthAsync(workers));
@@ -177,14 +177,14 @@ internal sealed partial class StreamWorker(
         }
     }
 
-    private RedisKey LeaseKey(int p) => $"{Prefix}:lease:{_name}:{p}";
+    private RedisKey LeaseKey(int p) => keys.Lease(_name, p);
 
     private async Task ReleaseAllAsync()
     {
         try
         {
             foreach (var p in _owned) await Db.ScriptEvaluateAsync(ReleaseScript, [LeaseKey(p)], [_me]);
-            await Db.SortedSetRemoveAsync($"{Prefix}:workers:{_name}", _me);
+            await Db.SortedSetRemoveAsync(keys.Workers(_name), _me);
         }
         catch (RedisException)
         {
@@ -226,10 +226,10 @@ internal sealed partial class StreamWorker(
     {
         var json = (byte[]?)entry["event"] ?? [];
         var result = await _processor.ProcessLineAsync(new JsonLine(0, json, 0), CancellationToken.None);
-        var entryMarker = $"{Prefix}:{{s:{key}}}:done:{entry.Id}";
+        var entryMarker = keys.EntryDone(key, entry.Id);
         var ttl = (long)engine.Policy.IdempotencyWindow.TotalMilliseconds;
         RedisValue[] args;
-        RedisKey[] keys;
+        RedisKey[] scriptKeys;
         if (result.Decision?.HasReason(Policies.ReasonCodes.EngineUnavailable) == true)
             throw new StateStoreUnavailableException("the state store is unavailable"); // never publish a fail-closed answer for a queued event
         if (result.Decision is { } d)
@@ -240,17 +240,17 @@ internal sealed partial class StreamWorker(
                 original = stored.Decision; // with its account events: published now if a crash stopped the first attempt
             var records = Render(b => RecordWriter.WriteDecision(b, original with { Duplicate = false }));
             var duplicate = Render(b => RecordWriter.WriteDecision(b, d with { Duplicate = true, Events = [] }))[0];
-            keys = [_output, $"{Prefix}:{{a:{d.Account.Value}}}:evt:{d.EventId.Value}:pub", entryMarker, _dead];
+            scriptKeys = [_output, keys.Published(d.Account, d.EventId), entryMarker, _dead];
             args = [ttl, "decision", duplicate, .. records];
         }
         else
         {
             metrics.RejectedEvent();
             var rejected = Render(b => RecordWriter.WriteRejected(b, 0, result.Rejection!))[0];
-            keys = [_output, entryMarker, entryMarker, _dead];
+            scriptKeys = [_output, entryMarker, entryMarker, _dead];
             args = [ttl, "rejected", "", rejected];
         }
-        await Db.ScriptEvaluateAsync(PublishScript, keys, args);
+        await Db.ScriptEvaluateAsync(PublishScript, scriptKeys, args);
         await Db.StreamAcknowledgeAsync(key, group, entry.Id);
     }
 
