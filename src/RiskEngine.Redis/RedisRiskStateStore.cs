@@ -7,26 +7,43 @@ namespace RiskEngine.Redis;
 
 /// <summary>
 /// Account state and decided events in Redis, shared by every worker and service that decides for the same accounts.
-/// Each account's keys carry one hash tag (<c>{a:ACCOUNT}</c>, see <see cref="RedisKeys"/>), so a Redis Cluster keeps them on one slot and a
-/// commit — version check, state write, decision record — is a single Lua script, atomic on the server. Keys
-/// expire when no longer needed: decisions after the idempotency window, idle unfrozen accounts after 31 days.
+/// A commit — version check, state write, decision record, the per-IP failed sign-in window and the cool-down
+/// (frozen) index — is a single Lua script, atomic on the server: it happens whole or not at all. Keys expire when
+/// no longer needed: decisions after the idempotency window, idle unfrozen accounts after 31 days.
 /// </summary>
 /// <remarks>
-/// Round trips per decision: 2 (the decision record and the state read together, then the commit), plus one pipelined write for a
-/// failed sign-in from an IP (throttle window) and one for a freeze or unfreeze (the cool-down index). The per-IP
-/// window and the frozen index are separate keys on other slots: they are updated after the commit, not inside it.
+/// <para>Round trips per decision: 2 (the decision record and the state read together, then the commit), plus one read of
+/// the IP window for a sign-in with an IP.</para>
+/// <para>Needs a standalone Redis (or one managed by Sentinel), not Redis Cluster: the commit script touches the account's
+/// keys (one hash tag per account, see <see cref="RedisKeys"/>) together with the per-IP window and the frozen index,
+/// which live on other slots. The store refuses a cluster connection.</para>
 /// </remarks>
 public sealed class RedisRiskStateStore : IRiskStateStore
 {
     private static readonly TimeSpan IdleAccountTtl = TimeSpan.FromDays(31);
 
-    // KEYS[1] state hash, KEYS[2] decision key (or the state key again when there is no decision)
-    // ARGV: expected version, state json, decision ('' for none), decision ttl ms, account ttl ms (0: keep forever)
+    // KEYS[1] state hash, KEYS[2] decision key (or the state key again when there is no decision),
+    // KEYS[3] the IP's failure window (or the state key again), KEYS[4..] frozen index keys (none, the one to add to, or all to remove from)
+    // ARGV[1] expected version, [2] state json, [3] decision ('' for none), [4] decision ttl ms, [5] account ttl ms (0: keep forever),
+    // [6] IP failure member ('' for none), [7] its score, [8] prune scores at or below, [9] window ttl ms,
+    // [10] frozen index: 'add', 'remove' or '', [11] account id, [12] frozen-at score
     // returns 1 committed, 0 conflict, 2 duplicate event id
+    // The indexes are written before the account: should a write fail (a server error aborts a script where it stands),
+    // nothing is committed and the event is decided again; the IP member is the event's own, so a retry adds nothing twice.
     private const string CommitScript = """
         local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
         if v ~= tonumber(ARGV[1]) then return 0 end
         if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+        if ARGV[6] ~= '' then
+          redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
+          redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[8])
+          redis.call('PEXPIRE', KEYS[3], ARGV[9])
+        end
+        if ARGV[10] == 'add' then
+          redis.call('ZADD', KEYS[4], ARGV[12], ARGV[11])
+        elseif ARGV[10] == 'remove' then
+          for i = 4, #KEYS do redis.call('ZREM', KEYS[i], ARGV[11]) end
+        end
         redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2])
         if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) else redis.call('PERSIST', KEYS[1]) end
         if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
@@ -36,9 +53,6 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
-    private readonly LuaScript _commit = LuaScript.Prepare(CommitScript.Replace("KEYS[1]", "@state", StringComparison.Ordinal).Replace("KEYS[2]", "@decision", StringComparison.Ordinal)
-        .Replace("ARGV[1]", "@expected", StringComparison.Ordinal).Replace("ARGV[2]", "@json", StringComparison.Ordinal).Replace("ARGV[3]", "@record", StringComparison.Ordinal)
-        .Replace("ARGV[4]", "@decisionTtl", StringComparison.Ordinal).Replace("ARGV[5]", "@accountTtl", StringComparison.Ordinal));
 
     /// <summary>Creates the store on <paramref name="redis"/>, with keys under <paramref name="prefix"/>.</summary>
     public RedisRiskStateStore(IConnectionMultiplexer redis, string prefix = RedisKeys.DefaultPrefix, TimeProvider? time = null)
@@ -51,6 +65,9 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(keys);
+        if (redis.GetEndPoints().Any(e => redis.GetServer(e).ServerType == ServerType.Cluster))
+            throw new NotSupportedException("the Redis state store needs a standalone Redis (or one managed by Sentinel), not Redis Cluster: " +
+                "a commit updates the account, the per-IP failed sign-in window and the frozen index in one script, and those keys live on different slots");
         _redis = redis;
         _keys = keys;
         _time = time ?? TimeProvider.System;
@@ -89,6 +106,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     {
         ArgumentNullException.ThrowIfNull(commit);
         var account = commit.Account;
+        var state = _keys.State(account);
         byte[] record = [];
         var decisionTtl = 1L;
         if (commit.Decision is { } d)
@@ -98,35 +116,46 @@ public sealed class RedisRiskStateStore : IRiskStateStore
             decisionTtl = Math.Max(1, (long)(commit.RememberUntil - d.At).TotalMilliseconds);
         }
         var accountTtl = commit.State.Freeze is null ? (long)IdleAccountTtl.TotalMilliseconds : 0; // a frozen account never expires
-        var result = (long)await _commit.EvaluateAsync(Db, new
-        {
-            state = _keys.State(account),
-            decision = commit.Decision is null ? _keys.State(account) : _keys.Decision(account, commit.Decision.EventId),
-            expected = commit.ExpectedVersion,
-            json = StateJson.SerializeState(commit.State),
-            record,
-            decisionTtl,
-            accountTtl,
-        });
-        if (result != 1) return result == 0 ? CommitStatus.Conflict : CommitStatus.DuplicateEvent;
 
-        var batch = Db.CreateBatch();
-        var tasks = new List<Task>(4);
+        var keys = new List<RedisKey>(4) { state, commit.Decision is null ? state : _keys.Decision(account, commit.Decision.EventId) };
+        RedisValue ipMember = "", ipScore = 0, ipPrune = 0, ipTtl = 0;
         if (commit.IpFailure is { } f)
         {
-            var key = _keys.IpFailures(f.Ip);
-            tasks.Add(batch.SortedSetAddAsync(key, f.At.UtcTicks.ToString(CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8], f.At.UtcTicks));
-            tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(key, double.NegativeInfinity, (f.At - f.Window).UtcTicks));
-            tasks.Add(batch.KeyExpireAsync(key, f.Window + TimeSpan.FromMinutes(1)));
+            keys.Add(_keys.IpFailures(f.Ip));
+            // The event's own member: counted once however often the commit is retried.
+            ipMember = f.At.UtcTicks.ToString(CultureInfo.InvariantCulture) + ":" + (commit.Decision is { } e
+                ? RedisKeys.Encode(account.Value) + ":" + RedisKeys.Encode(e.EventId.Value)
+                : Guid.NewGuid().ToString("N"));
+            ipScore = f.At.UtcTicks;
+            ipPrune = (f.At - f.Window).UtcTicks;
+            ipTtl = (long)(f.Window + TimeSpan.FromMinutes(1)).TotalMilliseconds;
+        }
+        else
+        {
+            keys.Add(state);
         }
         // The cool-down index: add while frozen; remove when a decision (or a TOTP / timer commit) lifted the freeze.
+        RedisValue frozenOp = "", frozenAt = 0;
         if (commit.State.Freeze is { } frozen)
-            tasks.Add(batch.SortedSetAddAsync(_keys.Frozen(frozen.Reason), account.Value, frozen.At.UtcTicks));
+        {
+            frozenOp = "add";
+            frozenAt = frozen.At.UtcTicks;
+            keys.Add(_keys.Frozen(frozen.Reason));
+        }
         else if (commit.Decision is null || commit.Decision.Events.Any(e => e is Events.AccountUnfrozen))
-            foreach (var reason in Policies.ReasonCodes.Freezing) tasks.Add(batch.SortedSetRemoveAsync(_keys.Frozen(reason), account.Value));
-        batch.Execute();
-        await Task.WhenAll(tasks);
-        return CommitStatus.Committed;
+        {
+            frozenOp = "remove";
+            foreach (var reason in Policies.ReasonCodes.Freezing) keys.Add(_keys.Frozen(reason));
+        }
+
+        var result = (long)await Db.ScriptEvaluateAsync(CommitScript, [.. keys],
+            [commit.ExpectedVersion, StateJson.SerializeState(commit.State), record, decisionTtl, accountTtl, ipMember, ipScore, ipPrune, ipTtl, frozenOp, account.Value, frozenAt]);
+        return result switch
+        {
+            1 => CommitStatus.Committed,
+            0 => CommitStatus.Conflict,
+            _ => CommitStatus.DuplicateEvent,
+        };
     }
 
     /// <inheritdoc />

@@ -18,7 +18,7 @@ public sealed class RedisFixture : IAsyncLifetime
     public ConnectionMultiplexer Connection { get; private set; } = null!;
 
     /// <summary>Starts a private redis-server on a free loopback port (for tests that stop or pause their server).</summary>
-    public static (Process Server, string Configuration) StartPrivateServer()
+    public static (Process Server, string Configuration) StartPrivateServer(params string[] arguments)
     {
         var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("Redis tests need redis-server: run .ci/run, or apt-get install redis-server, or set RISKENGINE_REDIS=host:port");
@@ -26,6 +26,7 @@ public sealed class RedisFixture : IAsyncLifetime
         var info = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
             info.ArgumentList.Add(a);
+        foreach (var a in arguments) info.ArgumentList.Add(a);
         var server = Process.Start(info)!;
         server.BeginOutputReadLine();
         server.BeginErrorReadLine();
@@ -90,9 +91,9 @@ public sealed class PrivateRedis : IAsyncDisposable
 
     public ConnectionMultiplexer Admin { get; }
 
-    public static async Task<PrivateRedis> StartAsync()
+    public static async Task<PrivateRedis> StartAsync(params string[] arguments)
     {
-        var (server, configuration) = RedisFixture.StartPrivateServer();
+        var (server, configuration) = RedisFixture.StartPrivateServer(arguments);
         for (var i = 0; ; i++)
         {
             try
