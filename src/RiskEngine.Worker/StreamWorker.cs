@@ -107,6 +107,7 @@ internal sealed partial class StreamWorker(
                     status.StoreError = e.Message;
                     LogPaused(log, e.Message, backoff.TotalMilliseconds);
                     await Task.Delay(backoff, time, stoppingToken);
+                    await RediscoverAsync();
                 }
             }
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -126,6 +127,22 @@ internal sealed partial class StreamWorker(
             status.Running = false;
             await ReleaseAllAsync();
             if (o.Once || status.Failure is not null) lifetime.StopApplication();
+        }
+    }
+
+    /// <summary>
+    /// Asks the client to look at the servers' roles again: after a failover (a replica promoted, or this server made
+    /// master again) it would otherwise keep refusing writes until its next periodic check, up to a minute later.
+    /// </summary>
+    private async Task RediscoverAsync()
+    {
+        try
+        {
+            await redis.ConfigureAsync();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Still unreachable: the next pause tries again.
         }
     }
 
