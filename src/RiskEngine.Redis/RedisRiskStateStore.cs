@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using RiskEngine.Domain;
 using RiskEngine.State;
@@ -9,7 +10,8 @@ namespace RiskEngine.Redis;
 /// Account state and decided events in Redis, shared by every worker and service that decides for the same accounts.
 /// A commit — version check, state write, decision record, the per-IP failed sign-in window and the cool-down
 /// (frozen) index — is a single Lua script, atomic on the server: it happens whole or not at all. Keys expire when
-/// no longer needed: decisions after the idempotency window, idle unfrozen accounts after 31 days.
+/// no longer needed: decisions after the idempotency window; an account idle for 31 days only when it holds nothing
+/// but time windows (see <see cref="MayExpire"/>): TOTP factors, freezes, arranged limits, lockouts and sign-in history never expire.
 /// </summary>
 /// <remarks>
 /// <para>Round trips per decision: 2 (the decision record and the state read together, then the commit), plus one read of
@@ -115,7 +117,8 @@ public sealed class RedisRiskStateStore : IRiskStateStore
             record = [.. System.Text.Encoding.ASCII.GetBytes(commit.Fingerprint!), (byte)'\n', .. json];
             decisionTtl = Math.Max(1, (long)(commit.RememberUntil - d.At).TotalMilliseconds);
         }
-        var accountTtl = commit.State.Freeze is null ? (long)IdleAccountTtl.TotalMilliseconds : 0; // a frozen account never expires
+        var stateJson = StateJson.SerializeState(commit.State);
+        var accountTtl = MayExpire(commit.State, stateJson) ? (long)IdleAccountTtl.TotalMilliseconds : 0;
 
         var keys = new List<RedisKey>(4) { state, commit.Decision is null ? state : _keys.Decision(account, commit.Decision.EventId) };
         RedisValue ipMember = "", ipScore = 0, ipPrune = 0, ipTtl = 0;
@@ -149,13 +152,41 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         }
 
         var result = (long)await Db.ScriptEvaluateAsync(CommitScript, [.. keys],
-            [commit.ExpectedVersion, StateJson.SerializeState(commit.State), record, decisionTtl, accountTtl, ipMember, ipScore, ipPrune, ipTtl, frozenOp, account.Value, frozenAt]);
+            [commit.ExpectedVersion, stateJson, record, decisionTtl, accountTtl, ipMember, ipScore, ipPrune, ipTtl, frozenOp, account.Value, frozenAt]);
         return result switch
         {
             1 => CommitStatus.Committed,
             0 => CommitStatus.Conflict,
             _ => CommitStatus.DuplicateEvent,
         };
+    }
+
+    /// <summary>The parts of an account's state that only matter inside their time windows (30 days at most): caps, velocity, failed sign-ins.</summary>
+    private static readonly string[] Windows = ["allowed", "attempts", "loginFailures"];
+
+    private static readonly JsonObject EmptyState = WithoutWindows(StateJson.SerializeState(new AccountState()));
+
+    /// <summary>
+    /// True when the account holds nothing but time windows, so Redis may forget it after <see cref="IdleAccountTtl"/>
+    /// idle. Anything else — a TOTP factor (enrolled or pending), a freeze, an arranged limit, a lockout and its
+    /// history, the devices and countries of past sign-ins, and whatever the state gains later — keeps the account
+    /// for good: forgetting it would let a new factor be enrolled by whoever asks first, lift a freeze, or make an
+    /// attacker's sign-in the account's trusted "first". The engine prunes what has lapsed on the account's next
+    /// commit, after which it may expire again.
+    /// </summary>
+    internal static bool MayExpire(AccountState state, byte[] json)
+    {
+        if (state.Freeze is not null || state.Totp is not null || state.Limits.Count > 0 || state.LockedUntil is not null || state.Lockouts.Count > 0 ||
+            state.HasLoggedIn || state.KnownDevices.Count > 0 || state.KnownCountries.Count > 0 || state.LastLogin is not null)
+            return false;
+        return JsonNode.DeepEquals(WithoutWindows(json), EmptyState); // fields added to the state later are kept unless they are empty
+    }
+
+    private static JsonObject WithoutWindows(byte[] json)
+    {
+        var o = JsonNode.Parse(json)!.AsObject();
+        foreach (var w in Windows) o.Remove(w);
+        return o;
     }
 
     /// <inheritdoc />
