@@ -64,7 +64,10 @@ internal sealed partial class StreamWorker(
         return 1
         """;
 
-    // KEYS: the entry's attempt counter; ARGV: ttl ms. Returns the attempt number.
+    /// <summary>How long an entry's attempt count is kept at least (ms): across restarts of a worker that keeps failing on it.</summary>
+    private const long AttemptsKept = 24 * 60 * 60 * 1000;
+
+    // KEYS: the entry's attempt counter; ARGV: ttl ms. Returns the attempt number. Deleted when the entry is published.
     private const string AttemptScript = "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n";
 
     private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
@@ -256,7 +259,7 @@ internal sealed partial class StreamWorker(
         long attempt = 0;
         try
         {
-            attempt = _counted.Remove(id, out var counted) ? counted : (long)await Db.ScriptEvaluateAsync(AttemptScript, [attempts], [ttl]);
+            attempt = _counted.Remove(id, out var counted) ? counted : (long)await Db.ScriptEvaluateAsync(AttemptScript, [attempts], [Math.Max(ttl, AttemptsKept)]);
             if (attempt > o.MaxDeliveries)
             {
                 await DeadLetterAsync(o, key, entry, attempts, attempt - 1, ttl);
