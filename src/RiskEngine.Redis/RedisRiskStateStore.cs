@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using RiskEngine.Domain;
 using RiskEngine.State;
@@ -7,26 +8,44 @@ namespace RiskEngine.Redis;
 
 /// <summary>
 /// Account state and decided events in Redis, shared by every worker and service that decides for the same accounts.
-/// Each account's keys carry one hash tag (<c>{a:ACCOUNT}</c>), so a Redis Cluster keeps them on one slot and a
-/// commit — version check, state write, decision record — is a single Lua script, atomic on the server. Keys
-/// expire when no longer needed: decisions after the idempotency window, idle unfrozen accounts after 31 days.
+/// A commit — version check, state write, decision record, the per-IP failed sign-in window and the cool-down
+/// (frozen) index — is a single Lua script, atomic on the server: it happens whole or not at all. Keys expire when
+/// no longer needed: decisions after the idempotency window; an account idle for 31 days only when it holds nothing
+/// but time windows (see <see cref="MayExpire"/>): TOTP factors, freezes, arranged limits, lockouts and sign-in history never expire.
 /// </summary>
 /// <remarks>
-/// Round trips per decision: 2 (the decision record and the state read together, then the commit), plus one pipelined write for a
-/// failed sign-in from an IP (throttle window) and one for a freeze or unfreeze (the cool-down index). The per-IP
-/// window and the frozen index are separate keys on other slots: they are updated after the commit, not inside it.
+/// <para>Round trips per decision: 2 (the decision record and the state read together, then the commit), plus one read of
+/// the IP window for a sign-in with an IP.</para>
+/// <para>Needs a standalone Redis (or one managed by Sentinel), not Redis Cluster: the commit script touches the account's
+/// keys (one hash tag per account, see <see cref="RedisKeys"/>) together with the per-IP window and the frozen index,
+/// which live on other slots. The store refuses a cluster connection.</para>
 /// </remarks>
 public sealed class RedisRiskStateStore : IRiskStateStore
 {
     private static readonly TimeSpan IdleAccountTtl = TimeSpan.FromDays(31);
 
-    // KEYS[1] state hash, KEYS[2] decision key (or the state key again when there is no decision)
-    // ARGV: expected version, state json, decision ('' for none), decision ttl ms, account ttl ms (0: keep forever)
+    // KEYS[1] state hash, KEYS[2] decision key (or the state key again when there is no decision),
+    // KEYS[3] the IP's failure window (or the state key again), KEYS[4..] frozen index keys (none, the one to add to, or all to remove from)
+    // ARGV[1] expected version, [2] state json, [3] decision ('' for none), [4] decision ttl ms, [5] account ttl ms (0: keep forever),
+    // [6] IP failure member ('' for none), [7] its score, [8] prune scores at or below, [9] window ttl ms,
+    // [10] frozen index: 'add', 'remove' or '', [11] account id, [12] frozen-at score
     // returns 1 committed, 0 conflict, 2 duplicate event id
+    // The indexes are written before the account: should a write fail (a server error aborts a script where it stands),
+    // nothing is committed and the event is decided again; the IP member is the event's own, so a retry adds nothing twice.
     private const string CommitScript = """
         local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
         if v ~= tonumber(ARGV[1]) then return 0 end
         if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+        if ARGV[6] ~= '' then
+          redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
+          redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[8])
+          redis.call('PEXPIRE', KEYS[3], ARGV[9])
+        end
+        if ARGV[10] == 'add' then
+          redis.call('ZADD', KEYS[4], ARGV[12], ARGV[11])
+        elseif ARGV[10] == 'remove' then
+          for i = 4, #KEYS do redis.call('ZREM', KEYS[i], ARGV[11]) end
+        end
         redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2])
         if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) else redis.call('PERSIST', KEYS[1]) end
         if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
@@ -34,55 +53,53 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         """;
 
     private readonly IConnectionMultiplexer _redis;
-    private readonly string _prefix;
+    private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
-    private readonly LuaScript _commit = LuaScript.Prepare(CommitScript.Replace("KEYS[1]", "@state", StringComparison.Ordinal).Replace("KEYS[2]", "@decision", StringComparison.Ordinal)
-        .Replace("ARGV[1]", "@expected", StringComparison.Ordinal).Replace("ARGV[2]", "@json", StringComparison.Ordinal).Replace("ARGV[3]", "@record", StringComparison.Ordinal)
-        .Replace("ARGV[4]", "@decisionTtl", StringComparison.Ordinal).Replace("ARGV[5]", "@accountTtl", StringComparison.Ordinal));
 
     /// <summary>Creates the store on <paramref name="redis"/>, with keys under <paramref name="prefix"/>.</summary>
-    public RedisRiskStateStore(IConnectionMultiplexer redis, string prefix = "riskengine", TimeProvider? time = null)
+    public RedisRiskStateStore(IConnectionMultiplexer redis, string prefix = RedisKeys.DefaultPrefix, TimeProvider? time = null)
+        : this(redis, new RedisKeys(prefix), time)
+    {
+    }
+
+    /// <summary>Creates the store on <paramref name="redis"/>, naming its keys with <paramref name="keys"/>.</summary>
+    public RedisRiskStateStore(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
-        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        ArgumentNullException.ThrowIfNull(keys);
+        if (redis.GetEndPoints().Any(e => redis.GetServer(e).ServerType == ServerType.Cluster))
+            throw new NotSupportedException("the Redis state store needs a standalone Redis (or one managed by Sentinel), not Redis Cluster: " +
+                "a commit updates the account, the per-IP failed sign-in window and the frozen index in one script, and those keys live on different slots");
         _redis = redis;
-        _prefix = prefix;
+        _keys = keys;
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The store's key names.</summary>
+    public RedisKeys Keys => _keys;
+
     private IDatabase Db => _redis.GetDatabase();
-
-    /// <summary>The account's hash tag: every key of one account lands on one cluster slot.</summary>
-    private string Tag(string account) => $"{_prefix}:{{a:{account}}}";
-
-    private RedisKey StateKey(string account) => Tag(account) + ":state";
-
-    private RedisKey DecisionKey(string account, string eventId) => Tag(account) + ":evt:" + eventId;
-
-    private RedisKey IpKey(string ip) => $"{_prefix}:ip:{{{ip}}}";
-
-    private RedisKey FrozenKey(string reason) => $"{_prefix}:frozen:{reason}";
 
     /// <inheritdoc />
     private async ValueTask<StoredDecision?> FindDecisionAsyncCore(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
     {
-        return ToStored(await Db.StringGetAsync(DecisionKey(account.Value, eventId.Value)));
+        return ToStored(await Db.StringGetAsync(_keys.Decision(account, eventId)));
     }
 
     /// <inheritdoc />
     private async ValueTask<AccountSnapshot> LoadAccountAsyncCore(AccountId account, CancellationToken cancellationToken = default)
     {
-        return ToSnapshot(await Db.HashGetAsync(StateKey(account.Value), ["v", "s"]));
+        return ToSnapshot(await Db.HashGetAsync(_keys.State(account), ["v", "s"]));
     }
 
     /// <inheritdoc />
     private async ValueTask<int> CountIpFailuresAsyncCore(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default) =>
-        (int)await Db.SortedSetLengthAsync(IpKey(ip), since.UtcTicks, until.UtcTicks, Exclude.Start);
+        (int)await Db.SortedSetLengthAsync(_keys.IpFailures(ip), since.UtcTicks, until.UtcTicks, Exclude.Start);
 
     /// <inheritdoc />
     private async ValueTask<IReadOnlyList<AccountId>> ListFrozenAsyncCore(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default)
     {
-        var members = await Db.SortedSetRangeByScoreAsync(FrozenKey(reason), double.NegativeInfinity, frozenAtOrBefore.UtcTicks, take: max);
+        var members = await Db.SortedSetRangeByScoreAsync(_keys.Frozen(reason), double.NegativeInfinity, frozenAtOrBefore.UtcTicks, take: max);
         return members.Select(m => AccountId.Create(m!)).ToArray();
     }
 
@@ -90,45 +107,90 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     private async ValueTask<CommitStatus> CommitAsyncCore(AccountCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var account = commit.Account.Value;
+        var account = commit.Account;
+        var state = _keys.State(account);
         byte[] record = [];
         var decisionTtl = 1L;
         if (commit.Decision is { } d)
         {
             var json = StateJson.SerializeDecision(d);
             record = [.. System.Text.Encoding.ASCII.GetBytes(commit.Fingerprint!), (byte)'\n', .. json];
-            decisionTtl = Math.Max(1, (long)(commit.RememberUntil - d.At).TotalMilliseconds);
+            // RememberUntil is by the engine's clock; a key's TTL counts from now.
+            decisionTtl = Math.Max(1, (long)(commit.RememberUntil - (commit.Clock != default ? commit.Clock : d.At)).TotalMilliseconds);
         }
-        var accountTtl = commit.State.Freeze is null ? (long)IdleAccountTtl.TotalMilliseconds : 0; // a frozen account never expires
-        var result = (long)await _commit.EvaluateAsync(Db, new
-        {
-            state = StateKey(account),
-            decision = commit.Decision is null ? StateKey(account) : DecisionKey(account, commit.Decision.EventId.Value),
-            expected = commit.ExpectedVersion,
-            json = StateJson.SerializeState(commit.State),
-            record,
-            decisionTtl,
-            accountTtl,
-        });
-        if (result != 1) return result == 0 ? CommitStatus.Conflict : CommitStatus.DuplicateEvent;
+        var stateJson = StateJson.SerializeState(commit.State);
+        var accountTtl = MayExpire(commit.State, stateJson) ? (long)IdleAccountTtl.TotalMilliseconds : 0;
 
-        var batch = Db.CreateBatch();
-        var tasks = new List<Task>(4);
+        var keys = new List<RedisKey>(4) { state, commit.Decision is null ? state : _keys.Decision(account, commit.Decision.EventId) };
+        RedisValue ipMember = "", ipScore = 0, ipPrune = 0, ipTtl = 0;
         if (commit.IpFailure is { } f)
         {
-            var key = IpKey(f.Ip);
-            tasks.Add(batch.SortedSetAddAsync(key, f.At.UtcTicks.ToString(CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8], f.At.UtcTicks));
-            tasks.Add(batch.SortedSetRemoveRangeByScoreAsync(key, double.NegativeInfinity, (f.At - f.Window).UtcTicks));
-            tasks.Add(batch.KeyExpireAsync(key, f.Window + TimeSpan.FromMinutes(1)));
+            keys.Add(_keys.IpFailures(f.Ip));
+            // The event's own member: counted once however often the commit is retried.
+            ipMember = f.At.UtcTicks.ToString(CultureInfo.InvariantCulture) + ":" + (commit.Decision is { } e
+                ? RedisKeys.Encode(account.Value) + ":" + RedisKeys.Encode(e.EventId.Value)
+                : Guid.NewGuid().ToString("N"));
+            ipScore = f.At.UtcTicks;
+            ipPrune = (f.At - f.Window).UtcTicks;
+            ipTtl = (long)(f.ExpiresAt - (commit.Clock != default ? commit.Clock : f.At) + TimeSpan.FromMinutes(1)).TotalMilliseconds;
+        }
+        else
+        {
+            keys.Add(state);
         }
         // The cool-down index: add while frozen; remove when a decision (or a TOTP / timer commit) lifted the freeze.
+        RedisValue frozenOp = "", frozenAt = 0;
         if (commit.State.Freeze is { } frozen)
-            tasks.Add(batch.SortedSetAddAsync(FrozenKey(frozen.Reason), account, frozen.At.UtcTicks));
+        {
+            frozenOp = "add";
+            frozenAt = frozen.At.UtcTicks;
+            keys.Add(_keys.Frozen(frozen.Reason));
+        }
         else if (commit.Decision is null || commit.Decision.Events.Any(e => e is Events.AccountUnfrozen))
-            foreach (var reason in Policies.ReasonCodes.Freezing) tasks.Add(batch.SortedSetRemoveAsync(FrozenKey(reason), account));
-        batch.Execute();
-        await Task.WhenAll(tasks);
-        return CommitStatus.Committed;
+        {
+            frozenOp = "remove";
+            foreach (var reason in Policies.ReasonCodes.Freezing) keys.Add(_keys.Frozen(reason));
+        }
+
+        var result = (long)await Db.ScriptEvaluateAsync(CommitScript, [.. keys],
+            [commit.ExpectedVersion, stateJson, record, decisionTtl, accountTtl, ipMember, ipScore, ipPrune, ipTtl, frozenOp, account.Value, frozenAt]);
+        return result switch
+        {
+            1 => CommitStatus.Committed,
+            0 => CommitStatus.Conflict,
+            _ => CommitStatus.DuplicateEvent,
+        };
+    }
+
+    /// <summary>
+    /// The parts of an account's state that only matter inside their time windows (30 days at most): caps, velocity,
+    /// failed sign-ins, and the latest event's time (which guards those windows against far out-of-order events).
+    /// </summary>
+    private static readonly string[] Windows = ["allowed", "attempts", "loginFailures", "latestEventAt"];
+
+    private static readonly JsonObject EmptyState = WithoutWindows(StateJson.SerializeState(new AccountState()));
+
+    /// <summary>
+    /// True when the account holds nothing but time windows, so Redis may forget it after <see cref="IdleAccountTtl"/>
+    /// idle. Anything else — a TOTP factor (enrolled or pending), a freeze, an arranged limit, a lockout and its
+    /// history, the devices and countries of past sign-ins, and whatever the state gains later — keeps the account
+    /// for good: forgetting it would let a new factor be enrolled by whoever asks first, lift a freeze, or make an
+    /// attacker's sign-in the account's trusted "first". The engine prunes what has lapsed on the account's next
+    /// commit, after which it may expire again.
+    /// </summary>
+    internal static bool MayExpire(AccountState state, byte[] json)
+    {
+        if (state.Freeze is not null || state.Totp is not null || state.Limits.Count > 0 || state.LockedUntil is not null || state.Lockouts.Count > 0 ||
+            state.HasLoggedIn || state.KnownDevices.Count > 0 || state.KnownCountries.Count > 0 || state.LastLogin is not null)
+            return false;
+        return JsonNode.DeepEquals(WithoutWindows(json), EmptyState); // fields added to the state later are kept unless they are empty
+    }
+
+    private static JsonObject WithoutWindows(byte[] json)
+    {
+        var o = JsonNode.Parse(json)!.AsObject();
+        foreach (var w in Windows) o.Remove(w);
+        return o;
     }
 
     /// <inheritdoc />
@@ -156,8 +218,8 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         Guard(async () =>
         {
             var batch = Db.CreateBatch();
-            var decision = batch.StringGetAsync(DecisionKey(account.Value, eventId.Value));
-            var state = batch.HashGetAsync(StateKey(account.Value), ["v", "s"]);
+            var decision = batch.StringGetAsync(_keys.Decision(account, eventId));
+            var state = batch.HashGetAsync(_keys.State(account), ["v", "s"]);
             batch.Execute();
             return (ToStored(await decision), ToSnapshot(await state));
         });
@@ -175,14 +237,17 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     private static AccountSnapshot ToSnapshot(RedisValue[] fields) =>
         fields[0].IsNull ? new AccountSnapshot(new AccountState(), 0) : new AccountSnapshot(StateJson.DeserializeState((byte[])fields[1]!), (long)fields[0]);
 
-    /// <summary>Turns "Redis cannot be reached" into <see cref="StateStoreUnavailableException"/>, which the engine answers fail-closed.</summary>
+    /// <summary>
+    /// Turns "Redis cannot serve now" (unreachable, timed out, failing over, loading, out of memory: see
+    /// <see cref="RedisTransientErrors"/>) into <see cref="StateStoreUnavailableException"/>, which the engine answers fail-closed.
+    /// </summary>
     private static async ValueTask<T> Guard<T>(Func<ValueTask<T>> call)
     {
         try
         {
             return await call();
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (RedisTransientErrors.IsTransient(e))
         {
             throw new StateStoreUnavailableException($"Redis unavailable: {e.GetType().Name}", e);
         }
@@ -192,14 +257,13 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     public async Task<IReadOnlyList<Decisions.Decision>> HistoryAsync(AccountId account, int limit)
     {
         var list = new List<Decisions.Decision>();
-        var pattern = Tag(account.Value) + ":evt:*";
+        var pattern = _keys.DecisionPattern(account);
         foreach (var endpoint in _redis.GetEndPoints())
         {
             var server = _redis.GetServer(endpoint);
             if (server.IsReplica) continue;
             await foreach (var key in server.KeysAsync(pattern: pattern))
             {
-                if (((string)key!).EndsWith(":pub", StringComparison.Ordinal)) continue;
                 var value = await Db.StringGetAsync(key);
                 if (value.IsNull) continue;
                 var bytes = (byte[])value!;
@@ -216,7 +280,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         {
             var server = _redis.GetServer(endpoint);
             if (server.IsReplica) continue;
-            await foreach (var key in server.KeysAsync(pattern: _prefix + ":*")) await Db.KeyDeleteAsync(key);
+            await foreach (var key in server.KeysAsync(pattern: _keys.AllPattern)) await Db.KeyDeleteAsync(key);
         }
     }
 }

@@ -60,7 +60,9 @@ public static partial class Program
         if (settings.Store == "redis")
         {
             builder.Services.AddRiskEngineRedis(settings.Redis ?? "localhost:6379");
-            builder.Services.AddSingleton<IEventJournal, InMemoryEventJournal>(); // stream positions live in the consumer group
+            // Stream positions live in the consumer group. The journal only lets the host be built: a file or standard
+            // input with --store redis is refused on start (WorkerOptionsValidator).
+            builder.Services.AddSingleton<IEventJournal, InMemoryEventJournal>();
         }
         else if (settings.Store == "memory")
         {

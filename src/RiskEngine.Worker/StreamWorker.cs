@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RiskEngine.Decisions;
+using RiskEngine.Events;
 using RiskEngine.Pipeline;
 using RiskEngine.Redis;
 using RiskEngine.State;
@@ -16,14 +17,17 @@ namespace RiskEngine.Worker;
 /// Workers claim partitions with leases (renewed while alive, taken over when a worker dies, spread evenly as
 /// workers come and go); within a partition, a consumer group delivers entries in order and an entry is
 /// acknowledged only after its decision is committed and its records published. A dead owner's pending entries are
-/// claimed before new ones. Publishing is one Lua script per entry that appends the records and marks the entry
-/// (and the event) as published, so a redelivered entry publishes nothing twice. Needs a standalone (or Sentinel)
-/// Redis: the script touches the output stream and the account's keys together.
+/// claimed before new ones. Publishing is one Lua script per entry that appends the records, marks the entry (and
+/// the event) as published and acknowledges the entry, so a redelivered entry publishes nothing twice. An entry
+/// whose processing failed <see cref="WorkerOptions.MaxDeliveries"/> times is dead-lettered alone (with a
+/// <c>rejected</c> record, so every entry yields exactly one record). Needs a standalone (or Sentinel) Redis: the
+/// script touches the output stream and the account's keys together.
 /// </summary>
 internal sealed partial class StreamWorker(
     IRiskEngine engine,
     IRiskStateStore store,
     IConnectionMultiplexer redis,
+    RedisKeys keys,
     IOptions<WorkerOptions> options,
     WorkerMetrics metrics,
     WorkerStatus status,
@@ -31,31 +35,47 @@ internal sealed partial class StreamWorker(
     TimeProvider time,
     ILogger<StreamWorker> log) : BackgroundService
 {
-    private const string Prefix = "riskengine";
     private const string StreamPrefix = "redis-stream:";
 
-    // KEYS: output stream, event-published marker, entry marker, dead-letter stream
-    // ARGV: marker ttl ms, mode (decision|rejected), duplicate record, original records...
+    // KEYS: [1] output stream, [2] event-published marker (or the entry marker again), [3] entry marker, [4] dead-letter stream,
+    //       [5] input stream, [6] the entry's attempt counter
+    // ARGV: [1] marker ttl ms, [2] mode (decision|rejected|dead), [3] group, [4] entry id,
+    //       [5] duplicate record (decision) or error (dead), [6] the event (dead), [7...] records
+    // Publishes the entry's records once (the entry marker) and the event's original records once (the event marker),
+    // and acknowledges the entry, all in one step.
     private const string PublishScript = """
-        if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
-        if ARGV[2] == 'rejected' then
-          redis.call('XADD', KEYS[1], '*', 'record', ARGV[4])
-          redis.call('XADD', KEYS[4], '*', 'record', ARGV[4])
-        elseif redis.call('EXISTS', KEYS[2]) == 0 then
-          for i = 4, #ARGV do redis.call('XADD', KEYS[1], '*', 'record', ARGV[i]) end
-          redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
-        else
-          redis.call('XADD', KEYS[1], '*', 'record', ARGV[3])
+        if redis.call('EXISTS', KEYS[3]) == 0 then
+          if ARGV[2] == 'rejected' then
+            redis.call('XADD', KEYS[1], '*', 'record', ARGV[7])
+            redis.call('XADD', KEYS[4], '*', 'record', ARGV[7])
+          elseif ARGV[2] == 'dead' then
+            redis.call('XADD', KEYS[1], '*', 'record', ARGV[7])
+            redis.call('XADD', KEYS[4], '*', 'event', ARGV[6], 'error', ARGV[5], 'stream', KEYS[5])
+          elseif redis.call('EXISTS', KEYS[2]) == 0 then
+            for i = 7, #ARGV do redis.call('XADD', KEYS[1], '*', 'record', ARGV[i]) end
+            redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+          else
+            redis.call('XADD', KEYS[1], '*', 'record', ARGV[5])
+          end
+          redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
         end
-        redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
+        redis.call('XACK', KEYS[5], ARGV[3], ARGV[4])
+        redis.call('DEL', KEYS[6])
         return 1
         """;
+
+    /// <summary>How long an entry's attempt count is kept at least (ms): across restarts of a worker that keeps failing on it.</summary>
+    private const long AttemptsKept = 24 * 60 * 60 * 1000;
+
+    // KEYS: the entry's attempt counter; ARGV: ttl ms. Returns the attempt number. Deleted when the entry is published.
+    private const string AttemptScript = "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n";
 
     private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
     private const string ReleaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
     private readonly EventStreamProcessor _processor = new(engine);
     private readonly HashSet<int> _owned = [];
+    private readonly Dictionary<string, long> _counted = new(StringComparer.Ordinal); // entries whose attempt was cut short by Redis being unavailable
     private string _name = "";
     private string _output = "";
     private string _dead = "";
@@ -72,9 +92,8 @@ internal sealed partial class StreamWorker(
         _me = o.Consumer ?? $"{Environment.MachineName}-{Environment.ProcessId}";
         try
         {
-            for (var p = 0; p < o.Partitions; p++) await EnsureGroupAsync(StreamPartitioner.StreamKey(_name, p), o.Group);
             LogStarting(log, _me, _name, o.Partitions, o.Group);
-            status.Running = true;
+            var groups = 0;
             var lastRebalance = 0L;
             var started = Stopwatch.GetTimestamp();
             var backoff = TimeSpan.Zero;
@@ -82,6 +101,8 @@ internal sealed partial class StreamWorker(
             {
                 try
                 {
+                    for (; groups < o.Partitions; groups++) await EnsureGroupAsync(StreamPartitioner.StreamKey(_name, groups), o.Group); // a Redis still loading or failing over is waited for
+                    status.Running = true;
                     if (Stopwatch.GetElapsedTime(lastRebalance) >= o.LeaseTtl / 3)
                     {
                         await RebalanceAsync(o);
@@ -99,13 +120,14 @@ internal sealed partial class StreamWorker(
                     if (o.Once && await DrainedAsync(o)) break;
                     await Task.Delay(TimeSpan.FromMilliseconds(50), time, stoppingToken); // nothing to read: poll again shortly
                 }
-                catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or StateStoreUnavailableException)
+                catch (Exception e) when (e is StateStoreUnavailableException || RedisTransientErrors.IsTransient(e))
                 {
-                    // Pause and retry: nothing was acknowledged, so every unfinished entry is delivered again.
+                    // Pause and retry (Redis unreachable, failing over, loading, ...): nothing was acknowledged, so every unfinished entry is delivered again.
                     backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                     status.StoreError = e.Message;
                     LogPaused(log, e.Message, backoff.TotalMilliseconds);
                     await Task.Delay(backoff, time, stoppingToken);
+                    await RediscoverAsync();
                 }
             }
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -128,6 +150,22 @@ internal sealed partial class StreamWorker(
         }
     }
 
+    /// <summary>
+    /// Asks the client to look at the servers' roles again: after a failover (a replica promoted, or this server made
+    /// master again) it would otherwise keep refusing writes until its next periodic check, up to a minute later.
+    /// </summary>
+    private async Task RediscoverAsync()
+    {
+        try
+        {
+            await redis.ConfigureAsync();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Still unreachable: the next pause tries again.
+        }
+    }
+
     private async Task EnsureGroupAsync(string key, string group)
     {
         try
@@ -145,7 +183,7 @@ internal sealed partial class StreamWorker(
         var db = Db;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var ttl = (long)o.LeaseTtl.TotalMilliseconds;
-        RedisKey workers = $"{Prefix}:workers:{_name}";
+        var workers = keys.Workers(_name);
         await db.SortedSetAddAsync(workers, _me, now);
         await db.SortedSetRemoveRangeByScoreAsync(workers, double.NegativeInfinity, now - ttl);
         var alive = Math.Max(1, (int)await db.SortedSetLengthAsync(workers));
@@ -176,14 +214,14 @@ internal sealed partial class StreamWorker(
         }
     }
 
-    private RedisKey LeaseKey(int p) => $"{Prefix}:lease:{_name}:{p}";
+    private RedisKey LeaseKey(int p) => keys.Lease(_name, p);
 
     private async Task ReleaseAllAsync()
     {
         try
         {
             foreach (var p in _owned) await Db.ScriptEvaluateAsync(ReleaseScript, [LeaseKey(p)], [_me]);
-            await Db.SortedSetRemoveAsync($"{Prefix}:workers:{_name}", _me);
+            await Db.SortedSetRemoveAsync(keys.Workers(_name), _me);
         }
         catch (RedisException)
         {
@@ -197,38 +235,54 @@ internal sealed partial class StreamWorker(
         var key = StreamPartitioner.StreamKey(_name, p);
         // We hold the lease, so every pending entry of this partition is ours to finish, whoever it was delivered to.
         var claimed = await Db.StreamAutoClaimAsync(key, o.Group, _me, 0, "0-0", 100);
-        if (claimed.ClaimedEntries.Length > 0)
-        {
-            foreach (var entry in claimed.ClaimedEntries)
-            {
-                if (ct.IsCancellationRequested) return true;
-                var pending = await Db.StreamPendingMessagesAsync(key, o.Group, 1, _me, entry.Id, entry.Id);
-                if (pending.Length == 1 && pending[0].DeliveryCount > o.MaxDeliveries)
-                {
-                    await DeadLetterAsync(key, o.Group, entry, $"failed {pending[0].DeliveryCount - 1} deliveries");
-                    continue;
-                }
-                await ProcessEntryAsync(key, o.Group, p, entry);
-            }
-            return true;
-        }
-        var entries = await Db.StreamReadGroupAsync(key, o.Group, _me, ">", 100);
+        var entries = claimed.ClaimedEntries.Length > 0 ? claimed.ClaimedEntries : await Db.StreamReadGroupAsync(key, o.Group, _me, ">", 100);
         foreach (var entry in entries)
         {
             if (ct.IsCancellationRequested) return true;
-            await ProcessEntryAsync(key, o.Group, p, entry);
+            await ProcessEntryAsync(o, key, entry);
         }
         return entries.Length > 0;
     }
 
-    private async Task ProcessEntryAsync(string key, string group, int partition, StreamEntry entry)
+    /// <summary>
+    /// Decides one entry and publishes its records. Attempts are counted per entry, in Redis, before each attempt
+    /// starts (so one that kills the process counts too); an entry whose attempts already reached
+    /// <see cref="WorkerOptions.MaxDeliveries"/> is dead-lettered instead, with a <c>rejected</c> record in the output.
+    /// Entries that were delivered but never attempted count nothing, and neither does a retry after Redis was
+    /// unavailable (not the entry's fault).
+    /// </summary>
+    private async Task ProcessEntryAsync(WorkerOptions o, string key, StreamEntry entry)
+    {
+        var ttl = (long)engine.Policy.IdempotencyWindow.TotalMilliseconds;
+        var attempts = keys.EntryAttempts(key, entry.Id);
+        var id = key + "/" + entry.Id;
+        long attempt = 0;
+        try
+        {
+            attempt = _counted.Remove(id, out var counted) ? counted : (long)await Db.ScriptEvaluateAsync(AttemptScript, [attempts], [Math.Max(ttl, AttemptsKept)]);
+            if (attempt > o.MaxDeliveries)
+            {
+                await DeadLetterAsync(o, key, entry, attempts, attempt - 1, ttl);
+                return;
+            }
+            await DecideAndPublishAsync(o, key, entry, attempts, ttl);
+        }
+        catch (Exception e) when (e is StateStoreUnavailableException || RedisTransientErrors.IsTransient(e))
+        {
+            // The retry after the pause is the same attempt. 0: counting failed, and may or may not have been recorded.
+            if (_counted.Count > 10_000) _counted.Clear();
+            _counted[id] = attempt;
+            throw;
+        }
+    }
+
+    private async Task DecideAndPublishAsync(WorkerOptions o, string key, StreamEntry entry, RedisKey attempts, long ttl)
     {
         var json = (byte[]?)entry["event"] ?? [];
         var result = await _processor.ProcessLineAsync(new JsonLine(0, json, 0), CancellationToken.None);
-        var entryMarker = $"{Prefix}:{{s:{key}}}:done:{entry.Id}";
-        var ttl = (long)engine.Policy.IdempotencyWindow.TotalMilliseconds;
+        var entryMarker = keys.EntryDone(key, entry.Id);
         RedisValue[] args;
-        RedisKey[] keys;
+        RedisKey[] scriptKeys;
         if (result.Decision?.HasReason(Policies.ReasonCodes.EngineUnavailable) == true)
             throw new StateStoreUnavailableException("the state store is unavailable"); // never publish a fail-closed answer for a queued event
         if (result.Decision is { } d)
@@ -239,25 +293,40 @@ internal sealed partial class StreamWorker(
                 original = stored.Decision; // with its account events: published now if a crash stopped the first attempt
             var records = Render(b => RecordWriter.WriteDecision(b, original with { Duplicate = false }));
             var duplicate = Render(b => RecordWriter.WriteDecision(b, d with { Duplicate = true, Events = [] }))[0];
-            keys = [_output, $"{Prefix}:{{a:{d.Account.Value}}}:evt:{d.EventId.Value}:pub", entryMarker, _dead];
-            args = [ttl, "decision", duplicate, .. records];
+            scriptKeys = [_output, keys.Published(d.Account, d.EventId), entryMarker, _dead, key, attempts];
+            args = [ttl, "decision", o.Group, entry.Id, duplicate, "", .. records];
         }
         else
         {
             metrics.RejectedEvent();
             var rejected = Render(b => RecordWriter.WriteRejected(b, 0, result.Rejection!))[0];
-            keys = [_output, entryMarker, entryMarker, _dead];
-            args = [ttl, "rejected", "", rejected];
+            scriptKeys = [_output, entryMarker, entryMarker, _dead, key, attempts];
+            args = [ttl, "rejected", o.Group, entry.Id, "", "", rejected];
         }
-        await Db.ScriptEvaluateAsync(PublishScript, keys, args);
-        await Db.StreamAcknowledgeAsync(key, group, entry.Id);
+        await Db.ScriptEvaluateAsync(PublishScript, scriptKeys, args);
     }
 
-    private async Task DeadLetterAsync(string key, string group, StreamEntry entry, string reason)
+    /// <summary>Moves an entry that failed every attempt to the dead-letter stream, with a <c>rejected</c> record in the output.</summary>
+    private async Task DeadLetterAsync(WorkerOptions o, string key, StreamEntry entry, RedisKey attempts, long failed, long ttl)
     {
+        var json = (byte[]?)entry["event"] ?? [];
+        var reason = $"processing failed {failed} times";
         LogDeadLettered(log, entry.Id.ToString(), key, reason);
-        await Db.StreamAddAsync(_dead, [new NameValueEntry("event", entry["event"]), new NameValueEntry("error", reason), new NameValueEntry("stream", key)]);
-        await Db.StreamAcknowledgeAsync(key, group, entry.Id);
+        metrics.RejectedEvent();
+        RiskEngine.Domain.EventId? eventId = null;
+        try
+        {
+            var parsed = EventParser.Parse(json);
+            eventId = parsed.Event?.Id ?? parsed.Rejection?.EventId;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The id stays unknown: the event may be what fails.
+        }
+        var error = $"event {(eventId is { } i ? $"'{i}'" : $"of stream entry {entry.Id}")} could not be processed ({reason}); it was moved to the dead-letter stream and the failures were logged";
+        var rejected = Render(b => RecordWriter.WriteRejected(b, 0, new Rejection(eventId, null, error)))[0];
+        var marker = keys.EntryDone(key, entry.Id);
+        await Db.ScriptEvaluateAsync(PublishScript, [_output, marker, marker, _dead, key, attempts], [ttl, "dead", o.Group, entry.Id, reason, json, rejected]);
     }
 
     private static RedisValue[] Render(Action<ArrayBufferWriter<byte>> write)

@@ -42,7 +42,7 @@ public sealed class WorkerOptions
     public RiskEngine.Security.KeyRingSettings KeyRingSettings() =>
         new() { Directory = KeyRing, Certificate = KeyCertificate, CertificatePassword = KeyCertificatePassword };
 
-    /// <summary><c>sqlite</c> (durable, default) or <c>memory</c>.</summary>
+    /// <summary><c>sqlite</c> (durable, default), <c>memory</c>, or <c>redis</c> (only with a <c>redis-stream:</c> input).</summary>
     public string Store { get; set; } = "sqlite";
 
     /// <summary>Process what the input holds, then exit 0. Without it the worker follows the input until stopped.</summary>
@@ -118,6 +118,10 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             errors.Add($"RiskEngine:Store (--store) must be 'sqlite', 'memory' or 'redis', not '{options.Store}'");
         if (options.Store == "redis" && string.IsNullOrWhiteSpace(options.Redis))
             errors.Add("RiskEngine:Redis (--redis) is required with --store redis: a StackExchange.Redis configuration such as localhost:6379");
+        if (options.Store == "redis" && !options.StreamInput)
+            errors.Add("--store redis needs a redis-stream: input (--input redis-stream:NAME): with a file or standard input the worker's input position and output journal " +
+                "would live only in memory, so a restart would cut the output file back to nothing and answer every event again as a duplicate without its account events. " +
+                "Use --store sqlite for a file or standard input");
         if (options.StreamInput)
         {
             if (options.Store != "redis") errors.Add("a redis-stream: input needs --store redis (all workers on one stream share their state)");

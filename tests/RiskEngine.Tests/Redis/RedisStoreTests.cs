@@ -116,3 +116,81 @@ public sealed class RedisSupportCommandTests(RedisFixture redis)
         Assert.Single(lines, l => l.Contains("\"type\":\"account.frozen\"", StringComparison.Ordinal)); // history shows what each decision caused
     }
 }
+
+/// <summary>A commit writes the account, the decision, the per-IP failure window and the frozen index together or not at all.</summary>
+[Collection("redis")]
+public sealed class RedisCommitAtomicityTests(RedisFixture redis)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 27, 10, 0, 0, TimeSpan.Zero);
+
+    private ServiceProvider Engine(string prefix) =>
+        new ServiceCollection().AddRiskEngineRedis(redis.Configuration, prefix).AddRiskEngine(o => o.MaxFutureSkew = null).BuildServiceProvider();
+
+    [Fact]
+    public async Task A_failed_sign_in_whose_ip_window_cannot_be_written_is_not_committed_either()
+    {
+        // A user that may read the per-IP windows but not write them: writing one fails (NOPERM), as a lost connection
+        // would make a write after the commit fail.
+        await using var server = await PrivateRedis.StartAsync();
+        var prefix = "a" + Guid.NewGuid().ToString("N")[..12];
+        await server.RunAsync("ACL", "SETUSER", "engine", "on", ">secret", "+@all", "&*", $"~{prefix}:{{*", $"~{prefix}:frozen:*", $"%R~{prefix}:ip:*", "%R~__Booksleeve*");
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(server.Configuration + ",user=engine,password=secret");
+        await using var provider = new ServiceCollection().AddSingleton<IConnectionMultiplexer>(connection)
+            .AddRiskEngineRedis(server.Configuration, prefix).AddRiskEngine(o => o.MaxFutureSkew = null).BuildServiceProvider();
+        var engine = provider.GetRequiredService<IRiskEngine>();
+        var store = provider.GetRequiredService<IRiskStateStore>();
+        var account = AccountId.Create("ip-account");
+        var login = new LoginAttempt(EventId.Create("l1"), T0, account, false, DeviceId.Create("d"), CountryCode.Create("US")) { Ip = System.Net.IPAddress.Parse("203.0.113.9") };
+
+        await Assert.ThrowsAnyAsync<RedisException>(async () => await engine.EvaluateAsync(login));
+        Assert.Null(await store.FindDecisionAsync(account, login.Id)); // nothing committed: the event is decided again on retry
+        Assert.Equal(0, (await store.LoadAccountAsync(account)).Version);
+
+        await server.RunAsync("ACL", "SETUSER", "engine", $"~{prefix}:ip:*");
+        var d = (await engine.EvaluateAsync(login)).GetDecisionOrThrow();
+        Assert.False(d.Duplicate);
+        Assert.True(d.HasReason("login.failed"));
+        Assert.Equal(1, await store.CountIpFailuresAsync("203.0.113.9", T0.AddHours(-1), T0));
+        Assert.True((await engine.EvaluateAsync(login)).GetDecisionOrThrow().Duplicate);
+        Assert.Equal(1, await store.CountIpFailuresAsync("203.0.113.9", T0.AddHours(-1), T0));
+    }
+
+    [Fact]
+    public async Task The_store_refuses_a_redis_cluster_where_one_commit_could_not_span_its_keys()
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"riskengine-cluster-{Guid.NewGuid():N}.conf");
+        try
+        {
+            await using var server = await PrivateRedis.StartAsync("--cluster-enabled", "yes", "--cluster-config-file", config);
+            var e = Assert.Throws<NotSupportedException>(() => new RedisRiskStateStore(server.Connection, "c"));
+            Assert.Contains("standalone", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [Fact]
+    public async Task A_freeze_whose_cool_down_index_cannot_be_written_is_not_committed_either()
+    {
+        var prefix = "a" + Guid.NewGuid().ToString("N")[..12];
+        await using var provider = Engine(prefix);
+        var engine = provider.GetRequiredService<IRiskEngine>();
+        var store = provider.GetRequiredService<IRiskStateStore>();
+        var db = redis.Connection.GetDatabase();
+        var keys = new RedisKeys(prefix);
+        var account = AccountId.Create("burst-account");
+        TransactionAttempt Tx(int i) => new(EventId.Create($"t{i}"), T0.AddSeconds(i), account, Money.Create(1m, "USD"), CountryCode.Create("US"), DeviceId.Create("d"));
+        for (var i = 0; i < 5; i++) Assert.Equal(Outcome.Allow, (await engine.EvaluateAsync(Tx(i))).GetDecisionOrThrow().Outcome);
+
+        await db.StringSetAsync(keys.Frozen("velocity.count"), "in the way");
+        await Assert.ThrowsAnyAsync<RedisException>(async () => await engine.EvaluateAsync(Tx(5))); // the sixth in 60 s freezes
+        Assert.Null(await store.FindDecisionAsync(account, Tx(5).Id));
+        Assert.Null((await store.LoadAccountAsync(account)).State.Freeze);
+
+        await db.KeyDeleteAsync(keys.Frozen("velocity.count"));
+        Assert.Equal(Outcome.Freeze, (await engine.EvaluateAsync(Tx(5))).GetDecisionOrThrow().Outcome);
+        Assert.Equal([account], await store.ListFrozenAsync("velocity.count", T0.AddMinutes(1), 10));
+    }
+}

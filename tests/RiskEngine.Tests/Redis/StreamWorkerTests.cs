@@ -81,6 +81,32 @@ public sealed class StreamWorkerTests(RedisFixture redis)
         Assert.Equal(expected.Order(), frozen.Order());
     }
 
+    [Theory]
+    [InlineData("file")]
+    [InlineData("-")]
+    public async Task The_redis_store_with_a_file_or_standard_input_is_refused_at_start(string input)
+    {
+        // Its positions and output journal would live in memory: a restart would cut the output file to nothing and
+        // answer every event again as a duplicate, without the account events it caused.
+        var dir = Directory.CreateTempSubdirectory("riskengine-redis-file-");
+        try
+        {
+            var events = Path.Combine(dir.FullName, "in.jsonl");
+            File.Copy(Sample("events.example.jsonl"), events);
+            var output = Path.Combine(dir.FullName, "out.jsonl");
+            var (code, log) = await WorkerProcess.RunAsync("--policy", Sample("policy.example.json"), "--store", "redis", "--redis", redis.Configuration,
+                "--input", input == "file" ? events : "-", "--output", output, "--data", Path.Combine(dir.FullName, "data"), "--once");
+            Assert.True(code == 2, log);
+            Assert.Contains("--store redis", log, StringComparison.Ordinal);
+            Assert.Contains("redis-stream:", log, StringComparison.Ordinal);
+            Assert.False(File.Exists(output));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_worker_pauses_while_redis_is_unreachable_and_resumes_without_losing_or_doubling_events()
     {
@@ -106,7 +132,7 @@ public sealed class StreamWorkerTests(RedisFixture redis)
 
             using var worker = WorkerProcess.Start("--policy", Sample("policy.example.json"), "--store", "redis",
                 "--redis", configuration + ",syncTimeout=1000,asyncTimeout=1000", "--input", "redis-stream:ev", "--partitions", "4",
-                "--output", "redis-stream:out", "--once", "--RiskEngine:LeaseTtl=00:00:03", "--data", Path.GetTempPath());
+                "--output", "redis-stream:out", "--once", "--RiskEngine:LeaseTtl=00:00:03", "--RiskEngine:MaxDeliveries=1", "--data", Path.GetTempPath());
             Assert.True(await worker.WaitUntilAsync(() => db.StreamLength("out") > 300, TimeSpan.FromMinutes(2)), worker.Log);
 
             // Freeze the server (SIGSTOP): the worker's calls time out; it must pause, not fail or skip events.
@@ -121,6 +147,7 @@ public sealed class StreamWorkerTests(RedisFixture redis)
             Assert.Equal(lines.Count, decided.Count);
             Assert.Equal(lines.Count, decided.Distinct().Count());
             Assert.DoesNotContain(records, r => r["duplicate"] is not null);
+            Assert.DoesNotContain(await db.StreamRangeAsync("out:dead"), e => !e["error"].IsNull); // retries after a pause are not failed attempts
         }
         finally
         {
