@@ -28,6 +28,31 @@ public sealed class StreamWorkerTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task A_stream_of_poison_events_gives_one_record_per_entry_decides_every_valid_one_and_dead_letters_the_bad_ones()
+    {
+        var name = "in" + Guid.NewGuid().ToString("N")[..8];
+        var output = "out" + Guid.NewGuid().ToString("N")[..8];
+        var db = redis.Connection.GetDatabase();
+        foreach (var line in Engine.PoisonEvents.Lines) await StreamPartitioner.PublishAsync(db, name, 1, "acct", line);
+
+        var data = Directory.CreateTempSubdirectory("riskengine-stream-poison-");
+        try
+        {
+            var (code, log) = await WorkerProcess.RunAsync("--policy", Sample("policy.example.json"), "--store", "redis", "--redis", redis.Configuration,
+                "--input", $"redis-stream:{name}", "--partitions", "1", "--group", "g", "--output", $"redis-stream:{output}", "--once", "--data", data.FullName);
+            Assert.True(code == 0, log);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+        JsonObject Record(StreamEntry e) => JsonNode.Parse((string)e["record"]!)!.AsObject();
+        var records = (await db.StreamRangeAsync(output)).Select(Record).ToList();
+        var dead = (await db.StreamRangeAsync(output + ":dead")).Select(Record).ToList();
+        Engine.PoisonEvents.AssertHandled(records, dead);
+    }
+
+    [Fact]
     public async Task Two_workers_one_killed_midway_decide_every_event_once_with_the_single_worker_freezes()
     {
         var name = "in" + Guid.NewGuid().ToString("N")[..8];
