@@ -58,8 +58,15 @@ public sealed class ArbitraryInputProperties
     private static Gen<byte[]> EventLine =>
         from type in Gen.Frequency((30, Pick(Types)), (1, AnyText))
         from id in Gen.Frequency((30, Gen.Choose(0, int.MaxValue).Select(i => $"e{i}")), (1, Gen.Choose(0, 50).Select(i => $"e{i}")), (1, AnyText))
-        from at in Gen.Frequency((20, Gen.Choose(0, 72 * 60).Select(m => new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero).AddMinutes(m).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))), (2, Time))
-        from account in Gen.Frequency((30, Gen.Choose(0, 40).Select(i => $"acct-{i}")), (1, AnyText))
+        // Wild times go to accounts of their own: a far-future time rightly makes its account refuse older events,
+        // and would otherwise soon leave nothing for the rules to decide.
+        from when in Gen.Frequency(
+            (20, Gen.Zip(
+                Gen.Choose(0, 72 * 60).Select(m => new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero).AddMinutes(m).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)),
+                Gen.Frequency((30, Gen.Choose(0, 40).Select(i => $"acct-{i}")), (1, AnyText)))),
+            (2, Gen.Zip(Time, Gen.Frequency((5, Gen.Choose(0, 1000).Select(i => $"wild-{i}")), (1, AnyText)))))
+        let at = when.Item1
+        let account = when.Item2
         from fields in Gen.CollectToArray(new[]
         {
             Field("amount", Gen.Choose(1, 2_000_000).Select(n => (n / 100m).ToString(CultureInfo.InvariantCulture)), Amount),
@@ -132,7 +139,7 @@ public sealed class ArbitraryInputProperties
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(Cases).WithQuietOnSuccess(true));
 
         // The generator must reach the decision path, not only the parser's refusals.
-        Assert.True(decided > Cases / 20, $"{decided} decided, {rejected} rejected");
+        Assert.True(decided > Cases / 5, $"{decided} decided, {rejected} rejected");
         Assert.True(rejected > Cases / 20, $"{decided} decided, {rejected} rejected");
     }
 }
