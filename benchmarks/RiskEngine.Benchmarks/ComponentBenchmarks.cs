@@ -29,16 +29,28 @@ public class ComponentBenchmarks
         _decision = new Decision(EventId.Create("e"), _accounts[0], DateTimeOffset.UnixEpoch, Outcome.Allow, [], "v", []);
     }
 
-    [Benchmark(Description = "NRules step: insert 4 facts, fire, retract")]
+    [Benchmark(Description = "NRules step: insert one transaction fact, fire, retract")]
     public int RulesOnly()
     {
         var asset = _rules.Policy.Assets[_tx.Amount.Currency];
-        return _rules.Fire([
-            new TransactionFact(_tx),
-            new AccountStatusFact(false, null),
-            new CapUsageFact(asset, 10m, 100m, 1000m, asset.PerTransaction, asset.Daily, false),
-            new VelocityFact(_rules.Policy.Velocity[0], 2, 0m),
-        ]).Count;
+        var fact = new TransactionFact
+        {
+            Attempt = _tx,
+            Currency = "USD",
+            CurrencySupported = true,
+            CapsApply = true,
+            Amount = 10m,
+            PerTransactionCap = asset.PerTransaction,
+            DailyUsed = 100m,
+            DailyCap = asset.Daily,
+            MonthlyUsed = 1000m,
+            MonthlyCap = asset.Monthly,
+            ChallengeAbove = asset.ChallengeAbove,
+            VelocityCounts = [2],
+            VelocityAmounts = [0m],
+        };
+        _rules.Fire(fact);
+        return fact.Hits.Count;
     }
 
     [Benchmark(Description = "in-memory store: load (copy) + commit")]

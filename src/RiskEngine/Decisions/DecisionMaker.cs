@@ -15,31 +15,61 @@ internal static class DecisionMaker
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);
     private static readonly TimeSpan Month = TimeSpan.FromDays(30);
 
+    /// <summary>Decides one event: prepares its fact, fires the rules for it, and applies the outcome.</summary>
     public static Decision Decide(PolicyRuleSet rules, RiskEvent e, AccountState state, int ipFailures)
     {
-        List<RuleHit>? shadow = null;
-        var policy = rules.Policy;
+        var pending = Prepare(rules.Policy, e, state, ipFailures);
+        if (pending.Fact is { } fact) rules.Fire(fact);
+        return Complete(rules.Policy, pending);
+    }
+
+    /// <summary>
+    /// The first half of a decision: lifts a cool-down that has passed, and computes the event's fact from the
+    /// account's state. The rules are then fired for the fact (alone, or with the facts of other accounts), and
+    /// <see cref="Complete"/> applies the outcome to the same state.
+    /// </summary>
+    public static Pending Prepare(RiskPolicy policy, RiskEvent e, AccountState state, int ipFailures)
+    {
         var events = new List<AccountEvent>(0); // no allocation of a backing array unless an event happens
         ApplyCoolDown(policy, e, state, events);
+        EventFact? fact = e switch
+        {
+            TransactionAttempt t => TransactionFactFor(policy, t, state),
+            LoginAttempt l => LoginFactFor(policy, l, state, ipFailures),
+            LimitArrangement a => LimitFactFor(policy, a, state),
+            SupportUnfreeze => null,
+            _ => throw new ArgumentException($"unknown event type {e.GetType().Name}", nameof(e)),
+        };
+        return new Pending(e, state, fact, events, ipFailures);
+    }
 
-        List<RuleHit> hits;
+    /// <summary>The second half of a decision: combines the fact's hits and applies the outcome to the state.</summary>
+    public static Decision Complete(RiskPolicy policy, Pending pending)
+    {
+        var (e, state, fact, events, ipFailures) = pending;
+        List<RuleHit>? shadow = null;
+        var hits = new List<RuleHit>(fact?.Hits.Count ?? 1);
+        if (fact is not null)
+        {
+            foreach (var h in fact.Hits)
+            {
+                if (h.Shadow) (shadow ??= []).Add(h); // moved aside so nothing downstream can act on it
+                else hits.Add(h);
+            }
+        }
         switch (e)
         {
             case TransactionAttempt t:
-                hits = Fire(rules, TransactionFacts(policy, t, state), ref shadow);
                 ApplyTransaction(policy, t, state, Combine(hits));
                 break;
             case LoginAttempt l:
-                hits = Fire(rules, LoginFacts(policy, l, state, ipFailures), ref shadow);
                 ApplyLogin(policy, l, state, hits, ipFailures);
                 break;
             case LimitArrangement a:
-                hits = Fire(rules, LimitFacts(policy, a, state), ref shadow);
                 if (Combine(hits) == Outcome.Allow)
                     state.Limits[a.Amount.Currency.Value] = new ArrangedLimit(a.Amount.Amount, a.At, a.Until);
                 break;
             case SupportUnfreeze u:
-                hits = [];
                 if (state.Freeze is null)
                 {
                     hits.Add(new RuleHit("SupportUnfreeze", ReasonCodes.AccountNotFrozen,
@@ -50,8 +80,6 @@ internal static class DecisionMaker
                     events.Add(Unfreeze(policy, state, e.Id, e.Account, e.At, u.By));
                 }
                 break;
-            default:
-                throw new ArgumentException($"unknown event type {e.GetType().Name}", nameof(e));
         }
 
         var outcome = Combine(hits);
@@ -62,18 +90,17 @@ internal static class DecisionMaker
         }
         Prune(policy, state, e.At);
         if (state.LatestEventAt is not { } latest || e.At > latest) state.LatestEventAt = e.At;
-        // Most severe first; stable within a severity so the output is deterministic.
-        var ordered = hits.Count switch
-        {
-            0 => [],
-            1 => [hits[0]],
-            _ => hits.OrderByDescending(h => h.Outcome).ToArray(),
-        };
-        return new Decision(e.Id, e.Account, e.At, outcome, ordered, policy.Version, events.Count == 0 ? [] : events)
+        // Most severe first, then in the policy's rule order: the same whatever order the rules fired in.
+        if (hits.Count > 1) hits.Sort(static (a, b) => a.Outcome != b.Outcome ? b.Outcome.CompareTo(a.Outcome) : a.Order.CompareTo(b.Order));
+        shadow?.Sort(static (a, b) => a.Order.CompareTo(b.Order));
+        return new Decision(e.Id, e.Account, e.At, outcome, hits.Count == 0 ? [] : hits, policy.Version, events.Count == 0 ? [] : events)
         {
             Shadow = shadow is null ? [] : shadow,
         };
     }
+
+    /// <summary>A decision between <see cref="Prepare"/> and <see cref="Complete"/>.</summary>
+    internal sealed record Pending(RiskEvent Event, AccountState State, EventFact? Fact, List<AccountEvent> Events, int IpFailures);
 
     internal static Outcome Combine(List<RuleHit> hits)
     {
@@ -82,30 +109,14 @@ internal static class DecisionMaker
         return outcome;
     }
 
-    /// <summary>Fires the rules; shadow hits are moved aside so nothing downstream can act on them.</summary>
-    private static List<RuleHit> Fire(PolicyRuleSet rules, List<object> facts, ref List<RuleHit>? shadow)
+    private static TransactionFact TransactionFactFor(RiskPolicy policy, TransactionAttempt t, AccountState state)
     {
-        var hits = rules.Fire(facts);
-        for (var i = hits.Count - 1; i >= 0; i--)
-        {
-            if (!hits[i].Shadow) continue;
-            (shadow ??= []).Insert(0, hits[i]);
-            hits.RemoveAt(i);
-        }
-        return hits;
-    }
-
-    private static List<object> TransactionFacts(RiskPolicy policy, TransactionAttempt t, AccountState state)
-    {
-        var facts = new List<object>(6) { new TransactionFact(t), new AccountStatusFact(state.Freeze is not null, state.Freeze?.Reason) };
         var currency = t.Amount.Currency;
-        if (!policy.Assets.TryGetValue(currency, out var asset))
+        var frozen = state.Freeze is not null;
+        var supported = policy.Assets.TryGetValue(currency, out var asset);
+        decimal daily = 0, monthly = 0, perTxCap = 0, dailyCap = 0;
+        if (supported && !frozen)
         {
-            facts.Add(new UnsupportedCurrencyFact(currency.Value));
-        }
-        else if (state.Freeze is null)
-        {
-            decimal daily = 0, monthly = 0;
             var dayStart = t.At - Day;
             var monthStart = t.At - Month;
             foreach (var a in state.Allowed)
@@ -114,19 +125,23 @@ internal static class DecisionMaker
                 monthly += a.Amount;
                 if (a.At > dayStart) daily += a.Amount;
             }
-            decimal perTxCap = asset.PerTransaction, dailyCap = asset.Daily;
+            (perTxCap, dailyCap) = (asset!.PerTransaction, asset.Daily);
             if (state.Limits.TryGetValue(currency.Value, out var limit) && limit.From <= t.At && t.At < limit.Until)
             {
                 perTxCap = Math.Max(perTxCap, limit.Amount);
                 dailyCap = Math.Max(dailyCap, limit.Amount);
             }
-            facts.Add(new CapUsageFact(asset, t.Amount.Amount, daily, monthly, perTxCap, dailyCap, t.TotpVerified));
         }
 
-        if (state.Freeze is null)
+        int[] counts = [];
+        decimal[] amounts = [];
+        if (!frozen && policy.Velocity.Count > 0)
         {
-            foreach (var v in policy.Velocity)
+            counts = new int[policy.Velocity.Count];
+            amounts = new decimal[policy.Velocity.Count];
+            for (var i = 0; i < policy.Velocity.Count; i++)
             {
+                var v = policy.Velocity[i];
                 var start = t.At - v.Window;
                 int count = 1;
                 decimal amount = v.Currency is { } vc && vc == currency ? t.Amount.Amount : 0;
@@ -136,10 +151,30 @@ internal static class DecisionMaker
                     count++;
                     if (v.Currency is { } c && a.Currency == c.Value) amount += a.Amount;
                 }
-                facts.Add(new VelocityFact(v, count, amount));
+                counts[i] = count;
+                amounts[i] = amount;
             }
         }
-        return facts;
+
+        return new TransactionFact
+        {
+            Attempt = t,
+            Frozen = frozen,
+            FreezeReason = state.Freeze?.Reason,
+            Currency = currency.Value,
+            CurrencySupported = supported,
+            CapsApply = supported && !frozen,
+            Amount = t.Amount.Amount,
+            PerTransactionCap = perTxCap,
+            DailyUsed = daily,
+            DailyCap = dailyCap,
+            MonthlyUsed = monthly,
+            MonthlyCap = asset?.Monthly ?? 0,
+            ChallengeAbove = asset?.ChallengeAbove,
+            Authenticated = t.TotpVerified,
+            VelocityCounts = counts,
+            VelocityAmounts = amounts,
+        };
     }
 
     private static void ApplyTransaction(RiskPolicy policy, TransactionAttempt t, AccountState state, Outcome outcome)
@@ -151,16 +186,21 @@ internal static class DecisionMaker
             AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
     }
 
-    private static List<object> LimitFacts(RiskPolicy policy, LimitArrangement a, AccountState state)
+    private static LimitFact LimitFactFor(RiskPolicy policy, LimitArrangement a, AccountState state)
     {
-        var facts = new List<object>(4) { new AccountStatusFact(state.Freeze is not null, state.Freeze?.Reason) };
         policy.Assets.TryGetValue(a.Amount.Currency, out var asset);
-        facts.Add(new LimitFact(a, asset));
-        if (asset is null) facts.Add(new UnsupportedCurrencyFact(a.Amount.Currency.Value));
-        return facts;
+        return new LimitFact
+        {
+            Arrangement = a,
+            Asset = asset,
+            Frozen = state.Freeze is not null,
+            FreezeReason = state.Freeze?.Reason,
+            Currency = a.Amount.Currency.Value,
+            CurrencySupported = asset is not null,
+        };
     }
 
-    private static List<object> LoginFacts(RiskPolicy policy, LoginAttempt l, AccountState state, int ipFailures)
+    private static LoginFact LoginFactFor(RiskPolicy policy, LoginAttempt l, AccountState state, int ipFailures)
     {
         var p = policy.Logins;
         var failures = 0;
@@ -178,18 +218,20 @@ internal static class DecisionMaker
             // Same instant: any real distance is impossible; a few km is GPS/IP geolocation noise.
             kmh = hours > 0 ? km / hours : km > 50 ? double.PositiveInfinity : 0;
         }
-        var history = new LoginHistoryFact(
-            state.HasLoggedIn,
-            state.KnownDevices.Contains(l.Device.Value),
-            state.KnownCountries.Contains(l.Country.Value),
-            state.LockedUntil is { } until && l.At < until,
-            failures,
-            lockouts,
-            kmh);
-        var facts = new List<object>(4) { new LoginFact(l), history };
-        if (l.Ip is not null && p.IpThrottle is not null)
-            facts.Add(new IpFailuresFact(l.Ip.ToString(), ipFailures + (l.PasswordOk ? 0 : 1)));
-        return facts;
+        return new LoginFact
+        {
+            Attempt = l,
+            PasswordOk = l.PasswordOk,
+            TotpVerified = l.TotpVerified,
+            HasPriorLogin = state.HasLoggedIn,
+            DeviceKnown = state.KnownDevices.Contains(l.Device.Value),
+            CountryKnown = state.KnownCountries.Contains(l.Country.Value),
+            Locked = state.LockedUntil is { } until && l.At < until,
+            RecentFailures = failures,
+            RecentLockouts = lockouts,
+            TravelKmh = kmh,
+            IpFailures = l.Ip is not null && p.IpThrottle is not null ? ipFailures + (l.PasswordOk ? 0 : 1) : -1,
+        };
     }
 
     private static void ApplyLogin(RiskPolicy policy, LoginAttempt l, AccountState state, List<RuleHit> hits, int ipFailures)

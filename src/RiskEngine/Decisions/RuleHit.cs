@@ -12,4 +12,7 @@ public sealed record RuleHit(string Rule, string Code, string Message, Outcome O
 
     /// <summary>From a policy entry in shadow mode: reported under <c>shadow</c>, never changes the outcome or state.</summary>
     public bool Shadow { get; init; }
+
+    /// <summary>The rule's place in the compiled policy: hits of one outcome are reported in this order.</summary>
+    internal int Order { get; init; }
 }

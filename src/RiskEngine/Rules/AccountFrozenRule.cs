@@ -3,16 +3,27 @@ using RiskEngine.Policies;
 
 namespace RiskEngine.Rules;
 
-/// <summary>A frozen account moves no money: every transaction and limit arrangement is denied.</summary>
+/// <summary>Denies every transaction and limit arrangement on a frozen account; sign-ins are still decided.</summary>
 public sealed class AccountFrozenRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(MoneyFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        AccountStatusFact status = default!;
+        // The message names the freeze reason: one hit per reason the engine can freeze for, made here.
+        _hits = ReasonCodes.Freezing.ToDictionary(r => r, HitFor, StringComparer.Ordinal);
+        MoneyFact f = default!;
         When()
-            .Match(() => status, s => s.Frozen);
+            .Match(() => f, x => x.Frozen);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.AccountFrozen, Outcome.Deny, "the account is frozen; contact support", status.Reason)));
+            .Do(_ => f.Add(HitFor(f)));
     }
+
+    private Dictionary<string, RuleHit> _hits = [];
+
+    private RuleHit HitFor(MoneyFact f) => f.FreezeReason is { } r && _hits.TryGetValue(r, out var hit) ? hit : HitFor(f.FreezeReason);
+
+    private RuleHit HitFor(string? reason) => Hit(ReasonCodes.AccountFrozen, Outcome.Deny, "the account is frozen; contact support", reason);
 }

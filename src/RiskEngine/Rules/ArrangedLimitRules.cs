@@ -7,13 +7,17 @@ namespace RiskEngine.Rules;
 public sealed class ArrangedLimitUnauthenticatedRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(LimitFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        LimitFact limit = default!;
+        var hit = Hit(ReasonCodes.LimitUnauthenticated, Outcome.Deny, "arranging a higher limit needs a verification code");
+        LimitFact f = default!;
         When()
-            .Match(() => limit, l => !l.Arrangement.TotpVerified);
+            .Match(() => f, x => !x.Arrangement.TotpVerified);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.LimitUnauthenticated, Outcome.Deny, "arranging a higher limit needs a verification code")));
+            .Do(_ => f.Add(hit));
     }
 }
 
@@ -21,12 +25,16 @@ public sealed class ArrangedLimitUnauthenticatedRule(RiskPolicy policy) : Policy
 public sealed class ArrangedLimitAboveMaxRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(LimitFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        LimitFact limit = default!;
+        var known = FixedHit(ReasonCodes.LimitAboveMax, Outcome.Deny);
+        LimitFact f = default!;
         When()
-            .Match(() => limit, l => l.Asset != null && l.Arrangement.Amount.Amount > l.Asset.MaxArrangedLimit);
+            .Match(() => f, x => x.Asset != null && x.Arrangement.Amount.Amount > x.Asset.MaxArrangedLimit);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.LimitAboveMax, Outcome.Deny, $"the largest limit that can be arranged is {limit.Asset!.MaxArrangedLimit} {limit.Asset.Currency}")));
+            .Do(_ => f.Add(known ?? Hit(ReasonCodes.LimitAboveMax, Outcome.Deny, $"the largest limit that can be arranged is {f.Asset!.MaxArrangedLimit} {f.Asset.Currency}")));
     }
 }

@@ -7,12 +7,16 @@ namespace RiskEngine.Rules;
 public sealed class DailyCapRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(TransactionFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        CapUsageFact cap = default!;
+        var hit = Hit(ReasonCodes.CapDaily, Outcome.Deny, "the amount would exceed the daily limit");
+        TransactionFact f = default!;
         When()
-            .Match(() => cap, c => c.DailyUsed + c.Amount > c.DailyCap);
+            .Match(() => f, x => x.CapsApply && x.DailyUsed + x.Amount > x.DailyCap);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.CapDaily, Outcome.Deny, "the amount would exceed the daily limit")));
+            .Do(_ => f.Add(hit));
     }
 }

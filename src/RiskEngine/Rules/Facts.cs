@@ -1,55 +1,125 @@
+using RiskEngine.Decisions;
 using RiskEngine.Events;
 using RiskEngine.Policies;
 
 namespace RiskEngine.Rules;
 
-// Facts are plain records: the engine computes them from the event and the account's stored state, so rules stay
-// stateless comparisons and no history lives in NRules' working memory (its joins are not indexed).
+// One fact per event, with every value the rules compare already computed from the event and the account's stored
+// state: each rule is then a single pattern over one fact (no joins, no Not), which NRules evaluates in its alpha
+// network alone, and facts of many accounts can go through one session together. Not thread-safe: a fact belongs
+// to the decision being made.
 
-/// <summary>A transaction attempt under evaluation.</summary>
-public sealed record TransactionFact(TransactionAttempt Attempt);
-
-/// <summary>Whether the account is frozen; inserted for attempts that move money.</summary>
-public sealed record AccountStatusFact(bool Frozen, string? Reason);
-
-/// <summary>The attempt's currency is not one the policy lists.</summary>
-public sealed record UnsupportedCurrencyFact(string Currency);
-
-/// <summary>An attempt's amount against its asset's caps, with allowed spending already in the windows.</summary>
-/// <param name="Asset">The asset's policy.</param>
-/// <param name="Amount">The attempt's amount.</param>
-/// <param name="DailyUsed">Allowed amount in the trailing 24 hours.</param>
-/// <param name="MonthlyUsed">Allowed amount in the trailing 30 days.</param>
-/// <param name="PerTransactionCap">Per-transaction cap, raised by an arranged limit in force.</param>
-/// <param name="DailyCap">Daily cap, raised by an arranged limit in force.</param>
-/// <param name="Authenticated">A TOTP code was verified for this attempt.</param>
-public sealed record CapUsageFact(AssetPolicy Asset, decimal Amount, decimal DailyUsed, decimal MonthlyUsed, decimal PerTransactionCap, decimal DailyCap, bool Authenticated);
-
-/// <summary>Attempts in one velocity window, this one included.</summary>
-public sealed record VelocityFact(VelocityLimit Limit, int Count, decimal Amount)
+/// <summary>The fact an event becomes; the rules that fire add their hits to it.</summary>
+public abstract class EventFact
 {
-    /// <summary>More attempts than the limit allows.</summary>
-    public bool CountExceeded => Limit.MaxCount is { } max && Count > max;
+    private List<RuleHit>? _hits;
 
-    /// <summary>More value than the limit allows.</summary>
-    public bool AmountExceeded => Limit.MaxAmount is { } max && Amount > max;
+    /// <summary>Hits in firing order (empty when no rule fired).</summary>
+    public IReadOnlyList<RuleHit> Hits => _hits is null ? [] : _hits;
+
+    /// <summary>Adds a hit (called from rule actions).</summary>
+    public void Add(RuleHit hit) => (_hits ??= new List<RuleHit>(2)).Add(hit);
 }
 
-/// <summary>A limit arrangement under evaluation.</summary>
-public sealed record LimitFact(LimitArrangement Arrangement, AssetPolicy? Asset);
+/// <summary>An event that moves or limits money: the account's status and the currency matter to it.</summary>
+public abstract class MoneyFact : EventFact
+{
+    /// <summary>The account is frozen.</summary>
+    public bool Frozen { get; init; }
 
-/// <summary>A sign-in attempt under evaluation.</summary>
-public sealed record LoginFact(LoginAttempt Attempt);
+    /// <summary>Why it is frozen, when it is.</summary>
+    public string? FreezeReason { get; init; }
 
-/// <summary>What the account's history says about this sign-in.</summary>
-/// <param name="HasPriorLogin">An earlier sign-in was allowed.</param>
-/// <param name="DeviceKnown">The device was seen in an allowed sign-in.</param>
-/// <param name="CountryKnown">The country was seen in an allowed sign-in.</param>
-/// <param name="Locked">The account is inside a lockout.</param>
-/// <param name="RecentFailures">Failed passwords inside the failure window, before this one.</param>
-/// <param name="RecentLockouts">Lockouts inside the lockout window, before this attempt.</param>
-/// <param name="TravelKmh">Speed from the last allowed sign-in with coordinates, when both have them.</param>
-public sealed record LoginHistoryFact(bool HasPriorLogin, bool DeviceKnown, bool CountryKnown, bool Locked, int RecentFailures, int RecentLockouts, double? TravelKmh);
+    /// <summary>The event's currency or asset code.</summary>
+    public required string Currency { get; init; }
 
-/// <summary>Failed sign-ins from the attempt's IP across accounts in the throttle window, this one included.</summary>
-public sealed record IpFailuresFact(string Ip, int Failures);
+    /// <summary>The policy lists the currency.</summary>
+    public bool CurrencySupported { get; init; }
+}
+
+/// <summary>A transaction attempt, with the account's usage against its asset's caps and velocity windows.</summary>
+public sealed class TransactionFact : MoneyFact
+{
+    /// <summary>The attempt.</summary>
+    public required TransactionAttempt Attempt { get; init; }
+
+    /// <summary>The caps are checked: the account is not frozen and the currency is supported.</summary>
+    public bool CapsApply { get; init; }
+
+    /// <summary>The attempt's amount.</summary>
+    public decimal Amount { get; init; }
+
+    /// <summary>Per-transaction cap, raised by an arranged limit in force.</summary>
+    public decimal PerTransactionCap { get; init; }
+
+    /// <summary>Allowed amount in the trailing 24 hours.</summary>
+    public decimal DailyUsed { get; init; }
+
+    /// <summary>Daily cap, raised by an arranged limit in force.</summary>
+    public decimal DailyCap { get; init; }
+
+    /// <summary>Allowed amount in the trailing 30 days.</summary>
+    public decimal MonthlyUsed { get; init; }
+
+    /// <summary>Monthly cap.</summary>
+    public decimal MonthlyCap { get; init; }
+
+    /// <summary>Above this a TOTP step-up is needed (null: never).</summary>
+    public decimal? ChallengeAbove { get; init; }
+
+    /// <summary>A TOTP code was verified for this attempt.</summary>
+    public bool Authenticated { get; init; }
+
+    /// <summary>Attempts in each velocity window of the policy (this one included), by entry index; empty when frozen.</summary>
+    public int[] VelocityCounts { get; init; } = [];
+
+    /// <summary>Value of the entry's currency in each velocity window (this one included), by entry index.</summary>
+    public decimal[] VelocityAmounts { get; init; } = [];
+}
+
+/// <summary>A limit arrangement.</summary>
+public sealed class LimitFact : MoneyFact
+{
+    /// <summary>The arrangement.</summary>
+    public required LimitArrangement Arrangement { get; init; }
+
+    /// <summary>The asset's policy (null when the currency is not supported).</summary>
+    public AssetPolicy? Asset { get; init; }
+}
+
+/// <summary>A sign-in attempt with what the account's history says about it.</summary>
+public sealed class LoginFact : EventFact
+{
+    /// <summary>The attempt.</summary>
+    public required LoginAttempt Attempt { get; init; }
+
+    /// <summary>The password check passed.</summary>
+    public bool PasswordOk { get; init; }
+
+    /// <summary>A TOTP code was verified for this attempt.</summary>
+    public bool TotpVerified { get; init; }
+
+    /// <summary>An earlier sign-in was allowed.</summary>
+    public bool HasPriorLogin { get; init; }
+
+    /// <summary>The device was seen in an allowed sign-in.</summary>
+    public bool DeviceKnown { get; init; }
+
+    /// <summary>The country was seen in an allowed sign-in.</summary>
+    public bool CountryKnown { get; init; }
+
+    /// <summary>The account is inside a lockout.</summary>
+    public bool Locked { get; init; }
+
+    /// <summary>Failed passwords inside the failure window, before this one.</summary>
+    public int RecentFailures { get; init; }
+
+    /// <summary>Lockouts inside the lockout window, before this attempt.</summary>
+    public int RecentLockouts { get; init; }
+
+    /// <summary>Speed from the last allowed sign-in with coordinates, when both have them.</summary>
+    public double? TravelKmh { get; init; }
+
+    /// <summary>Failed sign-ins from the attempt's IP across accounts in the throttle window, this one included (-1: no IP or no throttle).</summary>
+    public int IpFailures { get; init; } = -1;
+}

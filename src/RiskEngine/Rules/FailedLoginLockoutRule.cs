@@ -14,22 +14,19 @@ public sealed class FailedLoginLockoutRule(RiskPolicy policy) : PolicyRule(polic
     public override bool IsEnabled => Policy.Logins.FailedAttempts is not null;
 
     /// <inheritdoc />
+    public override Type FactType => typeof(LoginFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
         var p = Policy.Logins.FailedAttempts!;
         var ipMax = Policy.Logins.IpThrottle?.MaxFailures ?? int.MaxValue;
-        LoginHistoryFact history = default!;
+        var freeze = Hit(ReasonCodes.LoginFailedAttempts, Outcome.Freeze, "repeated failed sign-in attempts") with { StartsLockout = true };
+        var deny = Hit(ReasonCodes.LoginFailedAttempts, Outcome.Deny, "repeated failed sign-in attempts") with { StartsLockout = true };
+        LoginFact f = default!;
         When()
-            .Match<LoginFact>(l => !l.Attempt.PasswordOk)
-            .Match(() => history, h => !h.Locked && h.RecentFailures + 1 >= p.Max)
-            .Not<IpFailuresFact>(ip => ip.Failures > ipMax);
+            .Match(() => f, x => !x.PasswordOk && !x.Locked && x.RecentFailures + 1 >= p.Max && x.IpFailures <= ipMax);
         Then()
-            .Do(_ => Collect(HitFor(history, p)));
+            .Do(_ => f.Add(f.RecentLockouts + 1 >= p.FreezeAfterLockouts ? freeze : deny));
     }
-
-    private RuleHit HitFor(LoginHistoryFact history, FailedAttemptsPolicy p) =>
-        (history.RecentLockouts + 1 >= p.FreezeAfterLockouts
-            ? Hit(ReasonCodes.LoginFailedAttempts, Outcome.Freeze, "repeated failed sign-in attempts")
-            : Hit(ReasonCodes.LoginFailedAttempts, Outcome.Deny, "repeated failed sign-in attempts"))
-        with { StartsLockout = true };
 }

@@ -7,12 +7,16 @@ namespace RiskEngine.Rules;
 public sealed class FailedLoginRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(LoginFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
+        var hit = Hit(ReasonCodes.LoginFailed, Outcome.Deny, "wrong password");
+        LoginFact f = default!;
         When()
-            .Match<LoginFact>(l => !l.Attempt.PasswordOk)
-            .Match<LoginHistoryFact>(h => !h.Locked);
+            .Match(() => f, x => !x.PasswordOk && !x.Locked);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.LoginFailed, Outcome.Deny, "wrong password")));
+            .Do(_ => f.Add(hit));
     }
 }

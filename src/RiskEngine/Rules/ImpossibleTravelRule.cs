@@ -14,17 +14,22 @@ public sealed class ImpossibleTravelRule(RiskPolicy policy) : PolicyRule(policy)
     public override bool IsEnabled => Policy.Logins.ImpossibleTravel is not null;
 
     /// <inheritdoc />
+    public override Type FactType => typeof(LoginFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
         var p = Policy.Logins.ImpossibleTravel!;
-        LoginHistoryFact history = default!;
+        _known = FixedHit(ReasonCodes.LoginImpossibleTravel, p.Then);
+        LoginFact f = default!;
         When()
-            .Match<LoginFact>(l => l.Attempt.PasswordOk)
-            .Match(() => history, h => !h.Locked && h.TravelKmh != null && h.TravelKmh > p.MaxKmh);
+            .Match(() => f, x => x.PasswordOk && !x.Locked && x.TravelKmh != null && x.TravelKmh > p.MaxKmh);
         Then()
-            .Do(_ => Collect(HitFor(history, p)));
+            .Do(_ => f.Add(HitFor(f)));
     }
 
-    private RuleHit HitFor(LoginHistoryFact history, ImpossibleTravelPolicy p) =>
-        Hit(ReasonCodes.LoginImpossibleTravel, p.Then, string.Create(CultureInfo.InvariantCulture, $"sign-ins {history.TravelKmh:0} km/h apart"));
+    private RuleHit? _known;
+
+    private RuleHit HitFor(LoginFact f) =>
+        _known ?? Hit(ReasonCodes.LoginImpossibleTravel, Policy.Logins.ImpossibleTravel!.Then, string.Create(CultureInfo.InvariantCulture, $"sign-ins {f.TravelKmh:0} km/h apart"));
 }

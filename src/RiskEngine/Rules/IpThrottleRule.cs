@@ -10,13 +10,17 @@ public sealed class IpThrottleRule(RiskPolicy policy) : PolicyRule(policy)
     public override bool IsEnabled => Policy.Logins.IpThrottle is not null;
 
     /// <inheritdoc />
+    public override Type FactType => typeof(LoginFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
         var max = Policy.Logins.IpThrottle!.MaxFailures;
+        var hit = Hit(ReasonCodes.LoginIpThrottled, Outcome.Deny, "too many failed sign-ins from this network; try again later");
+        LoginFact f = default!;
         When()
-            .Match<LoginFact>()
-            .Match<IpFailuresFact>(ip => ip.Failures > max);
+            .Match(() => f, x => x.IpFailures > max);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.LoginIpThrottled, Outcome.Deny, "too many failed sign-ins from this network; try again later")));
+            .Do(_ => f.Add(hit));
     }
 }

@@ -7,13 +7,16 @@ namespace RiskEngine.Rules;
 public sealed class LoginLockedRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(LoginFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        LoginHistoryFact history = default!;
+        var hit = Hit(ReasonCodes.LoginLocked, Outcome.Deny, "sign-in is locked for a while after repeated failures");
+        LoginFact f = default!;
         When()
-            .Match<LoginFact>()
-            .Match(() => history, h => h.Locked);
+            .Match(() => f, x => x.Locked);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.LoginLocked, Outcome.Deny, "sign-in is locked for a while after repeated failures")));
+            .Do(_ => f.Add(hit));
     }
 }

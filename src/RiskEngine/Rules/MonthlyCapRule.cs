@@ -7,12 +7,16 @@ namespace RiskEngine.Rules;
 public sealed class MonthlyCapRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(TransactionFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        CapUsageFact cap = default!;
+        var hit = Hit(ReasonCodes.CapMonthly, Outcome.Deny, "the amount would exceed the monthly limit");
+        TransactionFact f = default!;
         When()
-            .Match(() => cap, c => c.MonthlyUsed + c.Amount > c.Asset.Monthly);
+            .Match(() => f, x => x.CapsApply && x.MonthlyUsed + x.Amount > x.MonthlyCap);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.CapMonthly, Outcome.Deny, "the amount would exceed the monthly limit")));
+            .Do(_ => f.Add(hit));
     }
 }

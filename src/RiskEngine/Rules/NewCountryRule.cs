@@ -10,12 +10,16 @@ public sealed class NewCountryRule(RiskPolicy policy) : PolicyRule(policy)
     public override bool IsEnabled => Policy.Logins.NewCountry != Outcome.Allow;
 
     /// <inheritdoc />
+    public override Type FactType => typeof(LoginFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
+        var hit = Hit(ReasonCodes.LoginNewCountry, Policy.Logins.NewCountry, "sign-in from a new country");
+        LoginFact f = default!;
         When()
-            .Match<LoginFact>(l => l.Attempt.PasswordOk && !l.Attempt.TotpVerified)
-            .Match<LoginHistoryFact>(h => h.HasPriorLogin && !h.CountryKnown && !h.Locked);
+            .Match(() => f, x => x.PasswordOk && !x.TotpVerified && x.HasPriorLogin && !x.CountryKnown && !x.Locked);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.LoginNewCountry, Policy.Logins.NewCountry, "sign-in from a new country")));
+            .Do(_ => f.Add(hit));
     }
 }

@@ -10,12 +10,16 @@ public sealed class NewDeviceRule(RiskPolicy policy) : PolicyRule(policy)
     public override bool IsEnabled => Policy.Logins.NewDevice != Outcome.Allow;
 
     /// <inheritdoc />
+    public override Type FactType => typeof(LoginFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
+        var hit = Hit(ReasonCodes.LoginNewDevice, Policy.Logins.NewDevice, "sign-in from a new device");
+        LoginFact f = default!;
         When()
-            .Match<LoginFact>(l => l.Attempt.PasswordOk && !l.Attempt.TotpVerified)
-            .Match<LoginHistoryFact>(h => h.HasPriorLogin && !h.DeviceKnown && !h.Locked);
+            .Match(() => f, x => x.PasswordOk && !x.TotpVerified && x.HasPriorLogin && !x.DeviceKnown && !x.Locked);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.LoginNewDevice, Policy.Logins.NewDevice, "sign-in from a new device")));
+            .Do(_ => f.Add(hit));
     }
 }

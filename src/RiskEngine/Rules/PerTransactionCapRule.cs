@@ -7,12 +7,16 @@ namespace RiskEngine.Rules;
 public sealed class PerTransactionCapRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(TransactionFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        CapUsageFact cap = default!;
+        var hit = Hit(ReasonCodes.CapPerTransaction, Outcome.Deny, "the amount is above the per-transaction limit");
+        TransactionFact f = default!;
         When()
-            .Match(() => cap, c => c.Amount > c.PerTransactionCap);
+            .Match(() => f, x => x.CapsApply && x.Amount > x.PerTransactionCap);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.CapPerTransaction, Outcome.Deny, "the amount is above the per-transaction limit")));
+            .Do(_ => f.Add(hit));
     }
 }

@@ -6,7 +6,9 @@ namespace RiskEngine.Rules;
 
 /// <summary>
 /// Base of RiskEngine's rules: one instance per compiled policy, so thresholds come from the policy through the
-/// constructor and are baked into the compiled network.
+/// constructor and are baked into the compiled network. Each rule matches one fact type (<see cref="FactType"/>)
+/// with a single pattern and adds a hit to the fact when it fires; hits that do not depend on the event are made
+/// once, when the rule is defined.
 /// </summary>
 public abstract class PolicyRule : Rule
 {
@@ -19,25 +21,34 @@ public abstract class PolicyRule : Rule
     /// <summary>False when the policy turns this rule's family off; the rule is then not compiled at all.</summary>
     public virtual bool IsEnabled => true;
 
+    /// <summary>The fact type the rule matches; it is compiled into the session factory of the events of that type.</summary>
+    public abstract Type FactType { get; }
+
+    /// <summary>Where the rule's hits sort among the hits of one decision with the same outcome (compile order).</summary>
+    internal int Order { get; set; }
+
+    /// <summary>The rules to compile for this class: itself, or one instance per policy entry (velocity).</summary>
+    public virtual IEnumerable<PolicyRule> Instances() => [this];
+
     /// <summary>The rule's id in decisions: its class name.</summary>
     protected virtual string RuleId => GetType().Name;
-
-    /// <summary>Records a hit for the decision being made on this thread (see <see cref="DecisionCollector.Current"/>).</summary>
-    protected static void Collect(RuleHit hit) => DecisionCollector.Current.Add(hit);
 
     /// <summary>
     /// A hit with the policy's message for <paramref name="code"/> (placeholders filled: support contacts, and
     /// <c>{reason}</c> from <paramref name="reason"/>), or <paramref name="fallback"/> when the policy has none.
     /// </summary>
-    protected RuleHit Hit(string code, Outcome outcome, string fallback, string? reason = null)
-    {
-        // A policy's messages never change, so each (code, reason, fallback) renders once per rule set.
-        var message = _messages.GetOrAdd((code, reason, fallback), static (k, p) =>
-            p.Messages.RenderOne(p.Messages.DefaultLanguage, k.Code, Placeholders(p, k.Reason ?? k.Code), k.Fallback), Policy);
-        return new RuleHit(RuleId, code, message, outcome);
-    }
+    protected RuleHit Hit(string code, Outcome outcome, string fallback, string? reason = null) =>
+        new(RuleId, code, Message(code, reason) ?? fallback, outcome) { Order = Order };
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Code, string? Reason, string Fallback), string> _messages = new();
+    /// <summary>The hit for <paramref name="code"/> when the policy words it (the same for every event), else null.</summary>
+    protected RuleHit? FixedHit(string code, Outcome outcome) => Message(code) is null ? null : Hit(code, outcome, "");
+
+    /// <summary>The policy's message for <paramref name="code"/>, or null when it has none (then callers describe the event).</summary>
+    protected string? Message(string code, string? reason = null)
+    {
+        if (Policy.Messages.Find(Policy.Messages.DefaultLanguage, code) is null) return null;
+        return Policy.Messages.RenderOne(Policy.Messages.DefaultLanguage, code, Placeholders(Policy, reason ?? code), "");
+    }
 
     /// <summary>Values for message placeholders: <c>{reason}</c>, <c>{phone}</c>, <c>{chat}</c>, <c>{email}</c>.</summary>
     internal static Dictionary<string, string> Placeholders(RiskPolicy policy, string reason) => new(StringComparer.Ordinal)

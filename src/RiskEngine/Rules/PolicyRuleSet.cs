@@ -1,66 +1,36 @@
 using NRules;
 using NRules.Fluent;
 using NRules.Fluent.Dsl;
-using RiskEngine.Decisions;
 using RiskEngine.Policies;
 
 namespace RiskEngine.Rules;
 
-/// <summary>A policy compiled into an NRules session factory. Thread-safe; compiled once per policy version.</summary>
+/// <summary>
+/// A policy compiled into NRules: one session factory per fact type (transactions, sign-ins, limits), each holding
+/// only the rules that match that type. Thread-safe; compiled once per policy version.
+/// </summary>
 public sealed class PolicyRuleSet
 {
-    // One idle session per thread, for the rule set it was made from (policy swaps are rare, so one slot is enough).
-    [ThreadStatic] private static PolicyRuleSet? t_owner;
-    [ThreadStatic] private static ISession? t_session;
+    private static readonly Type[] FactTypes = [typeof(TransactionFact), typeof(LoginFact), typeof(LimitFact)];
 
-    private PolicyRuleSet(RiskPolicy policy, ISessionFactory factory, IReadOnlyList<string> ruleNames)
+    // Idle sessions of this thread, one per fact type, for the rule set they were made from (policy swaps are rare,
+    // so one owner is enough). Creating a session costs more than the rules themselves; a session is not thread-safe.
+    [ThreadStatic] private static PolicyRuleSet? t_owner;
+    [ThreadStatic] private static ISession?[]? t_sessions;
+
+    private readonly ISessionFactory[] _factories;
+
+    private PolicyRuleSet(RiskPolicy policy, ISessionFactory[] factories, IReadOnlyList<string> ruleNames)
     {
         Policy = policy;
-        Factory = factory;
+        _factories = factories;
         RuleNames = ruleNames;
-    }
-
-    /// <summary>
-    /// Inserts <paramref name="facts"/>, fires the rules, retracts the facts again and returns the hits, on a session kept per thread:
-    /// creating a session costs more than the rules themselves, and a session is not thread-safe.
-    /// </summary>
-    public List<RuleHit> Fire(IReadOnlyList<object> facts)
-    {
-        ArgumentNullException.ThrowIfNull(facts);
-        var collector = new DecisionCollector();
-        var outer = DecisionCollector.Swap(collector);
-        var session = ReferenceEquals(t_owner, this) && t_session is not null ? t_session : Factory.CreateSession();
-        t_session = null; // taken: a re-entrant call on this thread gets its own
-        try
-        {
-            session.InsertAll(facts);
-            session.Fire();
-            session.RetractAll(facts);
-        }
-        catch
-        {
-            session = null; // state unknown: let the next call on this thread start afresh
-            throw;
-        }
-        finally
-        {
-            DecisionCollector.Swap(outer);
-            if (session is not null)
-            {
-                t_owner = this;
-                t_session = session;
-            }
-        }
-        return collector.Hits;
     }
 
     /// <summary>The policy.</summary>
     public RiskPolicy Policy { get; }
 
-    /// <summary>The compiled rules; create one session per decision (sessions are not thread-safe).</summary>
-    public ISessionFactory Factory { get; }
-
-    /// <summary>Names of the rules compiled (the families the policy turned off are absent).</summary>
+    /// <summary>Names of the rules compiled (the families the policy turned off are absent; velocity rules once per entry).</summary>
     public IReadOnlyList<string> RuleNames { get; }
 
     /// <summary>Every rule class in RiskEngine, in the order they are compiled.</summary>
@@ -69,24 +39,120 @@ public sealed class PolicyRuleSet
         .OrderBy(t => t.Name, StringComparer.Ordinal)
         .ToArray();
 
+    /// <summary>Fires the rules for one fact; its hits are then in <see cref="EventFact.Hits"/>.</summary>
+    public void Fire(EventFact fact)
+    {
+        ArgumentNullException.ThrowIfNull(fact);
+        var type = TypeIndex(fact);
+        var session = Take(type);
+        try
+        {
+            session.Insert(fact);
+            session.Fire();
+            session.Retract(fact);
+        }
+        catch
+        {
+            session = null; // state unknown: the next call on this thread starts afresh
+            throw;
+        }
+        finally
+        {
+            if (session is not null) Return(type, session);
+        }
+    }
+
+    /// <summary>
+    /// Fires the rules for many facts at once: one insert, one fire, one retract per fact type. The facts must be
+    /// independent (distinct accounts): rules see one fact at a time, so facts never influence each other.
+    /// </summary>
+    public void Fire(IReadOnlyList<EventFact> facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        if (facts.Count == 1)
+        {
+            Fire(facts[0]);
+            return;
+        }
+        var byType = new List<EventFact>?[FactTypes.Length];
+        foreach (var f in facts) (byType[TypeIndex(f)] ??= new List<EventFact>(facts.Count)).Add(f);
+        for (var type = 0; type < byType.Length; type++)
+        {
+            if (byType[type] is not { } group) continue;
+            var session = Take(type);
+            try
+            {
+                session.InsertAll(group);
+                session.Fire();
+                session.RetractAll(group);
+            }
+            catch
+            {
+                session = null;
+                throw;
+            }
+            finally
+            {
+                if (session is not null) Return(type, session);
+            }
+        }
+    }
+
+    private static int TypeIndex(EventFact fact) => fact switch
+    {
+        TransactionFact => 0,
+        LoginFact => 1,
+        LimitFact => 2,
+        _ => throw new ArgumentException($"no rules match {fact.GetType().Name}", nameof(fact)),
+    };
+
+    private ISession Take(int type)
+    {
+        if (ReferenceEquals(t_owner, this) && t_sessions![type] is { } idle)
+        {
+            t_sessions[type] = null; // taken: a re-entrant call on this thread gets its own
+            return idle;
+        }
+        return _factories[type].CreateSession();
+    }
+
+    private void Return(int type, ISession session)
+    {
+        if (!ReferenceEquals(t_owner, this))
+        {
+            t_owner = this;
+            t_sessions = new ISession?[FactTypes.Length];
+        }
+        t_sessions![type] = session;
+    }
+
     /// <summary>Compiles <paramref name="policy"/>'s rules.</summary>
     public static PolicyRuleSet Compile(RiskPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        var activator = new PolicyRuleActivator(policy);
-        var repository = new RuleRepository(activator);
-        repository.Load(x => x.From(RuleTypes));
-        var factory = repository.Compile();
-        var names = repository.GetRules().Select(r => r.Name).ToArray();
-        return new PolicyRuleSet(policy, factory, names);
+        var factories = new ISessionFactory[FactTypes.Length];
+        var names = new List<string>();
+        for (var i = 0; i < FactTypes.Length; i++)
+        {
+            var repository = new RuleRepository(new PolicyRuleActivator(policy, FactTypes[i]));
+            repository.Load(x => x.From(RuleTypes));
+            factories[i] = repository.Compile();
+            names.AddRange(repository.GetRules().Select(r => r.Name).Where(n => !names.Contains(n)));
+        }
+        return new PolicyRuleSet(policy, factories, names);
     }
 
-    private sealed class PolicyRuleActivator(RiskPolicy policy) : IRuleActivator
+    /// <summary>Makes the enabled rules that match <paramref name="factType"/>, numbered in compile order.</summary>
+    private sealed class PolicyRuleActivator(RiskPolicy policy, Type factType) : IRuleActivator
     {
         public IEnumerable<Rule> Activate(Type type)
         {
             var rule = (PolicyRule)Activator.CreateInstance(type, policy)!;
-            return rule.IsEnabled ? [rule] : [];
+            if (!rule.IsEnabled || !rule.FactType.IsAssignableFrom(factType)) return [];
+            var typeIndex = ((IList<Type>)RuleTypes).IndexOf(type);
+            var instances = rule.Instances().ToList();
+            for (var i = 0; i < instances.Count; i++) instances[i].Order = typeIndex * 10_000 + i;
+            return instances;
         }
     }
 }

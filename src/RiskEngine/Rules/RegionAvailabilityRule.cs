@@ -14,17 +14,23 @@ public sealed class RegionAvailabilityRule(RiskPolicy policy) : PolicyRule(polic
     public override bool IsEnabled => Policy.Regions.Mode == RegionMode.Allow || Policy.Regions.Countries.Count > 0;
 
     /// <inheritdoc />
+    public override Type FactType => typeof(TransactionFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        TransactionFact tx = default!;
+        _known = FixedHit(ReasonCodes.RegionUnavailable, Outcome.Deny) is { } k ? k with { Shadow = Policy.Regions.Shadow } : null;
+        TransactionFact f = default!;
         When()
-            .Match(() => tx, t => Unavailable(t.Attempt) != null);
+            .Match(() => f, x => Unavailable(x.Attempt) != null);
         Then()
-            .Do(_ => Collect(HitFor(tx)));
+            .Do(_ => f.Add(HitFor(f)));
     }
 
-    private RuleHit HitFor(TransactionFact tx) =>
-        Hit(ReasonCodes.RegionUnavailable, Outcome.Deny, $"the service is not available in {Unavailable(tx.Attempt)}") with { Shadow = Policy.Regions.Shadow };
+    private RuleHit? _known;
+
+    private RuleHit HitFor(TransactionFact f) =>
+        _known ?? Hit(ReasonCodes.RegionUnavailable, Outcome.Deny, $"the service is not available in {Unavailable(f.Attempt)}") with { Shadow = Policy.Regions.Shadow };
 
     private string? Unavailable(TransactionAttempt a)
     {

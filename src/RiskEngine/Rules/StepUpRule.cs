@@ -3,16 +3,20 @@ using RiskEngine.Policies;
 
 namespace RiskEngine.Rules;
 
-/// <summary>Challenges a transaction above the asset's step-up threshold unless a TOTP code was verified for it.</summary>
+/// <summary>Challenges (asks for a TOTP code) a transaction above the asset's step-up threshold, unless already verified.</summary>
 public sealed class StepUpRule(RiskPolicy policy) : PolicyRule(policy)
 {
     /// <inheritdoc />
+    public override Type FactType => typeof(TransactionFact);
+
+    /// <inheritdoc />
     public override void Define()
     {
-        CapUsageFact cap = default!;
+        var hit = Hit(ReasonCodes.CapStepUp, Outcome.Challenge, "confirm this amount with your verification code");
+        TransactionFact f = default!;
         When()
-            .Match(() => cap, c => !c.Authenticated && c.Asset.ChallengeAbove != null && c.Amount > c.Asset.ChallengeAbove);
+            .Match(() => f, x => x.CapsApply && !x.Authenticated && x.ChallengeAbove != null && x.Amount > x.ChallengeAbove);
         Then()
-            .Do(_ => Collect(Hit(ReasonCodes.CapStepUp, Outcome.Challenge, "confirm this amount with your verification code")));
+            .Do(_ => f.Add(hit));
     }
 }
