@@ -71,7 +71,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         {
             return Failed(riskEvent, e);
         }
-        var stripe = _stripes[(uint)StringComparer.Ordinal.GetHashCode(riskEvent.Account.Value) % (uint)_stripes.Length];
+        var stripe = _stripes[StripeOf(riskEvent.Account)];
         await stripe.WaitAsync(cancellationToken);
         try
         {
@@ -79,10 +79,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         }
         catch (StateStoreUnavailableException e)
         {
-            var outcome = _options.WhenStoreUnavailable;
-            return EvaluationResult.Decided(new Decision(riskEvent.Id, riskEvent.Account, riskEvent.At, outcome,
-                [new RuleHit("StoreUnavailable", ReasonCodes.EngineUnavailable, $"the risk engine cannot reach its state store ({e.Message}); try again shortly", outcome)],
-                policy.Version, []));
+            return Unavailable(policy, riskEvent, e);
         }
         finally
         {
@@ -90,57 +87,143 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         }
     }
 
+    /// <summary>Decides one event (its account's stripe held), re-reading and deciding again when a commit loses a race.</summary>
     private async ValueTask<EvaluationResult> DecideAsync(Rules.PolicyRuleSet rules, RiskEvent riskEvent, string fingerprint, CancellationToken cancellationToken)
     {
-        var policy = rules.Policy;
         for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
         {
-            var (stored, snapshot) = await _store.LoadForDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
-            if (stored is not null) return Replayed(riskEvent, fingerprint, stored);
+            var step = new Step(riskEvent, fingerprint);
+            await StartAsync(rules.Policy, step, null, cancellationToken);
+            if (step.Result is { } early) return early;
+            FireAll(rules, [step]);
+            if (step.Result is { } failed) return failed;
+            if (await FinishAsync(rules.Policy, step, cancellationToken)) return step.Result!.Value;
+            // re-read: someone else decided for this account or this event id first
+        }
+        throw new InvalidOperationException($"event {riskEvent.Id}: account {riskEvent.Account} changed concurrently {_options.MaxCommitRetries} times in a row; giving up");
+    }
 
-            var ipFailures = 0;
-            IpFailure? ipFailure = null;
-            if (riskEvent is LoginAttempt { Ip: { } ip } login && policy.Logins.IpThrottle is { } throttle)
+    /// <summary>One event on its way through a decision; <see cref="Result"/> is set once it is answered.</summary>
+    private sealed class Step(RiskEvent riskEvent, string fingerprint)
+    {
+        public RiskEvent Event { get; } = riskEvent;
+        public string Fingerprint { get; } = fingerprint;
+        public AccountSnapshot Snapshot { get; set; }
+        public DecisionMaker.Pending? Pending { get; set; }
+        public IpFailure? IpFailure { get; set; }
+        public EvaluationResult? Result { get; set; }
+    }
+
+    /// <summary>
+    /// Reads the account and the event's stored decision, and prepares the event's fact. Answers the step at once for
+    /// a re-delivery, an event too far out of order, or a bug while preparing. <paramref name="recentIpFailures"/>
+    /// holds failed sign-ins decided earlier in the same batch but not yet committed.
+    /// </summary>
+    private async ValueTask StartAsync(RiskPolicy policy, Step step, Dictionary<string, List<DateTimeOffset>>? recentIpFailures, CancellationToken cancellationToken)
+    {
+        var riskEvent = step.Event;
+        var (stored, snapshot) = await _store.LoadForDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
+        if (stored is not null)
+        {
+            step.Result = Replayed(riskEvent, step.Fingerprint, stored);
+            return;
+        }
+
+        var ipFailures = 0;
+        if (riskEvent is LoginAttempt { Ip: { } ip } login && policy.Logins.IpThrottle is { } throttle)
+        {
+            var key = ip.ToString();
+            ipFailures = await _store.CountIpFailuresAsync(key, login.At - throttle.Window, login.At, cancellationToken);
+            if (recentIpFailures?.TryGetValue(key, out var recent) == true)
+                foreach (var t in recent) if (t > login.At - throttle.Window && t <= login.At) ipFailures++;
+            if (!login.PasswordOk)
             {
-                var key = ip.ToString();
-                ipFailures = await _store.CountIpFailuresAsync(key, login.At - throttle.Window, login.At, cancellationToken);
-                if (!login.PasswordOk) ipFailure = new IpFailure(key, login.At, throttle.Window, Later(login.At, _time.GetUtcNow()) + throttle.Window);
+                step.IpFailure = new IpFailure(key, login.At, throttle.Window, Later(login.At, _time.GetUtcNow()) + throttle.Window);
+                if (recentIpFailures is not null)
+                {
+                    if (!recentIpFailures.TryGetValue(key, out var list)) recentIpFailures[key] = list = [];
+                    list.Add(login.At);
+                }
             }
+        }
 
-            var state = snapshot.State; // the store hands out a copy; deciding may change it freely
-            if (state.LatestEventAt is { } latest && riskEvent.At < latest - EventBounds.MaxOutOfOrder)
-                return EvaluationResult.Rejected(new Rejection(riskEvent.Id, "at",
-                    $"at is more than {EventBounds.MaxOutOfOrder.TotalDays.ToString(CultureInfo.InvariantCulture)} days before the account's latest event ({latest.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}); an event that far out of order cannot be decided"));
-            AccountCommit commit;
-            Decision decision;
+        var state = snapshot.State; // the store hands out a copy; deciding may change it freely
+        if (state.LatestEventAt is { } latest && riskEvent.At < latest - EventBounds.MaxOutOfOrder)
+        {
+            step.Result = EvaluationResult.Rejected(new Rejection(riskEvent.Id, "at",
+                $"at is more than {EventBounds.MaxOutOfOrder.TotalDays.ToString(CultureInfo.InvariantCulture)} days before the account's latest event ({latest.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}); an event that far out of order cannot be decided"));
+            return;
+        }
+        step.Snapshot = snapshot;
+        try
+        {
+            // Deciding touches only the copy, so an exception here changes nothing: the event alone is rejected.
+            step.Pending = DecisionMaker.Prepare(policy, riskEvent, state, ipFailures);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            step.Result = Failed(riskEvent, e);
+        }
+    }
+
+    /// <summary>Fires the rules for the prepared steps together; if that throws, once per step, so only the failing ones are rejected.</summary>
+    private void FireAll(Rules.PolicyRuleSet rules, List<Step> steps)
+    {
+        var facts = new List<Rules.EventFact>(steps.Count);
+        foreach (var s in steps)
+            if (s.Result is null && s.Pending?.Fact is { } f) facts.Add(f);
+        if (facts.Count == 0) return;
+        try
+        {
+            rules.Fire(facts);
+            return;
+        }
+        catch (Exception) when (facts.Count > 1)
+        {
+            // Which hits a failed batch left is unknown: clear them, then fire one fact at a time.
+        }
+        foreach (var s in steps)
+        {
+            if (s.Result is not null || s.Pending?.Fact is not { } fact) continue;
             try
             {
-                // Deciding touches only the copy, so an exception here changes nothing: the event alone is rejected.
-                decision = DecisionMaker.Decide(rules, riskEvent, state, ipFailures);
-                var now = _time.GetUtcNow();
-                commit = new AccountCommit(riskEvent.Account, snapshot.Version, state, fingerprint, decision, Later(riskEvent.At, now) + policy.IdempotencyWindow)
-                {
-                    IpFailure = ipFailure,
-                    Clock = now,
-                };
+                fact.ClearHits();
+                rules.Fire(fact);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                return Failed(riskEvent, e);
-            }
-            switch (await _store.CommitAsync(commit, cancellationToken))
-            {
-                case CommitStatus.Committed:
-                    foreach (var e in decision.Events)
-                        foreach (var sink in _sinks)
-                            await sink.PublishAsync(e, cancellationToken);
-                    return EvaluationResult.Decided(decision);
-                case CommitStatus.Conflict:
-                case CommitStatus.DuplicateEvent:
-                    continue; // re-read: someone else decided for this account or this event id first
+                s.Result = Failed(s.Event, e);
             }
         }
-        throw new InvalidOperationException($"event {riskEvent.Id}: account {riskEvent.Account} changed concurrently {_options.MaxCommitRetries} times in a row; giving up");
+    }
+
+    /// <summary>Applies the outcome, commits it and tells the sinks; false when the commit lost a race (decide again).</summary>
+    private async ValueTask<bool> FinishAsync(RiskPolicy policy, Step step, CancellationToken cancellationToken)
+    {
+        var riskEvent = step.Event;
+        AccountCommit commit;
+        Decision decision;
+        try
+        {
+            decision = DecisionMaker.Complete(policy, step.Pending!);
+            var now = _time.GetUtcNow();
+            commit = new AccountCommit(riskEvent.Account, step.Snapshot.Version, step.Snapshot.State, step.Fingerprint, decision, Later(riskEvent.At, now) + policy.IdempotencyWindow)
+            {
+                IpFailure = step.IpFailure,
+                Clock = now,
+            };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            step.Result = Failed(riskEvent, e);
+            return true;
+        }
+        if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) return false;
+        foreach (var e in decision.Events)
+            foreach (var sink in _sinks)
+                await sink.PublishAsync(e, cancellationToken);
+        step.Result = EvaluationResult.Decided(decision);
+        return true;
     }
 
     /// <inheritdoc />
@@ -189,6 +272,15 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
     /// never expire another account's records.
     /// </summary>
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>The store cannot be reached: the event is answered with the configured outcome (fail closed by default) and nothing is recorded.</summary>
+    private EvaluationResult Unavailable(RiskPolicy policy, RiskEvent riskEvent, StateStoreUnavailableException e)
+    {
+        var outcome = _options.WhenStoreUnavailable;
+        return EvaluationResult.Decided(new Decision(riskEvent.Id, riskEvent.Account, riskEvent.At, outcome,
+            [new RuleHit("StoreUnavailable", ReasonCodes.EngineUnavailable, $"the risk engine cannot reach its state store ({e.Message}); try again shortly", outcome)],
+            policy.Version, []));
+    }
 
     /// <summary>A bug met while deciding one event: that event is rejected and logged; nothing was committed.</summary>
     private EvaluationResult Failed(RiskEvent e, Exception error)

@@ -18,6 +18,19 @@ public interface IRiskEngine
     /// <summary>Decides any input event.</summary>
     ValueTask<EvaluationResult> EvaluateAsync(RiskEvent riskEvent, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Decides a batch of events and answers each, in input order. Events of one account are decided in input order;
+    /// the engine may decide events of distinct accounts together (the default engine fires them through NRules as
+    /// one batch). Each result is what <see cref="EvaluateAsync"/> would have answered.
+    /// </summary>
+    async ValueTask<IReadOnlyList<EvaluationResult>> EvaluateBatchAsync(IReadOnlyList<RiskEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var results = new EvaluationResult[events.Count];
+        for (var i = 0; i < events.Count; i++) results[i] = await EvaluateAsync(events[i], cancellationToken);
+        return results;
+    }
+
     /// <summary>Decides a payment or transfer attempt: allow, challenge (ask for TOTP), deny or freeze.</summary>
     ValueTask<EvaluationResult> EvaluateTransactionAsync(TransactionAttempt attempt, CancellationToken cancellationToken = default);
 

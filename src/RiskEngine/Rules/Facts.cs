@@ -19,6 +19,9 @@ public abstract class EventFact
 
     /// <summary>Adds a hit (called from rule actions).</summary>
     public void Add(RuleHit hit) => (_hits ??= new List<RuleHit>(2)).Add(hit);
+
+    /// <summary>Forgets the hits, to fire the rules again after a failed batch.</summary>
+    internal void ClearHits() => _hits?.Clear();
 }
 
 /// <summary>An event that moves or limits money: the account's status and the currency matter to it.</summary>
