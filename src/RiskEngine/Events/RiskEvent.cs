@@ -19,9 +19,10 @@ public abstract record RiskEvent(EventId Id, DateTimeOffset At, AccountId Accoun
     {
         // XXH128 over the canonical text: fast, and 128 bits make an accidental collision between a re-delivery and
         // a conflicting event impractical. Not a MAC: ids are not secrets, and producers are trusted to be themselves.
-        Span<byte> hash = stackalloc byte[16];
-        System.IO.Hashing.XxHash128.Hash(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Canonical().AsSpan()), hash);
-        return Convert.ToBase64String(hash);
+        // The built-in events stream their fields into the hash; other subclasses are hashed through Canonical().
+        var hash = CanonicalHash.Rent();
+        if (!TryWrite(hash)) hash.Field(Canonical());
+        return hash.Finish();
     }
 
     /// <summary>
@@ -30,23 +31,24 @@ public abstract record RiskEvent(EventId Id, DateTimeOffset At, AccountId Accoun
     /// </summary>
     public abstract string Canonical();
 
-    private protected string CanonicalOf(string type, params ReadOnlySpan<string?> fields)
+    /// <summary>Writes the event's canonical fields; false for an event type that defines only <see cref="Canonical"/>.</summary>
+    private protected virtual bool TryWrite(CanonicalSink sink) => false;
+
+    /// <summary>The canonical text of a built-in event.</summary>
+    private protected string CanonicalText()
     {
-        var text = new System.Text.StringBuilder(128);
-        Field(text, type);
-        Field(text, Id.Value);
-        Field(text, At.UtcTicks.ToString(CultureInfo.InvariantCulture));
-        Field(text, Account.Value);
-        foreach (var f in fields) Field(text, f);
+        var text = new CanonicalText();
+        TryWrite(text);
         return text.ToString();
     }
 
-    private protected static string? Text(IFormattable? value) => value?.ToString(null, CultureInfo.InvariantCulture);
-
-    private static void Field(System.Text.StringBuilder text, string? value)
+    /// <summary>The fields every event has: type, id, time, account.</summary>
+    private protected void WriteCommon(CanonicalSink sink, string type)
     {
-        if (value is null) text.Append("-;");
-        else text.Append(value.Length).Append(':').Append(value).Append(';');
+        sink.Field(type);
+        sink.Field(Id.Value);
+        sink.Field(At.UtcTicks);
+        sink.Field(Account.Value);
     }
 }
 
@@ -72,8 +74,21 @@ public sealed record TransactionAttempt(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Canonical() => CanonicalOf("transaction",
-        Text(Money.Normalize(Amount.Amount)), Amount.Currency.Value, Origin.Value, Device.Value, Residence?.Value, Counterparty?.Value, Ip?.ToString(), TotpVerified ? "totp" : null);
+    public override string Canonical() => CanonicalText();
+
+    private protected override bool TryWrite(CanonicalSink sink)
+    {
+        WriteCommon(sink, "transaction");
+        sink.Amount(Amount.Amount);
+        sink.Field(Amount.Currency.Value);
+        sink.Field(Origin.Value);
+        sink.Field(Device.Value);
+        sink.Field(Residence?.Value);
+        sink.Field(Counterparty?.Value);
+        sink.Field(Ip);
+        sink.Field(TotpVerified ? "totp" : null);
+        return true;
+    }
 }
 
 /// <summary>A sign-in attempt.</summary>
@@ -96,8 +111,20 @@ public sealed record LoginAttempt(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Canonical() => CanonicalOf("login",
-        PasswordOk ? "ok" : "failed", Device.Value, Country.Value, Ip?.ToString(), Text(Location?.Latitude), Text(Location?.Longitude), TotpVerified ? "totp" : null);
+    public override string Canonical() => CanonicalText();
+
+    private protected override bool TryWrite(CanonicalSink sink)
+    {
+        WriteCommon(sink, "login");
+        sink.Field(PasswordOk ? "ok" : "failed");
+        sink.Field(Device.Value);
+        sink.Field(Country.Value);
+        sink.Field(Ip);
+        sink.Field(Location?.Latitude);
+        sink.Field(Location?.Longitude);
+        sink.Field(TotpVerified ? "totp" : null);
+        return true;
+    }
 }
 
 /// <summary>The user arranges, in advance and confirmed with TOTP, a higher limit for a large transaction.</summary>
@@ -113,8 +140,17 @@ public sealed record LimitArrangement(
     public bool TotpVerified { get; init; }
 
     /// <inheritdoc />
-    public override string Canonical() => CanonicalOf("limit",
-        Text(Money.Normalize(Amount.Amount)), Amount.Currency.Value, Text(Until.UtcTicks), TotpVerified ? "totp" : null);
+    public override string Canonical() => CanonicalText();
+
+    private protected override bool TryWrite(CanonicalSink sink)
+    {
+        WriteCommon(sink, "limit");
+        sink.Amount(Amount.Amount);
+        sink.Field(Amount.Currency.Value);
+        sink.Field(Until.UtcTicks);
+        sink.Field(TotpVerified ? "totp" : null);
+        return true;
+    }
 }
 
 /// <summary>A support agent lifts a freeze.</summary>
@@ -128,7 +164,15 @@ public sealed record SupportUnfreeze(
     string Reason) : RiskEvent(Id, At, Account)
 {
     /// <inheritdoc />
-    public override string Canonical() => CanonicalOf("unfreeze", By, Reason);
+    public override string Canonical() => CanonicalText();
+
+    private protected override bool TryWrite(CanonicalSink sink)
+    {
+        WriteCommon(sink, "unfreeze");
+        sink.Field(By);
+        sink.Field(Reason);
+        return true;
+    }
 }
 
 /// <summary>One form per address, so a per-IP throttle cannot be dodged by writing the same address another way.</summary>

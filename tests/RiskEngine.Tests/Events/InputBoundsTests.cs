@@ -77,6 +77,21 @@ public sealed class InputBoundsTests
     }
 
     [Theory]
+    [InlineData(Tx)]
+    [InlineData(Limit)]
+    [InlineData(Unfreeze)]
+    [InlineData(Login)]
+    [InlineData("""{"type":"login","id":"g2","at":"2026-11-27T10:00:00.1234567+08:00","account":"\u7528\u6237","success":true,"device":"d","country":"US","ip":"2001:db8::1","lat":-33.8688,"lon":151.2093,"authenticated":"totp"}""")]
+    [InlineData("""{"type":"transaction","id":"x2","at":"2026-11-27T10:00:00Z","account":"a","amount":1234.50,"currency":"USD","country":"US","device":"d","residence":"CN","counterpartyCountry":"GB","ip":"::ffff:1.2.3.4"}""")]
+    public void The_fingerprint_is_xxh128_of_the_canonical_text_so_stored_fingerprints_stay_valid(string json)
+    {
+        var e = Parse(json).Event!;
+        var expected = Convert.ToBase64String(System.IO.Hashing.XxHash128.Hash(System.Runtime.InteropServices.MemoryMarshal.AsBytes(e.Canonical().AsSpan())));
+        Assert.Equal(expected, e.Fingerprint());
+        Assert.Equal(expected, e.Fingerprint()); // the per-thread hash was reset
+    }
+
+    [Theory]
     [InlineData("{\"type\":\"transaction\",\"id\":\"x\",\"account\":\"a\tb\"}", "tab")]
     [InlineData("{\"type\":\"transaction\",\"id\":\"x\",\"n\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", "nested deeper than 16")]
     [InlineData("{\"type\":\"transaction\",\"id\":\"x\",\"amount\":NaN}", "NaN")]
