@@ -72,7 +72,12 @@ internal static class AccountCommands
             var reasonText = parse.GetValue(reason)!;
             if (string.IsNullOrWhiteSpace(byText) || string.IsNullOrWhiteSpace(reasonText)) throw new CliException("--by and --reason must not be empty", 1);
             var result = await host.Engine.UnfreezeAsync(new SupportUnfreeze(eventId, now, Program.ParseAccount(parse.GetValue(id)!), byText, reasonText), ct);
-            var decision = result.Decision ?? throw new CliException(result.Rejection!.Error, 1);
+            var decision = result.Kind switch
+            {
+                ResultKind.Decided => result.Decision!,
+                ResultKind.Unavailable => throw new CliException($"the state store cannot be reached ({result.Outage!.Reason}); nothing was changed", 2),
+                _ => throw new CliException(result.Rejection!.Error, 1),
+            };
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
             RecordWriter.WriteDecision(buffer, decision);
             await using var stdout = Console.OpenStandardOutput();

@@ -283,8 +283,6 @@ internal sealed partial class StreamWorker(
         var entryMarker = keys.EntryDone(key, entry.Id);
         RedisValue[] args;
         RedisKey[] scriptKeys;
-        if (result.Decision?.HasReason(Policies.ReasonCodes.EngineUnavailable) == true)
-            throw new StateStoreUnavailableException("the state store is unavailable"); // never publish a fail-closed answer for a queued event
         if (result.Decision is { } d)
         {
             metrics.Decided(d, 0);

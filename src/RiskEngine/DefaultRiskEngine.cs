@@ -273,13 +273,14 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
     /// </summary>
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
-    /// <summary>The store cannot be reached: the event is answered with the configured outcome (fail closed by default) and nothing is recorded.</summary>
+    /// <summary>The store cannot be reached: nothing is decided or recorded; the outage carries the fail-closed answer.</summary>
     private EvaluationResult Unavailable(RiskPolicy policy, RiskEvent riskEvent, StateStoreUnavailableException e)
     {
         var outcome = _options.WhenStoreUnavailable;
-        return EvaluationResult.Decided(new Decision(riskEvent.Id, riskEvent.Account, riskEvent.At, outcome,
-            [new RuleHit("StoreUnavailable", ReasonCodes.EngineUnavailable, $"the risk engine cannot reach its state store ({e.Message}); try again shortly", outcome)],
-            policy.Version, []));
+        var answer = new Decision(riskEvent.Id, riskEvent.Account, riskEvent.At, outcome,
+            [new RuleHit("StoreUnavailable", ReasonCodes.EngineUnavailable, "the risk engine cannot reach its state store; try again shortly", outcome)],
+            policy.Version, []);
+        return EvaluationResult.Unavailable(new StoreOutage(e.Message, answer));
     }
 
     /// <summary>A bug met while deciding one event: that event is rejected and logged; nothing was committed.</summary>

@@ -22,8 +22,10 @@ public sealed class RiskEngineOptions
     public int MaxCommitRetries { get; set; } = 100;
 
     /// <summary>
-    /// The outcome when the state store cannot be reached: <see cref="Decisions.Outcome.Deny"/> by default (fail
-    /// closed: never allow silently), reason <c>engine.unavailable</c>. Nothing is recorded for such a decision.
+    /// The answer for a caller who cannot wait while the state store cannot be reached
+    /// (<see cref="Decisions.StoreOutage.FailClosed"/>): <see cref="Decisions.Outcome.Deny"/> by default, reason
+    /// <c>engine.unavailable</c>; <c>Challenge</c> and <c>Freeze</c> are allowed, <c>Allow</c> is refused (fail
+    /// closed: an outage never lets money move unchecked). Nothing is recorded for such an answer.
     /// </summary>
     public Decisions.Outcome WhenStoreUnavailable { get; set; } = Decisions.Outcome.Deny;
 
@@ -46,6 +48,8 @@ public sealed class RiskEngineOptionsValidator : IValidateOptions<RiskEngineOpti
             errors.Add("RiskEngine: set PolicyPath or PolicyJson, not both");
         if (options.MaxFutureSkew is { } skew && skew <= TimeSpan.Zero)
             errors.Add($"RiskEngine: MaxFutureSkew must be positive (or null to turn the check off), not {skew}");
+        if (options.WhenStoreUnavailable == Decisions.Outcome.Allow)
+            errors.Add("RiskEngine: WhenStoreUnavailable must not be Allow: during a store outage the engine fails closed (Deny, Challenge or Freeze)");
         if (options.MaxCommitRetries is < 1 or > 100_000)
             errors.Add($"RiskEngine: MaxCommitRetries must be between 1 and 100000, not {options.MaxCommitRetries}");
         if (errors.Count == 0)

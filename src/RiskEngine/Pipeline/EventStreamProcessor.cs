@@ -53,7 +53,11 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
         return new StreamSummary(lines, decisions, rejected, duplicates, accountEvents);
     }
 
-    /// <summary>Parses and decides one line. Never throws for a bad line, only when cancelled or when the store fails.</summary>
+    /// <summary>
+    /// Parses and decides one line: a decision or a rejection. Never throws for a bad line, only when cancelled or
+    /// when the store cannot be reached (<see cref="State.StateStoreUnavailableException"/>): a queued event is
+    /// never answered with the fail-closed outage answer, its host pauses and decides it later.
+    /// </summary>
     public async ValueTask<EvaluationResult> ProcessLineAsync(JsonLine line, CancellationToken cancellationToken = default)
     {
         var parsed = Read(line);
@@ -61,7 +65,9 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
         var riskEvent = parsed.Event!;
         try
         {
-            return await engine.EvaluateAsync(riskEvent, cancellationToken);
+            var result = await engine.EvaluateAsync(riskEvent, cancellationToken);
+            if (result.Kind == ResultKind.Unavailable) throw new State.StateStoreUnavailableException(result.Outage!.Reason);
+            return result;
         }
         catch (Exception e) when (e is not (OperationCanceledException or State.StateStoreUnavailableException))
         {

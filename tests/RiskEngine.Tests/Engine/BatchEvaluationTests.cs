@@ -90,8 +90,10 @@ public sealed class BatchEvaluationTests
         t.Time.SetUtcNow(TestEngine.T0 + TimeSpan.FromHours(1));
         var results = await t.Engine.EvaluateBatchAsync([t.Tx("up", 10), t.Tx("down", 10), t.Tx("up", 10, after: TimeSpan.FromMinutes(1))]);
         Assert.Equal(Outcome.Allow, results[0].Decision!.Outcome);
-        Assert.True(results[1].Decision!.HasReason("engine.unavailable"));
-        Assert.Equal(Outcome.Deny, results[1].Decision!.Outcome);
+        Assert.Equal(ResultKind.Unavailable, results[1].Kind);
+        Assert.Null(results[1].Decision);
+        Assert.True(results[1].Outage!.FailClosed.HasReason("engine.unavailable"));
+        Assert.Equal(Outcome.Deny, results[1].GetDecisionOrThrow().Outcome);
         Assert.Equal(Outcome.Allow, results[2].Decision!.Outcome);
     }
 
