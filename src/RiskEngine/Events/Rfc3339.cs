@@ -4,9 +4,10 @@ using System.Text;
 namespace RiskEngine.Events;
 
 /// <summary>
-/// Reads an RFC 3339 timestamp with an offset from UTF-8, accepting exactly what the contract has always accepted:
+/// Reads an RFC 3339 timestamp with an offset from UTF-8, accepting what the contract has always accepted:
 /// <c>yyyy-MM-dd(T|t)HH:mm:ss[.f{1,9}](Z|z|±hh:mm)</c>, ASCII digits only, naming a real date and time (no leap
 /// second, no hour 24) whose offset is at most 14:00 and whose instant lies in <see cref="DateTimeOffset"/>'s range.
+/// (The regex this replaces also let a final line feed through, by mistake; that is refused now.)
 /// </summary>
 internal static class Rfc3339
 {
@@ -48,10 +49,7 @@ internal static class Rfc3339
             offsetMinutes = (offsetHours * 60 + offsetMinute) * (text[i] == '-' ? -1 : 1);
             i += 6;
         }
-        // Kept from the regex this replaces: its `$` also matched before a final line feed, which
-        // DateTimeOffset.TryParse then ignored.
-        if (i == text.Length - 1 && text[i] == '\n') i++;
-        if (i != text.Length) return false;
+        if (i != text.Length) return false; // nothing after the offset, not even a line feed
 
         // .NET rounds 8 and 9 fraction digits to ticks through binary floating point; rather than copy its rounding,
         // let it decide those rare cases itself.
