@@ -60,14 +60,15 @@ public static class RecordWriter
             Return(w);
         }
         NewLine(output);
-        foreach (var e in decision.Events) WriteAccountEvent(output, e);
+        for (var i = 0; i < decision.Events.Count; i++) WriteAccountEvent(output, decision.Events[i]);
     }
 
     private static void WriteHits(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<RuleHit> hits, bool withOutcome)
     {
         w.WriteStartArray(name);
-        foreach (var r in hits)
+        for (var i = 0; i < hits.Count; i++) // by index: a foreach over the interface would allocate an enumerator
         {
+            var r = hits[i];
             w.WriteStartObject();
             w.WriteString(Name.Rule, r.Rule);
             w.WriteString(Name.Code, r.Code);
