@@ -91,7 +91,12 @@ public sealed class DifferentialParserProperties(ITestOutputHelper output)
             (8, Pick(Known).Select(n => $"\"{n}\"")),
             (2, JsonString(Pick(Known))),
             (2, Gen.Choose(0, 20).Select(i => $"\"x{i}\"")),
-            (1, JsonString(EventLines.AnyText)));
+            (1, JsonString(EventLines.AnyText)),
+            (1, Pick("\"\\ud800\"", "\"a\\udc00\"", "\"\"", "\"ID\"", "\"id \"")));
+
+    /// <summary>Many fields of no interest, often repeated, some written with escapes.</summary>
+    private static Gen<(string, string)> Unknown =>
+        Gen.Zip(JsonString(Gen.Choose(0, 40).Select(i => $"u{i}")), Value);
 
     /// <summary>A contract-shaped event, then some extra properties anywhere in it (repeats, unknowns, wild values).</summary>
     private static Gen<byte[]> Edited =>
@@ -173,8 +178,14 @@ public sealed class DifferentialParserProperties(ITestOutputHelper output)
             select Encoding.UTF8.GetBytes($$"""{"id":"big","type":"login","pad":"{{new string('p', size - 40)}}"}"""),
             Pick("", " ", "{}", "[]", "null", "42", "\"x\"", "{\"id\":\"x\"} {}", "{\"id\":\"x\"}\n", "\uFEFF{}", "{\"a\":1,}", "{,}").Select(Encoding.UTF8.GetBytes));
 
+    private static Gen<byte[]> Crowded =>
+        from line in EventLines.EventLine
+        from extras in Gen.Choose(6, 30).SelectMany(n => Gen.ArrayOf(Unknown, n))
+        from positions in Gen.ArrayOf(Gen.Choose(0, 1000), extras.Length)
+        select Insert(line, extras, positions);
+
     private static Gen<byte[]> AnyLine =>
-        Weighted((5, EventLines.EventLine), (5, Edited), (4, Mutated), (3, Timed), (1, Odd));
+        Weighted((5, EventLines.EventLine), (5, Edited), (2, Crowded), (4, Mutated), (3, Timed), (1, Odd));
 
     [Fact]
     public void The_span_parser_decides_every_line_as_the_reference_parser_did()
