@@ -15,6 +15,8 @@ internal enum Field
 /// <summary>
 /// Top-level fields as read, before validation: for each known field, where its value lies in the line and what kind
 /// of token it is. Values are decoded only when asked for, so a field costs a string only if the event keeps it.
+/// The <c>Try</c> accessors fail with the contract's texts: "X is required" when absent or null, "X must be ..."
+/// when of another kind.
 /// </summary>
 internal ref struct EventFields(ReadOnlySpan<byte> line)
 {
@@ -58,6 +60,8 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
     /// </summary>
     public bool Add(PropertyName name, ref Utf8JsonReader reader)
     {
+        // The value is read (a string checked, a container skipped) before a repeat is noticed, so a repeated field
+        // whose value is broken is refused for the broken value, as it always was.
         var value = Slot.Read(ref reader);
         if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
         if (name.Field is not { } field) return _unknown.Add(_line, name);
@@ -131,7 +135,8 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         double? read = null;
         if (slot.Kind == JsonTokenType.Number)
         {
-            // Through decimal first, as the contract always has: the same digits give the same double.
+            // Through decimal first, as the parser always did: that can differ from reading a double directly in the
+            // last bit, and a location is part of the event's fingerprint.
             var number = NumberAt(slot);
             read = number.TryGetDecimal(out var d) ? (double)d : number.TryGetDouble(out var dbl) ? dbl : null;
         }
@@ -204,7 +209,7 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         }
     }
 
-    [InlineArray(18)]
+    [InlineArray(18)] // one per Field
     private struct Slots
     {
         private Slot _first;
