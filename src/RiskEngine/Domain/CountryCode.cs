@@ -18,6 +18,8 @@ public readonly record struct CountryCode
 
     private static readonly FrozenSet<string> Codes = Assigned.Split(' ').ToFrozenSet(StringComparer.Ordinal);
 
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> CodesBySpan = Codes.GetAlternateLookup<ReadOnlySpan<char>>();
+
     private CountryCode(string value) => Value = value;
 
     /// <summary>The two-letter code, upper case.</summary>
@@ -40,6 +42,17 @@ public readonly record struct CountryCode
         code = new CountryCode(interned); // interned: one string per country, whatever the input
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// Finds an assigned code without allocating (the event parser's path); false for anything else, which
+    /// <see cref="TryCreate"/> then explains.
+    /// </summary>
+    internal static bool TryFind(ReadOnlySpan<char> value, out CountryCode code)
+    {
+        var found = CodesBySpan.TryGetValue(value, out var interned);
+        code = found ? new CountryCode(interned!) : default;
+        return found;
     }
 
     /// <summary>Creates a country code or throws <see cref="ArgumentException"/>.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using RiskEngine.Decisions;
 using RiskEngine.Domain;
 
@@ -12,7 +12,12 @@ namespace RiskEngine.Events;
 /// that names the offending top-level field. Unknown fields are ignored (the contract lets producers add fields).
 /// Policy-dependent checks (decimal places of an asset) happen in the engine.
 /// </summary>
-public static partial class EventParser
+/// <remarks>
+/// One pass over the top-level properties notes where each known field's value lies (<see cref="EventFields"/>);
+/// values are then validated in a fixed order, so a line with several faults is always refused for the same one.
+/// Only the strings the event keeps are allocated.
+/// </remarks>
+public static class EventParser
 {
     /// <summary>Largest accepted event, in bytes (64 KiB).</summary>
     public const int MaxEventBytes = 64 * 1024;
@@ -21,17 +26,14 @@ public static partial class EventParser
 
     private const int MaxDepth = 16;
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
-    private static partial Regex Rfc3339();
-
     /// <summary>Parses one event.</summary>
     public static ParsedEvent Parse(ReadOnlySpan<byte> json)
     {
         if (json.Length > MaxEventBytes)
             return Reject(null, null, $"the event is {json.Length} bytes; the limit is {MaxEventBytes}");
 
-        var fields = new Fields();
-        string? current = null;
+        var fields = new EventFields(json);
+        PropertyName? current = null;
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
@@ -39,25 +41,29 @@ public static partial class EventParser
                 return Reject(null, null, "the line is not a JSON object");
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
-                current = reader.GetString()!;
+                var name = PropertyName.Read(ref reader);
+                current = name;
                 reader.Read();
-                if (!fields.Add(current, ref reader))
-                    return Reject(fields, current, $"{current} appears more than once");
+                if (!fields.Add(name, ref reader))
+                {
+                    var repeated = name.Text(json);
+                    return Reject(IdOf(fields), repeated, $"{repeated} appears more than once");
+                }
                 current = null;
             }
-            if (reader.Read()) return Reject(fields, null, "unexpected data after the JSON object");
+            if (reader.Read()) return Reject(IdOf(fields), null, "unexpected data after the JSON object");
         }
         catch (JsonException e)
         {
             var at = e.BytePositionInLine ?? 0;
             var why = JsonProblem(json, (int)Math.Min(at, json.Length));
-            return current is null
-                ? Reject(fields, null, $"the line is not valid JSON (byte {at + 1}){why}")
-                : Reject(fields, current, $"{current} is not a valid JSON value (byte {at + 1}){why}");
+            return current is not { } name
+                ? Reject(IdOf(fields), null, $"the line is not valid JSON (byte {at + 1}){why}")
+                : Reject(IdOf(fields), name.Text(json), $"{name.Text(json)} is not a valid JSON value (byte {at + 1}){why}");
         }
         catch (InvalidOperationException)
         {
-            return Reject(fields, current, "the line is not valid JSON (a string holds invalid UTF-8)");
+            return Reject(IdOf(fields), current?.Text(json), "the line is not valid JSON (a string holds invalid UTF-8)");
         }
         return Build(fields);
     }
@@ -75,35 +81,32 @@ public static partial class EventParser
         return "";
     }
 
-    private static ParsedEvent Build(Fields f)
+    private static ParsedEvent Build(in EventFields f)
     {
-        if (!f.TryString("id", out var idText, out var err)) return Reject(f, "id", err);
-        if (!EventId.TryCreate(idText, out var id, out err)) return Reject(f, "id", err);
-        if (!f.TryString("type", out var type, out err)) return Reject(f, "type", err);
-        if (type is not ("transaction" or "login" or "limit" or "unfreeze"))
-            return Reject(f, "type", $"type '{Printable(type)}' is not one of transaction, login, limit, unfreeze");
-        if (!TryTime(f, "at", out var at, out err)) return Reject(f, "at", err);
-        if (!f.TryString("account", out var accountText, out err)) return Reject(f, "account", err);
-        if (!AccountId.TryCreate(accountText, out var account, out err)) return Reject(f, "account", err);
+        if (!f.TryString(Field.Id, out var idText, out var err)) return Reject(null, "id", err);
+        if (!EventId.TryCreate(idText, out var id, out err)) return Reject(null, "id", err);
+        if (!f.TryUtf8(Field.Type, out var type, out err)) return Reject(id, "type", err);
+        if (!type.SequenceEqual("transaction"u8) && !type.SequenceEqual("login"u8) && !type.SequenceEqual("limit"u8) && !type.SequenceEqual("unfreeze"u8))
+            return Reject(id, "type", $"type '{Printable(f.Text(Field.Type))}' is not one of transaction, login, limit, unfreeze");
+        if (!TryTime(f, Field.At, out var at, out err)) return Reject(id, "at", err);
+        if (!f.TryString(Field.Account, out var accountText, out err)) return Reject(id, "account", err);
+        if (!AccountId.TryCreate(accountText, out var account, out err)) return Reject(id, "account", err);
 
-        return type switch
-        {
-            "transaction" => Transaction(f, id, at, account),
-            "login" => Login(f, id, at, account),
-            "limit" => Limit(f, id, at, account),
-            _ => Unfreeze(f, id, at, account),
-        };
+        if (type.SequenceEqual("transaction"u8)) return Transaction(f, id, at, account);
+        if (type.SequenceEqual("login"u8)) return Login(f, id, at, account);
+        if (type.SequenceEqual("limit"u8)) return Limit(f, id, at, account);
+        return Unfreeze(f, id, at, account);
     }
 
-    private static ParsedEvent Transaction(Fields f, EventId id, DateTimeOffset at, AccountId account)
+    private static ParsedEvent Transaction(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
     {
-        if (!TryMoney(f, out var money, out var field, out var err)) return Reject(f, field, err);
-        if (!TryCountry(f, "country", required: true, out var origin, out err)) return Reject(f, "country", err);
-        if (!TryDevice(f, out var device, out err)) return Reject(f, "device", err);
-        if (!TryCountry(f, "residence", required: false, out var residence, out err)) return Reject(f, "residence", err);
-        if (!TryCountry(f, "counterpartyCountry", required: false, out var counterparty, out err)) return Reject(f, "counterpartyCountry", err);
-        if (!TryIp(f, out var ip, out err)) return Reject(f, "ip", err);
-        if (!TryAuthenticated(f, out var totp, out err)) return Reject(f, "authenticated", err);
+        if (!TryMoney(f, out var money, out var field, out var err)) return Reject(id, field, err);
+        if (!TryCountry(f, Field.Country, required: true, out var origin, out err)) return Reject(id, "country", err);
+        if (!TryDevice(f, out var device, out err)) return Reject(id, "device", err);
+        if (!TryCountry(f, Field.Residence, required: false, out var residence, out err)) return Reject(id, "residence", err);
+        if (!TryCountry(f, Field.CounterpartyCountry, required: false, out var counterparty, out err)) return Reject(id, "counterpartyCountry", err);
+        if (!TryIp(f, out var ip, out err)) return Reject(id, "ip", err);
+        if (!TryAuthenticated(f, out var totp, out err)) return Reject(id, "authenticated", err);
         return new ParsedEvent(new TransactionAttempt(id, at, account, money, origin!.Value, device)
         {
             Residence = residence,
@@ -113,21 +116,21 @@ public static partial class EventParser
         }, null);
     }
 
-    private static ParsedEvent Login(Fields f, EventId id, DateTimeOffset at, AccountId account)
+    private static ParsedEvent Login(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
     {
-        if (!f.TryBool("success", out var success, out var err)) return Reject(f, "success", err);
-        if (!TryDevice(f, out var device, out err)) return Reject(f, "device", err);
-        if (!TryCountry(f, "country", required: true, out var country, out err)) return Reject(f, "country", err);
-        if (!TryIp(f, out var ip, out err)) return Reject(f, "ip", err);
-        if (!TryAuthenticated(f, out var totp, out err)) return Reject(f, "authenticated", err);
+        if (!f.TryBool(Field.Success, out var success, out var err)) return Reject(id, "success", err);
+        if (!TryDevice(f, out var device, out err)) return Reject(id, "device", err);
+        if (!TryCountry(f, Field.Country, required: true, out var country, out err)) return Reject(id, "country", err);
+        if (!TryIp(f, out var ip, out err)) return Reject(id, "ip", err);
+        if (!TryAuthenticated(f, out var totp, out err)) return Reject(id, "authenticated", err);
         GeoPoint? location = null;
-        var hasLat = f.Has("lat");
-        var hasLon = f.Has("lon");
-        if (hasLat != hasLon) return Reject(f, hasLat ? "lon" : "lat", "lat and lon must be given together");
+        var hasLat = f.Has(Field.Lat);
+        var hasLon = f.Has(Field.Lon);
+        if (hasLat != hasLon) return Reject(id, hasLat ? "lon" : "lat", "lat and lon must be given together");
         if (hasLat)
         {
-            if (!f.TryDouble("lat", -90, 90, out var lat, out err)) return Reject(f, "lat", err);
-            if (!f.TryDouble("lon", -180, 180, out var lon, out err)) return Reject(f, "lon", err);
+            if (!f.TryDouble(Field.Lat, -90, 90, out var lat, out err)) return Reject(id, "lat", err);
+            if (!f.TryDouble(Field.Lon, -180, 180, out var lon, out err)) return Reject(id, "lon", err);
             location = new GeoPoint(lat, lon);
         }
         return new ParsedEvent(new LoginAttempt(id, at, account, success, device, country!.Value)
@@ -138,198 +141,119 @@ public static partial class EventParser
         }, null);
     }
 
-    private static ParsedEvent Limit(Fields f, EventId id, DateTimeOffset at, AccountId account)
+    private static ParsedEvent Limit(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
     {
-        if (!TryMoney(f, out var money, out var field, out var err)) return Reject(f, field, err);
-        if (!TryTime(f, "until", out var until, out err)) return Reject(f, "until", err);
-        if (!TryAuthenticated(f, out var totp, out err)) return Reject(f, "authenticated", err);
+        if (!TryMoney(f, out var money, out var field, out var err)) return Reject(id, field, err);
+        if (!TryTime(f, Field.Until, out var until, out err)) return Reject(id, "until", err);
+        if (!TryAuthenticated(f, out var totp, out err)) return Reject(id, "authenticated", err);
         return new ParsedEvent(new LimitArrangement(id, at, account, money, until) { TotpVerified = totp }, null);
     }
 
-    private static ParsedEvent Unfreeze(Fields f, EventId id, DateTimeOffset at, AccountId account)
+    private static ParsedEvent Unfreeze(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
     {
-        if (!f.TryString("by", out var by, out var err)) return Reject(f, "by", err);
-        if ((err = TextRules.CheckIdentifier(by, 128, "by")) is not null) return Reject(f, "by", err);
-        if (!f.TryString("reason", out var reason, out err)) return Reject(f, "reason", err);
-        if (reason.Length is 0 or > MaxTextLength) return Reject(f, "reason", $"reason must be 1 to {MaxTextLength} characters");
+        if (!f.TryString(Field.By, out var by, out var err)) return Reject(id, "by", err);
+        if ((err = TextRules.CheckIdentifier(by, 128, "by")) is not null) return Reject(id, "by", err);
+        if (!f.TryString(Field.Reason, out var reason, out err)) return Reject(id, "reason", err);
+        if (reason.Length is 0 or > MaxTextLength) return Reject(id, "reason", $"reason must be 1 to {MaxTextLength} characters");
         return new ParsedEvent(new SupportUnfreeze(id, at, account, by, reason), null);
     }
 
-    private static bool TryTime(Fields f, string name, out DateTimeOffset value, out string error)
+    private static bool TryTime(in EventFields f, Field field, out DateTimeOffset value, out string error)
     {
         value = default;
-        if (!f.TryString(name, out var text, out error)) return false;
-        if (!Rfc3339().IsMatch(text) ||
-            !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out value))
+        if (!f.TryUtf8(field, out var text, out error)) return false;
+        var name = EventFields.Name(field);
+        if (!Rfc3339.TryParse(text, out value))
         {
-            error = $"{name} '{Printable(text)}' is not an RFC 3339 timestamp with offset, e.g. 2026-11-27T10:00:00Z";
+            error = $"{name} '{Printable(f.Text(field))}' is not an RFC 3339 timestamp with offset, e.g. 2026-11-27T10:00:00Z";
             return false;
         }
         if (!EventBounds.InRange(value))
         {
-            error = $"{name} '{Printable(text)}' is outside the accepted range [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z)";
+            error = $"{name} '{Printable(f.Text(field))}' is outside the accepted range [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z)";
             return false;
         }
         return true;
     }
 
-    private static bool TryMoney(Fields f, out Money money, out string field, out string error)
+    private static bool TryMoney(in EventFields f, out Money money, out string field, out string error)
     {
         money = default;
         field = "amount";
-        if (!f.TryDecimal("amount", out var amount, out error)) return false;
+        if (!f.TryDecimal(Field.Amount, out var amount, out error)) return false;
         if (amount > EventBounds.MaxAmount) { error = $"amount must be at most {EventBounds.MaxAmount.ToString(CultureInfo.InvariantCulture)}"; return false; }
         field = "currency";
-        if (!f.TryString("currency", out var currencyText, out error)) return false;
+        if (!f.TryString(Field.Currency, out var currencyText, out error)) return false;
         if (!CurrencyCode.TryCreate(currencyText, out var currency, out var e)) { error = e; return false; }
         field = "amount";
         if (!Money.TryCreate(amount, currency, out money, out e)) { error = e; return false; }
         return true;
     }
 
-    private static bool TryCountry(Fields f, string name, bool required, out CountryCode? value, out string error)
+    private static bool TryCountry(in EventFields f, Field field, bool required, out CountryCode? value, out string error)
     {
         value = null;
         error = "";
-        if (!required && !f.Has(name)) return true;
-        if (!f.TryString(name, out var text, out error)) return false;
-        if (!CountryCode.TryCreate(text, out var code, out var e)) { error = $"{name} {e}"; return false; }
-        value = code;
+        if (!required && !f.Has(field)) return true;
+        if (!f.TryUtf8(field, out var utf8, out error)) return false;
+        // Every assigned code is two ASCII letters: look those up without a string; anything else gets the domain
+        // type's own error.
+        Span<char> chars = stackalloc char[2];
+        if (utf8.Length == 2 && utf8[0] < 0x80 && utf8[1] < 0x80)
+        {
+            chars[0] = (char)utf8[0];
+            chars[1] = (char)utf8[1];
+            if (CountryCode.TryFind(chars, out var code)) { value = code; return true; }
+        }
+        if (!CountryCode.TryCreate(f.Text(field), out var parsed, out var e)) { error = $"{EventFields.Name(field)} {e}"; return false; }
+        value = parsed;
         return true;
     }
 
-    private static bool TryDevice(Fields f, out DeviceId device, out string error)
+    private static bool TryDevice(in EventFields f, out DeviceId device, out string error)
     {
         device = default;
-        if (!f.TryString("device", out var text, out error)) return false;
+        if (!f.TryString(Field.Device, out var text, out error)) return false;
         if (!DeviceId.TryCreate(text, out device, out var e)) { error = e; return false; }
         return true;
     }
 
-    private static bool TryIp(Fields f, out IPAddress? ip, out string error)
+    private static bool TryIp(in EventFields f, out IPAddress? ip, out string error)
     {
         ip = null;
         error = "";
-        if (!f.Has("ip")) return true;
-        if (!f.TryString("ip", out var text, out error)) return false;
-        if (text.Length > 45 || !IPAddress.TryParse(text, out ip))
+        if (!f.Has(Field.Ip)) return true;
+        if (!f.TryUtf8(Field.Ip, out var utf8, out error)) return false;
+        // No address is longer than 45 characters: a longer text fails to fit and is refused unread.
+        Span<char> text = stackalloc char[45];
+        if (!Encoding.UTF8.TryGetChars(utf8, text, out var length) || !IPAddress.TryParse(text[..length], out ip))
         {
-            error = $"ip '{Printable(text)}' is not an IPv4 or IPv6 address";
+            error = $"ip '{Printable(f.Text(Field.Ip))}' is not an IPv4 or IPv6 address";
             return false;
         }
         return true;
     }
 
-    private static bool TryAuthenticated(Fields f, out bool totp, out string error)
+    private static bool TryAuthenticated(in EventFields f, out bool totp, out string error)
     {
         totp = false;
         error = "";
-        if (!f.Has("authenticated")) return true;
-        if (!f.TryString("authenticated", out var text, out error)) return false;
-        if (text != "totp") { error = $"authenticated must be \"totp\" when present, not '{Printable(text)}'"; return false; }
+        if (!f.Has(Field.Authenticated)) return true;
+        if (!f.TryUtf8(Field.Authenticated, out var text, out error)) return false;
+        if (!text.SequenceEqual("totp"u8)) { error = $"authenticated must be \"totp\" when present, not '{Printable(f.Text(Field.Authenticated))}'"; return false; }
         totp = true;
         return true;
     }
 
-    private static ParsedEvent Reject(Fields? f, string? field, string error)
-    {
-        EventId? id = f is not null && f.TryString("id", out var text, out _) && EventId.TryCreate(text, out var parsed, out _) ? parsed : null;
-        return new ParsedEvent(null, new Rejection(id, field, error));
-    }
+    /// <summary>The event id a rejection carries: the line's id when it was read and is valid, else none.</summary>
+    private static EventId? IdOf(in EventFields f) =>
+        f.TryString(Field.Id, out var text, out _) && EventId.TryCreate(text, out var id, out _) ? id : null;
+
+    private static ParsedEvent Reject(EventId? id, string? field, string error) => new(null, new Rejection(id, field, error));
 
     /// <summary>A value safe to quote in an error: at most 40 characters, control characters dropped.</summary>
     private static string Printable(string s) =>
         s.Length <= 40 && !s.Any(char.IsControl) ? s : new string(s.Take(40).Where(c => !char.IsControl(c)).ToArray()) + "…";
-
-    /// <summary>Top-level fields as read, before validation.</summary>
-    private sealed class Fields
-    {
-        private readonly Dictionary<string, (JsonTokenType Kind, string? Text, decimal? Number, double? Double, bool NumberOutOfRange)> _values = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, int> _digits = new(StringComparer.Ordinal);
-
-        public bool Add(string name, ref Utf8JsonReader reader)
-        {
-            (JsonTokenType, string?, decimal?, double?, bool) value = reader.TokenType switch
-            {
-                JsonTokenType.String => (JsonTokenType.String, reader.GetString(), null, null, false),
-                JsonTokenType.Number => reader.TryGetDecimal(out var d)
-                    ? (JsonTokenType.Number, null, d, (double)d, false)
-                    : (JsonTokenType.Number, null, null, reader.TryGetDouble(out var dbl) ? dbl : null, true),
-                JsonTokenType.True or JsonTokenType.False or JsonTokenType.Null => (reader.TokenType, null, null, null, false),
-                _ => (reader.TokenType, null, null, null, false),
-            };
-            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
-            if (reader.TokenType == JsonTokenType.Number) _digits[name] = SignificantDigits(reader.ValueSpan);
-            return _values.TryAdd(name, value);
-        }
-
-        /// <summary>Digits of a JSON number's mantissa from the first non-zero one (<c>0.0012</c> has 2, <c>1.50</c> has 3).</summary>
-        private static int SignificantDigits(ReadOnlySpan<byte> number)
-        {
-            int count = 0;
-            var started = false;
-            foreach (var b in number)
-            {
-                if (b is (byte)'e' or (byte)'E') break;
-                if (b is < (byte)'0' or > (byte)'9') continue;
-                if (b != (byte)'0') started = true;
-                if (started) count++;
-            }
-            return count;
-        }
-
-        public bool Has(string name) => _values.TryGetValue(name, out var v) && v.Kind != JsonTokenType.Null;
-
-        public bool TryString(string name, out string value, out string error)
-        {
-            value = "";
-            if (!_values.TryGetValue(name, out var v) || v.Kind == JsonTokenType.Null) { error = $"{name} is required"; return false; }
-            if (v.Kind != JsonTokenType.String) { error = $"{name} must be a string"; return false; }
-            value = v.Text!;
-            error = "";
-            return true;
-        }
-
-        public bool TryBool(string name, out bool value, out string error)
-        {
-            value = false;
-            if (!_values.TryGetValue(name, out var v) || v.Kind == JsonTokenType.Null) { error = $"{name} is required"; return false; }
-            if (v.Kind is not (JsonTokenType.True or JsonTokenType.False)) { error = $"{name} must be true or false"; return false; }
-            value = v.Kind == JsonTokenType.True;
-            error = "";
-            return true;
-        }
-
-        public bool TryDecimal(string name, out decimal value, out string error)
-        {
-            value = 0;
-            if (!_values.TryGetValue(name, out var v) || v.Kind == JsonTokenType.Null) { error = $"{name} is required"; return false; }
-            if (v.Kind != JsonTokenType.Number) { error = $"{name} must be a JSON number"; return false; }
-            if (v.NumberOutOfRange || v.Number is null) { error = $"{name} is out of range"; return false; }
-            if (_digits.TryGetValue(name, out var digits) && digits > EventBounds.MaxSignificantDigits)
-            {
-                error = $"{name} has {digits} significant digits; at most {EventBounds.MaxSignificantDigits} are kept exactly, and an amount is never rounded";
-                return false;
-            }
-            value = v.Number.Value;
-            error = "";
-            return true;
-        }
-
-        public bool TryDouble(string name, double min, double max, out double value, out string error)
-        {
-            value = 0;
-            if (!_values.TryGetValue(name, out var v) || v.Kind != JsonTokenType.Number || v.Double is not { } d || !double.IsFinite(d))
-            {
-                error = $"{name} must be a number";
-                return false;
-            }
-            if (d < min || d > max) { error = $"{name} must be between {min} and {max}"; return false; }
-            value = d;
-            error = "";
-            return true;
-        }
-    }
 }
 
 /// <summary>The result of parsing one event: exactly one of the two is set.</summary>

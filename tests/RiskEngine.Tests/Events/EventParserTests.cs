@@ -40,6 +40,7 @@ public sealed class EventParserTests
     [InlineData("at", "\"2026-11-27 10:00:00\"", "RFC 3339")]
     [InlineData("at", "\"2026-11-27T10:00:00\"", "RFC 3339")]
     [InlineData("at", "\"2026-13-45T10:00:00Z\"", "RFC 3339")]
+    [InlineData("at", "\"2026-11-27T10:00:00Z\\n\"", "RFC 3339")]
     [InlineData("at", "1764237600", "string")]
     [InlineData("type", "\"refund\"", "not one of")]
     [InlineData("device", "\"\"", "non-empty")]
