@@ -47,7 +47,7 @@ public static class EventParser
                 if (!fields.Add(name, ref reader))
                 {
                     var repeated = name.Text(json);
-                    return Reject(IdOf(fields), repeated, $"{repeated} appears more than once");
+                    return Reject(IdOf(fields), repeated, $"{Printable(repeated)} appears more than once");
                 }
                 current = null;
             }
@@ -59,7 +59,7 @@ public static class EventParser
             var why = JsonProblem(json, (int)Math.Min(at, json.Length));
             return current is not { } name
                 ? Reject(IdOf(fields), null, $"the line is not valid JSON (byte {at + 1}){why}")
-                : Reject(IdOf(fields), name.Text(json), $"{name.Text(json)} is not a valid JSON value (byte {at + 1}){why}");
+                : Reject(IdOf(fields), name.Text(json), $"{Printable(name.Text(json))} is not a valid JSON value (byte {at + 1}){why}");
         }
         catch (InvalidOperationException)
         {
@@ -71,12 +71,24 @@ public static class EventParser
     /// <summary>Names the usual cause of a JSON error at <paramref name="at"/>, so the producer knows what to fix.</summary>
     private static string JsonProblem(ReadOnlySpan<byte> json, int at)
     {
-        var rest = json[at..];
+        // Depth and "inside a string" as the reader saw them up to the error: brackets inside strings do not count.
         var depth = 0;
-        foreach (var b in json[..at]) depth += b is (byte)'{' or (byte)'[' ? 1 : b is (byte)'}' or (byte)']' ? -1 : 0;
-        if (!rest.IsEmpty && rest[0] is (byte)'{' or (byte)'[' && depth >= MaxDepth - 1) return $": nested deeper than {MaxDepth} levels";
-        foreach (var b in json[..Math.Min(json.Length, at + 1)])
-            if (b < 0x20) return ": a raw control character (such as a tab) must be escaped inside a string, e.g. \\t";
+        var inString = false;
+        for (var i = 0; i < at; i++)
+        {
+            var b = json[i];
+            if (inString)
+            {
+                if (b == (byte)'\\') i++;
+                else if (b == (byte)'"') inString = false;
+            }
+            else if (b == (byte)'"') inString = true;
+            else if (b is (byte)'{' or (byte)'[') depth++;
+            else if (b is (byte)'}' or (byte)']') depth--;
+        }
+        var rest = json[at..];
+        if (!inString && !rest.IsEmpty && rest[0] is (byte)'{' or (byte)'[' && depth >= MaxDepth - 1) return $": nested deeper than {MaxDepth} levels";
+        if (inString && !rest.IsEmpty && rest[0] < 0x20) return ": a raw control character (such as a tab) must be escaped inside a string, e.g. \\t";
         if (rest.StartsWith("NaN"u8) || rest.StartsWith("Infinity"u8) || rest.StartsWith("-Infinity"u8)) return ": NaN and Infinity are not JSON numbers";
         return "";
     }

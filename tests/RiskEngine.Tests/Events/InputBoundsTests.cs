@@ -95,12 +95,36 @@ public sealed class InputBoundsTests
     [InlineData("{\"type\":\"transaction\",\"id\":\"x\",\"account\":\"a\tb\"}", "tab")]
     [InlineData("{\"type\":\"transaction\",\"id\":\"x\",\"n\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", "nested deeper than 16")]
     [InlineData("{\"type\":\"transaction\",\"id\":\"x\",\"amount\":NaN}", "NaN")]
+    [InlineData("{\"type\":\"transaction\",\t\"id\":\"x\",\"amount\":NaN}", "NaN")]
     public void Json_errors_name_their_real_cause(string line, string cause)
     {
         var parsed = Parse(line);
         Assert.Null(parsed.Event);
         Assert.Contains(cause, parsed.Rejection!.Error, StringComparison.Ordinal);
         if (cause != "NaN") Assert.DoesNotContain("NaN", parsed.Rejection.Error, StringComparison.Ordinal);
+        if (cause == "NaN")
+        {
+            Assert.DoesNotContain("control character", parsed.Rejection.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("nested", parsed.Rejection.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_long_field_name_is_quoted_short_and_without_control_characters_in_errors()
+    {
+        var name = "x\\u0007" + new string('y', 5000);
+        var parsed = Parse("{\"" + name + "\":1,\"" + name + "\":2}");
+        Assert.Contains("appears more than once", parsed.Rejection!.Error, StringComparison.Ordinal);
+        Assert.True(parsed.Rejection.Error.Length < 100, parsed.Rejection.Error.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.DoesNotContain('\u0007', parsed.Rejection.Error);
+    }
+
+    [Fact]
+    public void Brackets_inside_strings_do_not_count_as_nesting()
+    {
+        var parsed = Parse("{\"note\":\"[[[[[[[[[[[[[[[[[[[[\",\"id\":\"x\" {}");
+        Assert.Contains("not valid JSON", parsed.Rejection!.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("nested", parsed.Rejection.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ internal static partial class ReferenceEventParser
                 current = reader.GetString()!;
                 reader.Read();
                 if (!fields.Add(current, ref reader))
-                    return Reject(fields, current, $"{current} appears more than once");
+                    return Reject(fields, current, $"{Printable(current)} appears more than once");
                 current = null;
             }
             if (reader.Read()) return Reject(fields, null, "unexpected data after the JSON object");
@@ -60,7 +60,7 @@ internal static partial class ReferenceEventParser
             var why = JsonProblem(json, (int)Math.Min(at, json.Length));
             return current is null
                 ? Reject(fields, null, $"the line is not valid JSON (byte {at + 1}){why}")
-                : Reject(fields, current, $"{current} is not a valid JSON value (byte {at + 1}){why}");
+                : Reject(fields, current, $"{Printable(current)} is not a valid JSON value (byte {at + 1}){why}");
         }
         catch (InvalidOperationException)
         {
@@ -69,15 +69,28 @@ internal static partial class ReferenceEventParser
         return Build(fields);
     }
 
+    // Fixed alike in both parsers: brackets inside strings and raw tabs between tokens no longer mislead the hint.
     /// <summary>Names the usual cause of a JSON error at <paramref name="at"/>, so the producer knows what to fix.</summary>
     private static string JsonProblem(ReadOnlySpan<byte> json, int at)
     {
-        var rest = json[at..];
+        // Depth and "inside a string" as the reader saw them up to the error: brackets inside strings do not count.
         var depth = 0;
-        foreach (var b in json[..at]) depth += b is (byte)'{' or (byte)'[' ? 1 : b is (byte)'}' or (byte)']' ? -1 : 0;
-        if (!rest.IsEmpty && rest[0] is (byte)'{' or (byte)'[' && depth >= MaxDepth - 1) return $": nested deeper than {MaxDepth} levels";
-        foreach (var b in json[..Math.Min(json.Length, at + 1)])
-            if (b < 0x20) return ": a raw control character (such as a tab) must be escaped inside a string, e.g. \\t";
+        var inString = false;
+        for (var i = 0; i < at; i++)
+        {
+            var b = json[i];
+            if (inString)
+            {
+                if (b == (byte)'\\') i++;
+                else if (b == (byte)'"') inString = false;
+            }
+            else if (b == (byte)'"') inString = true;
+            else if (b is (byte)'{' or (byte)'[') depth++;
+            else if (b is (byte)'}' or (byte)']') depth--;
+        }
+        var rest = json[at..];
+        if (!inString && !rest.IsEmpty && rest[0] is (byte)'{' or (byte)'[' && depth >= MaxDepth - 1) return $": nested deeper than {MaxDepth} levels";
+        if (inString && !rest.IsEmpty && rest[0] < 0x20) return ": a raw control character (such as a tab) must be escaped inside a string, e.g. \\t";
         if (rest.StartsWith("NaN"u8) || rest.StartsWith("Infinity"u8) || rest.StartsWith("-Infinity"u8)) return ": NaN and Infinity are not JSON numbers";
         return "";
     }
