@@ -196,18 +196,23 @@ internal sealed partial class EventWorker(
         journal.BeginBatch();
         try
         {
-            var n = 0;
             // Inside a batch nothing is cancelled: the batch commits whole or the process dies and it is redone.
-            while (n < o.BatchSize && reader.TryRead(out var item))
+            var items = new List<Item>(o.BatchSize);
+            while (items.Count < o.BatchSize && reader.TryRead(out var item))
             {
-                n++;
+                items.Add(item);
                 status.AddBacklog(-1);
-                var startedAt = Stopwatch.GetTimestamp();
-                var line = new JsonLine(item.Line, item.Bytes, item.Oversized, item.EndOffset);
-                var result = await _processor.ProcessLineAsync(line, CancellationToken.None);
+            }
+            var lines = items.ConvertAll(item => new JsonLine(item.Line, item.Bytes, item.Oversized, item.EndOffset));
+            var results = await _processor.ProcessLinesAsync(lines, CancellationToken.None);
+            var perEvent = items.Count == 0 ? 0 : Stopwatch.GetElapsedTime(batchStart).TotalMicroseconds / items.Count;
+            for (var i = 0; i < items.Count; i++)
+            {
+                var item = items[i];
+                var result = results[i];
                 if (result.Decision is { } d)
                 {
-                    metrics.Decided(d, Stopwatch.GetElapsedTime(startedAt).TotalMicroseconds);
+                    metrics.Decided(d, perEvent);
                     RecordWriter.WriteDecision(buffer, d);
                 }
                 else
