@@ -15,16 +15,8 @@ namespace RiskEngine.Tests.Cli;
 
 /// <summary>Each <c>riskengine</c> command through its real entry point: a process, its exit code, its output and files.</summary>
 [Trait("Category", "EndToEnd")]
-public sealed class CliCommandTests : IDisposable
+public sealed class CliCommandTests() : ScratchFolder("riskengine-cli-")
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("riskengine-cli-");
-
-    private string P(string name) => Path.Combine(_dir.FullName, name);
-
-    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
-
-    public void Dispose() => _dir.Delete(recursive: true);
-
     private static JsonObject ExamplePolicy() => JsonNode.Parse(File.ReadAllText(Sample("policy.example.json")))!.AsObject();
 
     [Fact]

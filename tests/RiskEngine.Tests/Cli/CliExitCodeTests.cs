@@ -6,16 +6,8 @@ namespace RiskEngine.Tests.Cli;
 
 /// <summary>What the <c>riskengine</c> commands print and exit with at their edges: limits, unknown accounts, missing files.</summary>
 [Trait("Category", "EndToEnd")]
-public sealed class CliExitCodeTests : IDisposable
+public sealed class CliExitCodeTests() : ScratchFolder("riskengine-cli-exit-")
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("riskengine-cli-exit-");
-
-    private string P(string name) => Path.Combine(_dir.FullName, name);
-
-    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
-
-    public void Dispose() => _dir.Delete(recursive: true);
-
     private async Task RunExampleAsync()
     {
         var (code, log) = await WorkerProcess.RunAsync("--policy", Sample("policy.example.json"), "--input", Sample("events.example.jsonl"),

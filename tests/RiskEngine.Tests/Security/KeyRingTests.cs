@@ -17,16 +17,8 @@ namespace RiskEngine.Tests.Security;
 /// their own default key ring (<c>$XDG_CONFIG_HOME</c> beside the data folder, see <see cref="WorkerProcess"/>).
 /// </summary>
 [Trait("Category", "EndToEnd")]
-public sealed class KeyRingTests : IDisposable
+public sealed class KeyRingTests() : ScratchFolder("riskengine-keys-")
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("riskengine-keys-");
-
-    private string P(string name) => Path.Combine(_dir.FullName, name);
-
-    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
-
-    public void Dispose() => _dir.Delete(recursive: true);
-
     /// <summary>The default key ring of processes whose data folder is <paramref name="data"/>.</summary>
     private string DefaultKeys(string data) => WorkerProcess.DefaultKeyRing(P(data));
 

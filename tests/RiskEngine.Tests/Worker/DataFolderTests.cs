@@ -4,18 +4,11 @@ namespace RiskEngine.Tests.Worker;
 
 /// <summary>The data folder's lock and its files, as the worker and the CLI use them.</summary>
 [Trait("Category", "EndToEnd")]
-public sealed class DataFolderTests : IDisposable
+public sealed class DataFolderTests() : ScratchFolder("riskengine-data-")
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("riskengine-data-");
-
-    private string P(string name) => Path.Combine(_dir.FullName, name);
-
-    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
-
-    public void Dispose()
+    protected override void Cleanup()
     {
         if (!OperatingSystem.IsWindows() && Directory.Exists(P("data"))) File.SetUnixFileMode(P("data"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        _dir.Delete(recursive: true);
     }
 
     [Fact]

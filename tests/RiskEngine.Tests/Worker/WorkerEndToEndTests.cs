@@ -6,16 +6,8 @@ namespace RiskEngine.Tests.Worker;
 
 /// <summary>The worker as an operator runs it: a separate process, files in a temp folder, SQLite state.</summary>
 [Trait("Category", "EndToEnd")]
-public sealed class WorkerEndToEndTests : IDisposable
+public sealed class WorkerEndToEndTests() : ScratchFolder("riskengine-worker-")
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("riskengine-worker-");
-
-    private string P(string name) => Path.Combine(_dir.FullName, name);
-
-    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
-
-    public void Dispose() => _dir.Delete(recursive: true);
-
     private string[] Args(string input, string output, string data, params string[] more) =>
         ["--policy", Sample("policy.example.json"), "--input", input, "--output", output, "--dead-letter", P("dead.jsonl"), "--data", data, .. more];
 

@@ -6,16 +6,8 @@ namespace RiskEngine.Tests.Worker;
 
 /// <summary>No event, policy file or bad value stops a worker; the CLI refuses every policy a worker could not run.</summary>
 [Trait("Category", "EndToEnd")]
-public sealed class WorkerHardeningTests : IDisposable
+public sealed class WorkerHardeningTests() : ScratchFolder("riskengine-hardening-")
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("riskengine-hardening-");
-
-    private string P(string name) => Path.Combine(_dir.FullName, name);
-
-    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
-
-    public void Dispose() => _dir.Delete(recursive: true);
-
     private static string Tx(string id, string at, string amount) => PoisonEvents.Tx(id, at, amount);
 
     [Fact]
