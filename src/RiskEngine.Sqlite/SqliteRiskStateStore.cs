@@ -42,6 +42,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
             PRAGMA cache_size=-65536;
             PRAGMA temp_store=MEMORY;
             PRAGMA busy_timeout=5000;
+            PRAGMA wal_autocheckpoint=16384;
             CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL,
                 frozen_reason TEXT, frozen_at INTEGER);
             CREATE INDEX IF NOT EXISTS accounts_frozen ON accounts(frozen_reason, frozen_at) WHERE frozen_reason IS NOT NULL;
