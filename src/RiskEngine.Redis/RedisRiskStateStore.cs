@@ -30,8 +30,10 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     // [6] IP failure member ('' for none), [7] its score, [8] prune scores at or below, [9] window ttl ms,
     // [10] frozen index: 'add', 'remove' or '', [11] account id, [12] frozen-at score
     // returns 1 committed, 0 conflict, 2 duplicate event id
-    // The indexes are written before the account: should a write fail (a server error aborts a script where it stands),
-    // nothing is committed and the event is decided again; the IP member is the event's own, so a retry adds nothing twice.
+    // The indexes are written before the account: should a write fail (a server error aborts a script where it stands,
+    // but Redis does not undo the writes before it), the account and decision are not committed and the event is
+    // decided again; the IP member is the event's own, so a retry adds nothing twice. What can be left is a stale
+    // frozen-index entry (an 'add' before a failed account write), which the cool-down timer skips.
     private const string CommitScript = """
         local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
         if v ~= tonumber(ARGV[1]) then return 0 end

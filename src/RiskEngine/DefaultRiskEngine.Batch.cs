@@ -1,5 +1,6 @@
 using RiskEngine.Decisions;
 using RiskEngine.Events;
+using RiskEngine.Policies;
 using RiskEngine.State;
 
 namespace RiskEngine;
@@ -9,10 +10,12 @@ public sealed partial class DefaultRiskEngine
     /// <inheritdoc />
     /// <remarks>
     /// The batch is decided in waves of distinct accounts: each account's events are decided in input order, and the
-    /// facts of a wave go through NRules together — one insert, one fire, one retract per event type. Events that
-    /// share what accounts share (an IP under the throttle, an event id) are never decided before an earlier one,
-    /// and failed sign-ins earlier in the same wave count towards the throttle of later ones, so every answer is what
-    /// one call per event, in input order, would have given.
+    /// facts of a wave go through NRules together — one insert, one fire, one retract per event type. What accounts
+    /// share keeps input order too: an event comes after an earlier event with its id, and after an earlier failed
+    /// sign-in from its IP under the throttle (committed in an earlier wave, so it is counted), so every answer is
+    /// what one call per event, in input order, would have given. After an account's event meets a store outage,
+    /// its later events in the batch are answered <see cref="ResultKind.Unavailable"/> too, undecided, so none is
+    /// decided before it.
     /// </remarks>
     public async ValueTask<IReadOnlyList<EvaluationResult>> EvaluateBatchAsync(IReadOnlyList<RiskEvent> events, CancellationToken cancellationToken = default)
     {
@@ -52,16 +55,27 @@ public sealed partial class DefaultRiskEngine
             if (ipKey is not null) w = Math.Max(w, waveOfIp.GetValueOrDefault(ipKey));
             nextOfAccount[e.Account] = w + 1;
             waveOfId[e.Id] = w;
-            if (ipKey is not null) waveOfIp[ipKey] = w;
+            if (ipKey is not null && e is LoginAttempt { PasswordOk: false }) waveOfIp[ipKey] = w + 1; // a failure others must count
             while (waves.Count <= w) waves.Add([]);
             waves[w].Add((i, step));
         }
 
+        Dictionary<Domain.AccountId, EvaluationResult>? outages = null;
         foreach (var wave in waves)
         {
-            var steps = wave.ConvertAll(x => x.Step);
+            var steps = new List<Step>(wave.Count);
+            foreach (var (i, step) in wave)
+            {
+                if (outages?.TryGetValue(step.Event.Account, out var outage) == true) results[i] = OutageFor(policy, step.Event, outage);
+                else steps.Add(step);
+            }
             await DecideWaveAsync(rules, steps, cancellationToken);
-            foreach (var (i, step) in wave) results[i] = step.Result!.Value;
+            foreach (var (i, step) in wave)
+            {
+                if (step.Result is not { } result) continue; // answered above
+                results[i] = result;
+                if (result.Kind == ResultKind.Unavailable) (outages ??= [])[step.Event.Account] = result;
+            }
         }
         return results;
     }
@@ -77,12 +91,11 @@ public sealed partial class DefaultRiskEngine
         {
             for (; held < stripes.Length; held++) await _stripes[stripes[held]].WaitAsync(cancellationToken);
 
-            var recentIpFailures = policy.Logins.IpThrottle is null ? null : new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
             foreach (var step in wave)
             {
                 try
                 {
-                    await StartAsync(policy, step, recentIpFailures, cancellationToken);
+                    await StartAsync(policy, step, cancellationToken);
                 }
                 catch (StateStoreUnavailableException e)
                 {
@@ -102,6 +115,10 @@ public sealed partial class DefaultRiskEngine
                 {
                     step.Result = Unavailable(policy, step.Event, e);
                 }
+                catch (Exception e) when (e is not OperationCanceledException && step.Result is null)
+                {
+                    step.Result = Failed(step.Event, e); // e.g. commit retries exhausted: this event only
+                }
             }
         }
         finally
@@ -109,6 +126,10 @@ public sealed partial class DefaultRiskEngine
             for (var i = 0; i < held; i++) _stripes[stripes[i]].Release();
         }
     }
+
+    /// <summary>The outage an earlier event of the account met, answered for this one.</summary>
+    private EvaluationResult OutageFor(RiskPolicy policy, RiskEvent e, EvaluationResult earlier) =>
+        Unavailable(policy, e, new StateStoreUnavailableException(earlier.Outage!.Reason));
 
     private int StripeOf(Domain.AccountId account) => (int)((uint)StringComparer.Ordinal.GetHashCode(account.Value) % (uint)_stripes.Length);
 }

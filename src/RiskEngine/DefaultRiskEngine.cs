@@ -93,7 +93,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
         {
             var step = new Step(riskEvent, fingerprint);
-            await StartAsync(rules.Policy, step, null, cancellationToken);
+            await StartAsync(rules.Policy, step, cancellationToken);
             if (step.Result is { } early) return early;
             FireAll(rules, [step]);
             if (step.Result is { } failed) return failed;
@@ -116,10 +116,9 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
 
     /// <summary>
     /// Reads the account and the event's stored decision, and prepares the event's fact. Answers the step at once for
-    /// a re-delivery, an event too far out of order, or a bug while preparing. <paramref name="recentIpFailures"/>
-    /// holds failed sign-ins decided earlier in the same batch but not yet committed.
+    /// a re-delivery, an event too far out of order, or a bug while preparing.
     /// </summary>
-    private async ValueTask StartAsync(RiskPolicy policy, Step step, Dictionary<string, List<DateTimeOffset>>? recentIpFailures, CancellationToken cancellationToken)
+    private async ValueTask StartAsync(RiskPolicy policy, Step step, CancellationToken cancellationToken)
     {
         var riskEvent = step.Event;
         var (stored, snapshot) = await _store.LoadForDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
@@ -134,17 +133,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         {
             var key = ip.ToString();
             ipFailures = await _store.CountIpFailuresAsync(key, login.At - throttle.Window, login.At, cancellationToken);
-            if (recentIpFailures?.TryGetValue(key, out var recent) == true)
-                foreach (var t in recent) if (t > login.At - throttle.Window && t <= login.At) ipFailures++;
-            if (!login.PasswordOk)
-            {
-                step.IpFailure = new IpFailure(key, login.At, throttle.Window, Later(login.At, _time.GetUtcNow()) + throttle.Window);
-                if (recentIpFailures is not null)
-                {
-                    if (!recentIpFailures.TryGetValue(key, out var list)) recentIpFailures[key] = list = [];
-                    list.Add(login.At);
-                }
-            }
+            if (!login.PasswordOk) step.IpFailure = new IpFailure(key, login.At, throttle.Window, Later(login.At, _time.GetUtcNow()) + throttle.Window);
         }
 
         var state = snapshot.State; // the store hands out a copy; deciding may change it freely
@@ -170,31 +159,15 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
     private void FireAll(Rules.PolicyRuleSet rules, List<Step> steps)
     {
         var facts = new List<Rules.EventFact>(steps.Count);
-        foreach (var s in steps)
-            if (s.Result is null && s.Pending?.Fact is { } f) facts.Add(f);
-        if (facts.Count == 0) return;
-        try
-        {
-            rules.Fire(facts);
-            return;
-        }
-        catch (Exception) when (facts.Count > 1)
-        {
-            // Which hits a failed batch left is unknown: clear them, then fire one fact at a time.
-        }
+        var owners = new List<Step>(steps.Count);
         foreach (var s in steps)
         {
-            if (s.Result is not null || s.Pending?.Fact is not { } fact) continue;
-            try
-            {
-                fact.ClearHits();
-                rules.Fire(fact);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                s.Result = Failed(s.Event, e);
-            }
+            if (s.Result is not null || s.Pending?.Fact is not { } f) continue;
+            facts.Add(f);
+            owners.Add(s);
         }
+        if (rules.FireIsolated(facts) is not { } failed) return;
+        foreach (var (i, e) in failed) owners[i].Result = Failed(owners[i].Event, e);
     }
 
     /// <summary>Applies the outcome, commits it and tells the sinks; false when the commit lost a race (decide again).</summary>
@@ -219,12 +192,26 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
             return true;
         }
         if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) return false;
+        step.Result = EvaluationResult.Decided(decision); // committed: whatever a sink does, this is the answer
         foreach (var e in decision.Events)
+        {
             foreach (var sink in _sinks)
-                await sink.PublishAsync(e, cancellationToken);
-        step.Result = EvaluationResult.Decided(decision);
+            {
+                try
+                {
+                    await sink.PublishAsync(e, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogSinkFailed(_log, e.Type, e.Account.Value, sink.GetType().Name, ex);
+                }
+            }
+        }
         return true;
     }
+
+    [LoggerMessage(LogLevel.Error, "sink {Sink} failed to take {Type} of account {Account}; the decision stands (it is committed)")]
+    private static partial void LogSinkFailed(ILogger logger, string type, string account, string sink, Exception error);
 
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(int max = 1000, CancellationToken cancellationToken = default)

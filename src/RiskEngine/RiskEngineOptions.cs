@@ -46,8 +46,8 @@ public sealed class RiskEngineOptionsValidator : IValidateOptions<RiskEngineOpti
         var errors = new List<string>();
         if (options.PolicyPath is not null && options.PolicyJson is not null)
             errors.Add("RiskEngine: set PolicyPath or PolicyJson, not both");
-        if (options.MaxFutureSkew is { } skew && skew <= TimeSpan.Zero)
-            errors.Add($"RiskEngine: MaxFutureSkew must be positive (or null to turn the check off), not {skew}");
+        if (options.MaxFutureSkew is { } skew && (skew <= TimeSpan.Zero || skew > TimeSpan.FromDays(1)))
+            errors.Add($"RiskEngine: MaxFutureSkew must be positive and at most one day (or null to turn the check off), not {skew}");
         if (options.WhenStoreUnavailable == Decisions.Outcome.Allow)
             errors.Add("RiskEngine: WhenStoreUnavailable must not be Allow: during a store outage the engine fails closed (Deny, Challenge or Freeze)");
         if (options.MaxCommitRetries is < 1 or > 100_000)

@@ -12,7 +12,7 @@ public sealed record Rejection(EventId? EventId, string? Field, string Error);
 public enum ResultKind
 {
     /// <summary>The event was decided; <see cref="EvaluationResult.Decision"/> holds the decision.</summary>
-    Decided,
+    Decided = 1, // not 0: a default(EvaluationResult) is no kind at all
 
     /// <summary>The event was refused without a decision; <see cref="EvaluationResult.Rejection"/> says why.</summary>
     Rejected,

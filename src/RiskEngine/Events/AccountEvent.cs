@@ -56,7 +56,12 @@ public sealed record AccountUnfrozen(
     public override string Type => "account.unfrozen";
 }
 
-/// <summary>Receives account events as they are committed. Register any number; the engine calls each in turn.</summary>
+/// <summary>
+/// Receives account events as they are committed. Register any number; the engine calls each in turn, while it
+/// still holds the decision locks of the account (and, in a batch, of the other accounts of its wave): a sink must
+/// not call back into the engine, and should hand the event on quickly (a queue, an outbox). A sink that throws is
+/// logged; the decision stands.
+/// </summary>
 public interface IRiskEventSink
 {
     /// <summary>Called after the decision that caused <paramref name="accountEvent"/> is committed.</summary>

@@ -98,6 +98,42 @@ public sealed class PolicyRuleSet
         }
     }
 
+    /// <summary>
+    /// Fires <paramref name="facts"/> together; if that throws, fires them one at a time (hits cleared first), so only
+    /// the facts whose own firing fails are reported, by index, with their exception. Null when none failed.
+    /// </summary>
+    public Dictionary<int, Exception>? FireIsolated(IReadOnlyList<EventFact> facts) => FireIsolated(facts, Fire, Fire);
+
+    /// <summary>The logic of <see cref="FireIsolated(IReadOnlyList{EventFact})"/> over any way of firing (tests inject faults).</summary>
+    internal static Dictionary<int, Exception>? FireIsolated(IReadOnlyList<EventFact> facts, Action<IReadOnlyList<EventFact>> fireAll, Action<EventFact> fireOne)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        if (facts.Count == 0) return null;
+        try
+        {
+            fireAll(facts);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (facts.Count == 1) return new Dictionary<int, Exception> { [0] = e };
+        }
+        Dictionary<int, Exception>? failed = null;
+        for (var i = 0; i < facts.Count; i++)
+        {
+            try
+            {
+                facts[i].ClearHits(); // what a failed batch left is unknown
+                fireOne(facts[i]);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                (failed ??= [])[i] = e;
+            }
+        }
+        return failed;
+    }
+
     private static int TypeIndex(EventFact fact) => fact switch
     {
         TransactionFact => 0,

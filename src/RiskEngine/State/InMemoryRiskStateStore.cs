@@ -12,9 +12,11 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
 {
     private readonly ConcurrentDictionary<AccountId, Entry> _accounts = new();
     private readonly ConcurrentDictionary<string, (StoredDecision Stored, DateTimeOffset Until)> _decisions = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<(DateTimeOffset Until, string Id)> _expiry = new();
+    // Ordered by expiry, not arrival: one record that expires late (a far-future event in a replay) must not hold up
+    // the records behind it. Guarded by their own locks; each commit adds at most one entry and removes up to eight.
+    private readonly PriorityQueue<string, long> _expiry = new();
     private readonly ConcurrentDictionary<string, IpWindow> _ipFailures = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<(DateTimeOffset Until, string Ip)> _ipExpiry = new();
+    private readonly PriorityQueue<string, long> _ipExpiry = new();
 
     /// <summary>Number of accounts held.</summary>
     public int AccountCount => _accounts.Count;
@@ -80,7 +82,10 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
             entry.State.CopyFrom(commit.State);
             entry.Version++;
         }
-        if (id is not null) _expiry.Enqueue((commit.RememberUntil, id));
+        if (id is not null)
+        {
+            lock (_expiry) _expiry.Enqueue(id, commit.RememberUntil.UtcTicks);
+        }
         if (commit.IpFailure is { } f)
         {
             while (true)
@@ -95,7 +100,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
                 }
                 break;
             }
-            _ipExpiry.Enqueue((f.ExpiresAt, f.Ip));
+            lock (_ipExpiry) _ipExpiry.Enqueue(f.Ip, f.ExpiresAt.UtcTicks);
         }
         if (commit.Clock != default) ForgetExpired(commit.Clock);
         return ValueTask.FromResult(CommitStatus.Committed);
@@ -119,21 +124,28 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
     {
         // Bounded work per commit keeps the hot path flat; the queue drains over the next commits.
         // Each commit adds at most one record of each kind and removes up to eight, so the queues keep up.
-        for (var i = 0; i < 8 && _expiry.TryPeek(out var head) && head.Until <= now; i++)
+        for (var i = 0; i < 8 && Expired(_expiry, now) is { } id; i++)
         {
-            if (!_expiry.TryDequeue(out head)) break;
-            if (_decisions.TryGetValue(head.Id, out var d) && d.Until <= now) _decisions.TryRemove(head.Id, out _);
+            if (_decisions.TryGetValue(id, out var d) && d.Until <= now) _decisions.TryRemove(id, out _);
         }
-        for (var i = 0; i < 8 && _ipExpiry.TryPeek(out var head) && head.Until <= now; i++)
+        for (var i = 0; i < 8 && Expired(_ipExpiry, now) is { } ip; i++)
         {
-            if (!_ipExpiry.TryDequeue(out head)) break;
-            if (!_ipFailures.TryGetValue(head.Ip, out var window)) continue;
+            if (!_ipFailures.TryGetValue(ip, out var window)) continue;
             lock (window)
             {
                 if (window.ExpiresAt > now) continue; // a later failure of the same IP keeps it (and queued itself)
                 window.Removed = true;
-                _ipFailures.TryRemove(new KeyValuePair<string, IpWindow>(head.Ip, window));
+                _ipFailures.TryRemove(new KeyValuePair<string, IpWindow>(ip, window));
             }
+        }
+    }
+
+    /// <summary>Takes the earliest entry of <paramref name="queue"/> when it has expired by <paramref name="now"/>.</summary>
+    private static string? Expired(PriorityQueue<string, long> queue, DateTimeOffset now)
+    {
+        lock (queue)
+        {
+            return queue.TryPeek(out _, out var until) && until <= now.UtcTicks ? queue.Dequeue() : null;
         }
     }
 

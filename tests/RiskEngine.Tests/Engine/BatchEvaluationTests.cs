@@ -97,6 +97,39 @@ public sealed class BatchEvaluationTests
         Assert.Equal(Outcome.Allow, results[2].Decision!.Outcome);
     }
 
+    [Fact]
+    public async Task After_an_outage_an_account_s_later_events_in_the_batch_wait_too_so_none_is_decided_before_it()
+    {
+        var store = new FlakyStore(new InMemoryRiskStateStore(), failAccount: "down") { FailOnce = true };
+        await using var t = new TestEngine(store: store);
+        t.Time.SetUtcNow(TestEngine.T0 + TimeSpan.FromHours(1));
+        var results = await t.Engine.EvaluateBatchAsync([t.Tx("down", 10), t.Tx("down", 10, after: TimeSpan.FromMinutes(1)), t.Tx("up", 10)]);
+        Assert.Equal(ResultKind.Unavailable, results[0].Kind);
+        Assert.Equal(ResultKind.Unavailable, results[1].Kind); // the store answered again, but this event must not go first
+        Assert.Equal(ResultKind.Decided, results[2].Kind);
+        Assert.Empty((await store.LoadAccountAsync(AccountId.Create("down"))).State.Allowed);
+    }
+
+    [Fact]
+    public async Task A_failed_sign_in_that_is_rejected_does_not_count_towards_another_account_s_throttle()
+    {
+        await using var t = new TestEngine(p => p["logins"]!["ipThrottle"]!["maxFailures"] = 1);
+        t.Time.SetUtcNow(TestEngine.T0 + TimeSpan.FromDays(41));
+        await t.Engine.EvaluateAsync(t.Login("late", true, TimeSpan.FromDays(40)));
+        RiskEvent[] batch = [t.Login("late", false, TimeSpan.Zero, ip: "203.0.113.9"), t.Login("other", false, TimeSpan.FromMinutes(1), ip: "203.0.113.9")];
+        var one = new List<EvaluationResult>();
+        await using (var single = new TestEngine(p => p["logins"]!["ipThrottle"]!["maxFailures"] = 1))
+        {
+            single.Time.SetUtcNow(t.Time.GetUtcNow());
+            await single.Engine.EvaluateAsync(single.Login("late", true, TimeSpan.FromDays(40)));
+            foreach (var e in batch) one.Add(await single.Engine.EvaluateAsync(e));
+        }
+        var many = await t.Engine.EvaluateBatchAsync(batch);
+        Assert.Equal("at", many[0].Rejection!.Field); // out of order: rejected, its failure never recorded
+        Assert.Equal(Describe(one[1]), Describe(many[1]));
+        Assert.False(many[1].Decision!.HasReason("login.ip_throttled"));
+    }
+
     private sealed record PoisonEvent(EventId Id, DateTimeOffset At, AccountId Account) : RiskEvent(Id, At, Account)
     {
         public override string Canonical() => "poison:" + Id.Value;
@@ -105,8 +138,17 @@ public sealed class BatchEvaluationTests
     /// <summary>A store whose reads for one account fail as an unreachable store's would.</summary>
     private sealed class FlakyStore(IRiskStateStore inner, string failAccount) : IRiskStateStore
     {
-        private ValueTask<T> Guard<T>(AccountId account, Func<ValueTask<T>> call) =>
-            account.Value == failAccount ? throw new StateStoreUnavailableException("down for this test") : call();
+        private bool _failed;
+
+        /// <summary>Fail the first read only: the store is back by the account's next event.</summary>
+        public bool FailOnce { get; init; }
+
+        private ValueTask<T> Guard<T>(AccountId account, Func<ValueTask<T>> call)
+        {
+            if (account.Value != failAccount || (FailOnce && _failed)) return call();
+            _failed = true;
+            throw new StateStoreUnavailableException("down for this test");
+        }
 
         public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>
             Guard(account, () => inner.FindDecisionAsync(account, eventId, cancellationToken));

@@ -67,6 +67,16 @@ public sealed class BoundedGrowthTests : IDisposable
     }
 
     [Fact]
+    public async Task One_record_that_expires_late_does_not_hold_up_the_others()
+    {
+        var store = new InMemoryRiskStateStore();
+        var far = Commit(0) with { RememberUntil = new DateTimeOffset(2099, 1, 1, 0, 0, 0, TimeSpan.Zero) }; // a far-future event in a replay
+        await store.CommitAsync(far);
+        for (var i = 1; i < 10_000; i++) await store.CommitAsync(Commit(i));
+        Assert.InRange(store.DecisionCount, 1, 2 * 61 + 1);
+    }
+
+    [Fact]
     public async Task An_ip_with_a_recent_failure_is_kept_while_older_ones_go()
     {
         var store = new InMemoryRiskStateStore();
