@@ -57,7 +57,14 @@ public static class ThroughputHarness
         using (var warm = new ServiceCollection().AddRiskEngine(o => o.MaxFutureSkew = null).BuildServiceProvider())
         {
             var w = warm.GetRequiredService<IRiskEngine>();
-            foreach (var e in events.Take(20_000)) _ = w.EvaluateAsync(e).AsTask().GetAwaiter().GetResult();
+            if (batch <= 1)
+            {
+                foreach (var e in events.Take(20_000)) _ = w.EvaluateAsync(e).AsTask().GetAwaiter().GetResult();
+            }
+            else
+            {
+                foreach (var chunk in events.Take(20_000).Chunk(batch)) _ = w.EvaluateBatchAsync(chunk).AsTask().GetAwaiter().GetResult();
+            }
         }
 
         var latencies = shares.Select(s => new long[s.Count]).ToArray();
