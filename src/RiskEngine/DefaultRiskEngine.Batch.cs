@@ -91,40 +91,77 @@ public sealed partial class DefaultRiskEngine
         {
             for (; held < stripes.Length; held++) await _stripes[stripes[held]].WaitAsync(cancellationToken);
 
-            foreach (var step in wave)
-            {
-                try
-                {
-                    await StartAsync(policy, step, cancellationToken);
-                }
-                catch (StateStoreUnavailableException e)
-                {
-                    step.Result = Unavailable(policy, step.Event, e);
-                }
-            }
+            // The accounts of a wave are distinct, so their reads, and then their commits, are in flight together: a
+            // remote store (Redis) pipelines them on its connection instead of waiting a round trip for each.
+            await AllAsync(wave, step => StartOneAsync(policy, step, cancellationToken));
             FireAll(rules, wave);
-            foreach (var step in wave)
-            {
-                if (step.Result is not null) continue;
-                try
-                {
-                    if (!await FinishAsync(policy, step, cancellationToken))
-                        step.Result = await DecideAsync(rules, step.Event, step.Fingerprint, cancellationToken); // lost a race: alone, with retries
-                }
-                catch (StateStoreUnavailableException e)
-                {
-                    step.Result = Unavailable(policy, step.Event, e);
-                }
-                catch (Exception e) when (e is not OperationCanceledException && step.Result is null)
-                {
-                    step.Result = Failed(step.Event, e); // e.g. commit retries exhausted: this event only
-                }
-            }
+            await AllAsync(wave, step => step.Result is null ? FinishOneAsync(rules, step, cancellationToken) : ValueTask.CompletedTask);
         }
         finally
         {
             for (var i = 0; i < held; i++) _stripes[stripes[i]].Release();
         }
+    }
+
+    private async ValueTask StartOneAsync(RiskPolicy policy, Step step, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await StartAsync(policy, step, cancellationToken);
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            step.Result = Unavailable(policy, step.Event, e);
+        }
+    }
+
+    private async ValueTask FinishOneAsync(Rules.PolicyRuleSet rules, Step step, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!await FinishAsync(rules.Policy, step, cancellationToken))
+                step.Result = await DecideAsync(rules, step.Event, step.Fingerprint, cancellationToken); // lost a race: alone, with retries
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            step.Result = Unavailable(rules.Policy, step.Event, e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && step.Result is null)
+        {
+            step.Result = Failed(step.Event, e); // e.g. commit retries exhausted: this event only
+        }
+    }
+
+    /// <summary>Starts <paramref name="work"/> for every step, then waits for all of them (none is left running on a throw).</summary>
+    private static async ValueTask AllAsync(List<Step> steps, Func<Step, ValueTask> work)
+    {
+        var running = new ValueTask[steps.Count];
+        Exception? first = null;
+        for (var i = 0; i < steps.Count; i++)
+        {
+            try
+            {
+#pragma warning disable CA2012 // each is awaited exactly once, below: started together, then awaited in turn
+                running[i] = work(steps[i]);
+#pragma warning restore CA2012
+            }
+            catch (Exception e)
+            {
+                first ??= e;
+            }
+        }
+        for (var i = 0; i < running.Length; i++)
+        {
+            try
+            {
+                await running[i];
+            }
+            catch (Exception e)
+            {
+                first ??= e;
+            }
+        }
+        if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
     }
 
     /// <summary>The outage an earlier event of the account met, answered for this one.</summary>
