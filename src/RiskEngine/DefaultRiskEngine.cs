@@ -193,25 +193,9 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         }
         if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) return false;
         step.Result = EvaluationResult.Decided(decision); // committed: whatever a sink does, this is the answer
-        foreach (var e in decision.Events)
-        {
-            foreach (var sink in _sinks)
-            {
-                try
-                {
-                    await sink.PublishAsync(e, cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogSinkFailed(_log, e.Type, e.Account.Value, sink.GetType().Name, ex);
-                }
-            }
-        }
+        if (decision.Events.Count > 0) await SinkPublisher.PublishAsync(_sinks, decision.Events, _log, cancellationToken);
         return true;
     }
-
-    [LoggerMessage(LogLevel.Error, "sink {Sink} failed to take {Type} of account {Account}; the decision stands (it is committed)")]
-    private static partial void LogSinkFailed(ILogger logger, string type, string account, string sink, Exception error);
 
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(int max = 1000, CancellationToken cancellationToken = default)
@@ -231,7 +215,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
                     var e = DecisionMaker.Unfreeze(policy, snapshot.State, cause, account, f.At + coolDown, "cooldown");
                     var commit = new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default) { Clock = now };
                     if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) continue;
-                    foreach (var sink in _sinks) await sink.PublishAsync(e, cancellationToken);
+                    await SinkPublisher.PublishAsync(_sinks, [e], _log, cancellationToken);
                     lifted.Add(e);
                     break;
                 }

@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OtpNet;
+using EventId = RiskEngine.Domain.EventId;
 using RiskEngine.Decisions;
 using RiskEngine.Domain;
 using RiskEngine.Events;
@@ -24,14 +27,17 @@ public sealed class TwoFactorService : ITwoFactorService
     private readonly IRiskEventSink[] _sinks;
 
     /// <summary>Creates the service.</summary>
-    public TwoFactorService(IPolicyProvider policies, IRiskStateStore store, ISecretProtector protector, TimeProvider time, IEnumerable<IRiskEventSink> sinks)
+    public TwoFactorService(IPolicyProvider policies, IRiskStateStore store, ISecretProtector protector, TimeProvider time, IEnumerable<IRiskEventSink> sinks, ILogger<TwoFactorService>? logger = null)
     {
         _policies = policies;
         _store = store;
         _protector = protector;
         _time = time;
         _sinks = sinks.ToArray();
+        _log = (ILogger?)logger ?? NullLogger.Instance;
     }
+
+    private readonly ILogger _log;
 
     /// <inheritdoc />
     public ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, CancellationToken cancellationToken = default) =>
@@ -118,9 +124,7 @@ public sealed class TwoFactorService : ITwoFactorService
             }
 
             if (!await CommitAsync(account, snapshot, ct)) continue;
-            foreach (var e in events)
-                foreach (var sink in _sinks)
-                    await sink.PublishAsync(e, ct);
+            await SinkPublisher.PublishAsync(_sinks, events, _log, ct);
             return new TotpVerification(status, events);
         }
         throw Contention(account);

@@ -77,6 +77,40 @@ public sealed class FaultIsolationTests
         Assert.Contains("boom", Encoding.UTF8.GetString(dead.ToArray()), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_sink_that_throws_is_logged_and_neither_undoes_the_freeze_nor_starves_the_other_sinks()
+    {
+        var log = new CapturingLogger<DefaultRiskEngine>();
+        await using var t = new TestEngine(services: s => s.AddSingleton<IRiskEventSink>(new ThrowingSink()).AddSingleton<ILogger<DefaultRiskEngine>>(log));
+        Decision last = null!;
+        for (var i = 0; i < 6; i++) last = await t.Decide(t.Tx("a", 10, after: TimeSpan.FromSeconds(i)));
+        DecisionAssert.Is(last, Outcome.Freeze, "velocity.count");
+        Assert.Single(last.Events);
+        Assert.Single(t.Sink.Events); // the recording sink still got it
+        Assert.True((await t.Engine.GetAccountStatusAsync(AccountId.Create("a"))).Frozen);
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("ThrowingSink", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_sink_that_throws_does_not_turn_a_committed_totp_freeze_into_an_error()
+    {
+        await using var t = new TestEngine(services: s => s.AddSingleton<IRiskEventSink>(new ThrowingSink()));
+        var enrolment = await t.TwoFactor.EnrollAsync(AccountId.Create("a"));
+        var key = OtpNet.Base32Encoding.ToBytes(enrolment.Enrollment!.Secret);
+        var step = TwoFactor.Rfc6238.Step(t.Time.GetUtcNow());
+        Assert.Equal(RiskEngine.TwoFactor.TotpStatus.Accepted, (await t.TwoFactor.ConfirmEnrollmentAsync(AccountId.Create("a"), TwoFactor.Rfc6238.Code(key, step))).Status);
+        var wrong = TwoFactor.Rfc6238.Code(key, step + 5);
+        RiskEngine.TwoFactor.TotpVerification last = null!;
+        for (var i = 0; i < 5; i++) last = await t.TwoFactor.VerifyAsync(AccountId.Create("a"), wrong);
+        Assert.IsType<AccountFrozen>(Assert.Single(last.Events));
+        Assert.True((await t.Engine.GetAccountStatusAsync(AccountId.Create("a"))).Frozen);
+    }
+
+    private sealed class ThrowingSink : IRiskEventSink
+    {
+        public ValueTask PublishAsync(AccountEvent accountEvent, CancellationToken cancellationToken) => throw new InvalidOperationException("the notification service is down");
+    }
+
     /// <summary>An engine with a bug for one event id (the processor must not trust any engine never to throw).</summary>
     private sealed class ThrowingEngine(IRiskEngine inner, string poisonId) : IRiskEngine
     {
