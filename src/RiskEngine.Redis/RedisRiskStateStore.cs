@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using RiskEngine.Domain;
 using RiskEngine.State;
@@ -121,7 +120,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
             decisionTtl = Math.Max(1, (long)(commit.RememberUntil - (commit.Clock != default ? commit.Clock : d.At)).TotalMilliseconds);
         }
         var stateJson = StateJson.SerializeState(commit.State);
-        var accountTtl = MayExpire(commit.State, stateJson) ? (long)IdleAccountTtl.TotalMilliseconds : 0;
+        var accountTtl = MayExpire(commit.State) ? (long)IdleAccountTtl.TotalMilliseconds : 0;
 
         var keys = new List<RedisKey>(4) { state, commit.Decision is null ? state : _keys.Decision(account, commit.Decision.EventId) };
         RedisValue ipMember = "", ipScore = 0, ipPrune = 0, ipTtl = 0;
@@ -167,10 +166,19 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     /// <summary>
     /// The parts of an account's state that only matter inside their time windows (30 days at most): caps, velocity,
     /// failed sign-ins, and the latest event's time (which guards those windows against far out-of-order events).
+    /// Every other property of <see cref="AccountState"/> keeps the account; a test fails when a property is added
+    /// to the state without being placed in one list or the other.
     /// </summary>
-    private static readonly string[] Windows = ["allowed", "attempts", "loginFailures", "latestEventAt"];
+    internal static readonly string[] WindowProperties =
+        [nameof(AccountState.Allowed), nameof(AccountState.Attempts), nameof(AccountState.LoginFailures), nameof(AccountState.LatestEventAt)];
 
-    private static readonly JsonObject EmptyState = WithoutWindows(StateJson.SerializeState(new AccountState()));
+    /// <summary>The properties <see cref="MayExpire"/> checks: any of them set keeps the account for good.</summary>
+    internal static readonly string[] KeptProperties =
+    [
+        nameof(AccountState.Freeze), nameof(AccountState.Totp), nameof(AccountState.Limits), nameof(AccountState.LockedUntil),
+        nameof(AccountState.Lockouts), nameof(AccountState.HasLoggedIn), nameof(AccountState.KnownDevices),
+        nameof(AccountState.KnownCountries), nameof(AccountState.LastLogin),
+    ];
 
     /// <summary>
     /// True when the account holds nothing but time windows, so Redis may forget it after <see cref="IdleAccountTtl"/>
@@ -180,20 +188,9 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     /// attacker's sign-in the account's trusted "first". The engine prunes what has lapsed on the account's next
     /// commit, after which it may expire again.
     /// </summary>
-    internal static bool MayExpire(AccountState state, byte[] json)
-    {
-        if (state.Freeze is not null || state.Totp is not null || state.Limits.Count > 0 || state.LockedUntil is not null || state.Lockouts.Count > 0 ||
-            state.HasLoggedIn || state.KnownDevices.Count > 0 || state.KnownCountries.Count > 0 || state.LastLogin is not null)
-            return false;
-        return JsonNode.DeepEquals(WithoutWindows(json), EmptyState); // fields added to the state later are kept unless they are empty
-    }
-
-    private static JsonObject WithoutWindows(byte[] json)
-    {
-        var o = JsonNode.Parse(json)!.AsObject();
-        foreach (var w in Windows) o.Remove(w);
-        return o;
-    }
+    internal static bool MayExpire(AccountState state) =>
+        state.Freeze is null && state.Totp is null && state.Limits.Count == 0 && state.LockedUntil is null && state.Lockouts.Count == 0 &&
+        !state.HasLoggedIn && state.KnownDevices.Count == 0 && state.KnownCountries.Count == 0 && state.LastLogin is null;
 
     /// <inheritdoc />
     public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>

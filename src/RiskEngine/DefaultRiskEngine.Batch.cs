@@ -34,19 +34,10 @@ public sealed partial class DefaultRiskEngine
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i] ?? throw new ArgumentException($"event {i} is null", nameof(events));
-            Step step;
-            try
+            var (step, answer) = Begin(policy, e);
+            if (step is null)
             {
-                if (Check(policy, e) is { } rejection)
-                {
-                    results[i] = EvaluationResult.Rejected(rejection);
-                    continue;
-                }
-                step = new Step(e, e.Fingerprint());
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                results[i] = Failed(e, ex);
+                results[i] = answer;
                 continue;
             }
             var w = nextOfAccount.GetValueOrDefault(e.Account);

@@ -61,16 +61,9 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         ArgumentNullException.ThrowIfNull(riskEvent);
         var rules = _policies.Current;
         var policy = rules.Policy;
-        string fingerprint;
-        try
-        {
-            if (Check(policy, riskEvent) is { } rejection) return EvaluationResult.Rejected(rejection);
-            fingerprint = riskEvent.Fingerprint();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return Failed(riskEvent, e);
-        }
+        var (begun, answer) = Begin(policy, riskEvent);
+        if (begun is null) return answer;
+        var fingerprint = begun.Fingerprint;
         var stripe = _stripes[StripeOf(riskEvent.Account)];
         await stripe.WaitAsync(cancellationToken);
         try
@@ -101,6 +94,24 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
             // re-read: someone else decided for this account or this event id first
         }
         throw new InvalidOperationException($"event {riskEvent.Id}: account {riskEvent.Account} changed concurrently {_options.MaxCommitRetries} times in a row; giving up");
+    }
+
+    /// <summary>
+    /// The checks that need no state (future skew, decimals, <c>until</c>) and the fingerprint: a step to decide, or
+    /// the answer when the event is refused here (or meets a bug).
+    /// </summary>
+    private (Step? Step, EvaluationResult Answer) Begin(RiskPolicy policy, RiskEvent riskEvent)
+    {
+        try
+        {
+            return Check(policy, riskEvent) is { } rejection
+                ? (null, EvaluationResult.Rejected(rejection))
+                : (new Step(riskEvent, riskEvent.Fingerprint()), default);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return (null, Failed(riskEvent, e));
+        }
     }
 
     /// <summary>One event on its way through a decision; <see cref="Result"/> is set once it is answered.</summary>

@@ -43,23 +43,7 @@ public sealed class PolicyRuleSet
     public void Fire(EventFact fact)
     {
         ArgumentNullException.ThrowIfNull(fact);
-        var type = TypeIndex(fact);
-        var session = Take(type);
-        try
-        {
-            session.Insert(fact);
-            session.Fire();
-            session.Retract(fact);
-        }
-        catch
-        {
-            session = null; // state unknown: the next call on this thread starts afresh
-            throw;
-        }
-        finally
-        {
-            if (session is not null) Return(type, session);
-        }
+        FireGroup(TypeIndex(fact), [fact]);
     }
 
     /// <summary>
@@ -77,24 +61,26 @@ public sealed class PolicyRuleSet
         var byType = new List<EventFact>?[FactTypes.Length];
         foreach (var f in facts) (byType[TypeIndex(f)] ??= new List<EventFact>(facts.Count)).Add(f);
         for (var type = 0; type < byType.Length; type++)
+            if (byType[type] is { } group) FireGroup(type, group);
+    }
+
+    private void FireGroup(int type, IReadOnlyList<EventFact> group)
+    {
+        var session = Take(type);
+        try
         {
-            if (byType[type] is not { } group) continue;
-            var session = Take(type);
-            try
-            {
-                session.InsertAll(group);
-                session.Fire();
-                session.RetractAll(group);
-            }
-            catch
-            {
-                session = null;
-                throw;
-            }
-            finally
-            {
-                if (session is not null) Return(type, session);
-            }
+            session.InsertAll(group);
+            session.Fire();
+            session.RetractAll(group);
+        }
+        catch
+        {
+            session = null; // state unknown: the next call on this thread starts afresh
+            throw;
+        }
+        finally
+        {
+            if (session is not null) Return(type, session);
         }
     }
 

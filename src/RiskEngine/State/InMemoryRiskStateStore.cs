@@ -12,11 +12,9 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
 {
     private readonly ConcurrentDictionary<AccountId, Entry> _accounts = new();
     private readonly ConcurrentDictionary<string, (StoredDecision Stored, DateTimeOffset Until)> _decisions = new(StringComparer.Ordinal);
-    // Ordered by expiry, not arrival: one record that expires late (a far-future event in a replay) must not hold up
-    // the records behind it. Guarded by their own locks; each commit adds at most one entry and removes up to eight.
-    private readonly PriorityQueue<string, long> _expiry = new();
+    private readonly ExpiryQueue _expiry = new();
     private readonly ConcurrentDictionary<string, IpWindow> _ipFailures = new(StringComparer.Ordinal);
-    private readonly PriorityQueue<string, long> _ipExpiry = new();
+    private readonly ExpiryQueue _ipExpiry = new();
 
     /// <summary>Number of accounts held.</summary>
     public int AccountCount => _accounts.Count;
@@ -82,10 +80,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
             entry.State.CopyFrom(commit.State);
             entry.Version++;
         }
-        if (id is not null)
-        {
-            lock (_expiry) _expiry.Enqueue(id, commit.RememberUntil.UtcTicks);
-        }
+        if (id is not null) _expiry.Add(id, commit.RememberUntil);
         if (commit.IpFailure is { } f)
         {
             while (true)
@@ -100,7 +95,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
                 }
                 break;
             }
-            lock (_ipExpiry) _ipExpiry.Enqueue(f.Ip, f.ExpiresAt.UtcTicks);
+            _ipExpiry.Add(f.Ip, f.ExpiresAt);
         }
         if (commit.Clock != default) ForgetExpired(commit.Clock);
         return ValueTask.FromResult(CommitStatus.Committed);
@@ -124,11 +119,11 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
     {
         // Bounded work per commit keeps the hot path flat; the queue drains over the next commits.
         // Each commit adds at most one record of each kind and removes up to eight, so the queues keep up.
-        for (var i = 0; i < 8 && Expired(_expiry, now) is { } id; i++)
+        for (var i = 0; i < 8 && _expiry.TakeExpired(now) is { } id; i++)
         {
             if (_decisions.TryGetValue(id, out var d) && d.Until <= now) _decisions.TryRemove(id, out _);
         }
-        for (var i = 0; i < 8 && Expired(_ipExpiry, now) is { } ip; i++)
+        for (var i = 0; i < 8 && _ipExpiry.TakeExpired(now) is { } ip; i++)
         {
             if (!_ipFailures.TryGetValue(ip, out var window)) continue;
             lock (window)
@@ -137,15 +132,6 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
                 window.Removed = true;
                 _ipFailures.TryRemove(new KeyValuePair<string, IpWindow>(ip, window));
             }
-        }
-    }
-
-    /// <summary>Takes the earliest entry of <paramref name="queue"/> when it has expired by <paramref name="now"/>.</summary>
-    private static string? Expired(PriorityQueue<string, long> queue, DateTimeOffset now)
-    {
-        lock (queue)
-        {
-            return queue.TryPeek(out _, out var until) && until <= now.UtcTicks ? queue.Dequeue() : null;
         }
     }
 

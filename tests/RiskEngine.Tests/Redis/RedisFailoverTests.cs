@@ -93,13 +93,7 @@ public sealed class RedisFailoverTests
         await using var redis = await PrivateRedis.StartAsync();
         var db = redis.Connection.GetDatabase();
         var lines = new TrafficGenerator(200, 3_000, seed: 13).Generate(3_000).ToList();
-        foreach (var chunk in lines.Chunk(500))
-        {
-            var batch = db.CreateBatch();
-            var adds = chunk.Select(l => StreamPartitioner.PublishAsync(batch, "ev", 4, (string)JsonNode.Parse(l)!["account"]!, l)).ToList();
-            batch.Execute();
-            await Task.WhenAll(adds);
-        }
+        await StreamProducer.PublishAsync(db, "ev", 4, lines);
 
         using var worker = WorkerProcess.Start("--policy", Sample("policy.example.json"), "--store", "redis",
             "--redis", redis.Configuration, "--input", "redis-stream:ev", "--partitions", "4",

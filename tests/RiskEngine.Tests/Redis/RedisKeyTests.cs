@@ -15,12 +15,7 @@ public sealed class RedisKeyTests(RedisFixture redis)
 {
     private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
 
-    private static string Tx(string id, string account, int second) =>
-        new JsonObject
-        {
-            ["type"] = "transaction", ["id"] = id, ["at"] = $"2026-11-27T10:00:{second:00}Z", ["account"] = account,
-            ["amount"] = 10, ["currency"] = "USD", ["country"] = "US", ["device"] = "d",
-        }.ToJsonString();
+    private static string Tx(string id, string account, int second) => StreamProducer.Tx(id, account, second);
 
     [Fact]
     public async Task Ids_and_accounts_with_colons_braces_and_pub_decide_once_each_through_the_engine()

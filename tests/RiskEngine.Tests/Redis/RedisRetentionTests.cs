@@ -2,6 +2,7 @@ using RiskEngine.Decisions;
 using RiskEngine.Domain;
 using RiskEngine.Events;
 using RiskEngine.Redis;
+using RiskEngine.State;
 using RiskEngine.Tests.TwoFactor;
 using RiskEngine.TwoFactor;
 using StackExchange.Redis;
@@ -64,5 +65,18 @@ public sealed class RedisRetentionTests(RedisFixture redis)
         Assert.True((await t.Engine.GetAccountStatusAsync(dave)).Frozen);
         DecisionAssert.Is(await t.Decide(t.Login("erin", ok: true, after: TimeSpan.FromMinutes(3), device: "stranger")), Outcome.Challenge, "login.new_device");
         Assert.Equal(0, (await t.Store.LoadAccountAsync(frank)).Version);
+    }
+
+    [Fact]
+    public void Every_property_of_the_account_state_is_either_a_window_that_may_expire_or_something_kept_for_good()
+    {
+        var properties = typeof(AccountState).GetProperties().Select(p => p.Name).Order().ToArray();
+        Assert.Equal(properties, RedisRiskStateStore.WindowProperties.Concat(RedisRiskStateStore.KeptProperties).Order().ToArray());
+        var windowsOnly = new AccountState { LatestEventAt = DateTimeOffset.UnixEpoch };
+        windowsOnly.Allowed.Add(new AmountEntry(DateTimeOffset.UnixEpoch, "USD", 1m));
+        windowsOnly.Attempts.Add(new AmountEntry(DateTimeOffset.UnixEpoch, "USD", 1m));
+        windowsOnly.LoginFailures.Add(DateTimeOffset.UnixEpoch);
+        Assert.True(RedisRiskStateStore.MayExpire(windowsOnly));
+        Assert.False(RedisRiskStateStore.MayExpire(new AccountState { HasLoggedIn = true }));
     }
 }

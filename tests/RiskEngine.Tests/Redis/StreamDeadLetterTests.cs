@@ -11,12 +11,7 @@ public sealed class StreamDeadLetterTests
 {
     private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
 
-    private static string Tx(string id, string account, int second) =>
-        new JsonObject
-        {
-            ["type"] = "transaction", ["id"] = id, ["at"] = $"2026-11-27T10:00:{second:00}Z", ["account"] = account,
-            ["amount"] = 10, ["currency"] = "USD", ["country"] = "US", ["device"] = "d",
-        }.ToJsonString();
+    private static string Tx(string id, string account, int second) => StreamProducer.Tx(id, account, second);
 
     [Fact]
     public async Task An_entry_that_fails_every_attempt_is_dead_lettered_alone_and_the_entries_after_it_are_decided()

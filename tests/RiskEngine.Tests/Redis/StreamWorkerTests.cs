@@ -60,13 +60,7 @@ public sealed class StreamWorkerTests(RedisFixture redis)
         const int partitions = 8;
         var lines = new TrafficGenerator(500, 20_000, seed: 77).Generate(20_000).ToList();
         var db = redis.Connection.GetDatabase();
-        foreach (var chunk in lines.Chunk(500))
-        {
-            var batch = db.CreateBatch();
-            var adds = chunk.Select(l => StreamPartitioner.PublishAsync(batch, name, partitions, (string)JsonNode.Parse(l)!["account"]!, l)).ToList();
-            batch.Execute();
-            await Task.WhenAll(adds);
-        }
+        await StreamProducer.PublishAsync(db, name, partitions, lines);
 
         string[] Args(string consumer) => ["--policy", Sample("policy.example.json"), "--store", "redis", "--redis", redis.Configuration,
             "--input", $"redis-stream:{name}", "--partitions", $"{partitions}", "--group", "g", "--consumer", consumer,
@@ -147,13 +141,7 @@ public sealed class StreamWorkerTests(RedisFixture redis)
             await using var _ = producer;
             var db = producer.GetDatabase();
             var lines = new TrafficGenerator(200, 3_000, seed: 12).Generate(3_000).ToList();
-            foreach (var chunk in lines.Chunk(500))
-            {
-                var batch = db.CreateBatch();
-                var adds = chunk.Select(l => StreamPartitioner.PublishAsync(batch, "ev", 4, (string)JsonNode.Parse(l)!["account"]!, l)).ToList();
-                batch.Execute();
-                await Task.WhenAll(adds);
-            }
+            await StreamProducer.PublishAsync(db, "ev", 4, lines);
 
             using var worker = WorkerProcess.Start("--policy", Sample("policy.example.json"), "--store", "redis",
                 "--redis", configuration + ",syncTimeout=1000,asyncTimeout=1000", "--input", "redis-stream:ev", "--partitions", "4",
