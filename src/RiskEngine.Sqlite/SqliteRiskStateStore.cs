@@ -8,23 +8,23 @@ namespace RiskEngine.Sqlite;
 
 /// <summary>
 /// Durable state on one SQLite file (WAL mode), and the worker's journal in the same database so that state,
-/// decisions, output records and input position commit in one transaction. Outside a batch every commit is its own
-/// transaction; inside one (<see cref="BeginBatch"/>) commits are held in memory and written together, so
-/// durability costs one fsync per batch rather than per event. One process owns the file.
+/// decisions, output records and input position commit in one transaction. A batch (<see cref="BeginBatchAsync"/>)
+/// holds its commits in memory and writes them together, so durability costs one fsync per batch rather than per
+/// event; one batch writes at a time, and a commit outside a batch is a batch of one. One process owns the file.
+/// Thread-safe.
 /// </summary>
 public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyRingCheckStore, IDisposable
 {
     private readonly SqliteConnection _db;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _writer = new(1, 1); // one batch at a time: staged commits are checked against committed versions
     private SqliteTransaction? _tx;
-    private string? _lastMiss;
 
     // Committed account states, so a decision reads no row and parses no JSON for an account seen recently. Safe
     // because one process owns the file. Cleared whole when it grows past the bound.
     private readonly Dictionary<string, (long Version, AccountState State)> _cache = new(StringComparer.Ordinal);
     private const int MaxCachedAccounts = 200_000;
-    private Batch? _batch;
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>
     public SqliteRiskStateStore(string path)
@@ -146,12 +146,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_batch is not null && _batch.Decisions.TryGetValue(eventId.Value, out var held)) return held.Stored;
-            using var cmd = Command("SELECT fingerprint, decision FROM decisions WHERE event = $e", ("$e", eventId.Value));
-            using var r = cmd.ExecuteReader();
-            if (r.Read()) return new StoredDecision(r.GetString(0), StateJson.DeserializeDecision((byte[])r[1]));
-            _lastMiss = eventId.Value;
-            return null;
+            return ReadDecision(eventId.Value);
         }
         finally
         {
@@ -165,8 +160,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var (version, state) = Current(account.Value);
-            return new AccountSnapshot(state?.Clone() ?? new AccountState(), version); // a copy: callers may change it
+            return Snapshot(account.Value, null);
         }
         finally
         {
@@ -182,9 +176,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         {
             using var cmd = Command("SELECT COUNT(*) FROM ip_failures WHERE ip = $ip AND at > $s AND at <= $u",
                 ("$ip", ip), ("$s", since.UtcTicks), ("$u", until.UtcTicks));
-            var n = Convert.ToInt32(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
-            if (_batch is not null) n += _batch.IpFailures.Count(f => f.Ip == ip && f.At > since.UtcTicks && f.At <= until.UtcTicks);
-            return n;
+            return Convert.ToInt32(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
         finally
         {
@@ -212,106 +204,22 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
     }
 
     /// <inheritdoc />
+    /// <remarks>A batch of one: it waits for an open batch to finish.</remarks>
     public async ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            var key = commit.Account.Value;
-            var current = Current(key).Version;
-            if (current != commit.ExpectedVersion) return CommitStatus.Conflict;
-            var eventId = commit.Decision?.EventId.Value;
-            // The engine looked the id up just before committing; within a batch nothing else writes the file, so that
-            // miss still holds and the second lookup is skipped.
-            if (eventId is not null && (_batch?.Decisions.ContainsKey(eventId) == true ||
-                (!(_batch is not null && eventId == _lastMiss) && DecisionExists(eventId)))) return CommitStatus.DuplicateEvent;
-
-            var pending = new PendingAccount(commit.State, current + 1); // the store owns the committed state from here
-            var decision = commit.Decision is null ? null
-                : new PendingDecision(new StoredDecision(commit.Fingerprint!, commit.Decision), StateJson.SerializeDecision(commit.Decision), commit.RememberUntil);
-            var ip = commit.IpFailure is { } f ? new PendingIp(f.Ip, f.At.UtcTicks, (f.At - f.Window).UtcTicks, f.ExpiresAt.UtcTicks) : null;
-
-            if (_batch is not null)
-            {
-                _batch.Accounts[key] = pending;
-                if (decision is not null) _batch.Decisions[eventId!] = decision;
-                if (ip is not null) _batch.IpFailures.Add(ip);
-                if (commit.Clock != default) _batch.Now = Math.Max(_batch.Now, commit.Clock.UtcTicks);
-                return CommitStatus.Committed;
-            }
-            using var tx = Begin();
-            WriteAccount(key, pending);
-            if (decision is not null) WriteDecision(eventId!, decision);
-            if (ip is not null) WriteIp(ip);
-            if (commit.Clock != default) Forget(commit.Clock.UtcTicks);
-            tx.Commit();
-            Cache(key, pending);
-            return CommitStatus.Committed;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        await using var batch = await BeginBatchAsync(cancellationToken);
+        var status = await batch.StageAsync(commit, cancellationToken);
+        if (status == CommitStatus.Committed) await batch.CommitAsync(null, cancellationToken);
+        return status;
     }
 
     /// <inheritdoc />
-    public void BeginBatch()
+    /// <remarks>Waits until no other batch is open: staged commits are checked against committed versions only.</remarks>
+    public async ValueTask<IStateBatch> BeginBatchAsync(CancellationToken cancellationToken = default)
     {
-        _gate.Wait();
-        try
-        {
-            if (_batch is not null) throw new InvalidOperationException("a batch is already open");
-            _batch = new Batch();
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    /// <inheritdoc />
-    public void AbortBatch()
-    {
-        _gate.Wait();
-        _batch = null; // the cache holds committed states only, so nothing else to undo
-        _gate.Release();
-    }
-
-    /// <inheritdoc />
-    public async ValueTask CommitBatchAsync(IReadOnlyList<JournalRecord> records, JournalPosition position, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        ArgumentNullException.ThrowIfNull(position);
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            var batch = _batch ?? new Batch();
-            using var tx = Begin();
-            foreach (var (key, account) in batch.Accounts) WriteAccount(key, account);
-            foreach (var (id, decision) in batch.Decisions) WriteDecision(id, decision);
-            foreach (var ip in batch.IpFailures) WriteIp(ip);
-            // One outbox row per channel and batch: [seq:8][length:4][bytes]... — one statement, not one per record.
-            foreach (var channel in (OutputChannel[])[OutputChannel.Output, OutputChannel.DeadLetter])
-            {
-                var mine = records.Where(r => r.Channel == channel).ToList();
-                if (mine.Count == 0) continue;
-                using var cmd = Command("INSERT INTO outbox (last_seq, channel, records) VALUES ($s, $c, $r)", ("$s", mine[^1].Sequence), ("$c", (int)channel), ("$r", Pack(mine)));
-                cmd.ExecuteNonQuery();
-            }
-            if (records.Count > 0) SetMeta("last_seq", records[^1].Sequence);
-            using (var cmd = Command("INSERT INTO positions (source, offset, line, completed) VALUES ($s, $o, $l, $c) ON CONFLICT(source) DO UPDATE SET offset = $o, line = $l, completed = $c",
-                ("$s", position.Source), ("$o", position.Offset), ("$l", position.Line), ("$c", position.Completed ? 1 : 0)))
-                cmd.ExecuteNonQuery();
-            if (batch.Now > 0) Forget(batch.Now);
-            tx.Commit();
-            foreach (var (key, account) in batch.Accounts) Cache(key, account);
-            _batch = null;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        await _writer.WaitAsync(cancellationToken);
+        return new SqliteBatch(this);
     }
 
     /// <inheritdoc />
@@ -464,6 +372,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         foreach (var c in _commands.Values) c.Dispose();
         _db.Dispose();
         _gate.Dispose();
+        _writer.Dispose();
     }
 
     /// <summary>Starts a transaction that cached statements join (each call happens under the gate).</summary>
@@ -480,10 +389,24 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         }
     }
 
-    /// <summary>The latest state of an account: held in the open batch, cached, or read from the file.</summary>
-    private (long Version, AccountState? State) Current(string key)
+    /// <summary>A copy of the account's latest state (callers may change it) and its version.</summary>
+    private AccountSnapshot Snapshot(string key, SqliteBatch? batch)
     {
-        if (_batch is not null && _batch.Accounts.TryGetValue(key, out var held)) return (held.Version, held.State);
+        var (version, state) = Current(key, batch);
+        return new AccountSnapshot(state?.Clone() ?? new AccountState(), version);
+    }
+
+    private StoredDecision? ReadDecision(string id)
+    {
+        using var cmd = Command("SELECT fingerprint, decision FROM decisions WHERE event = $e", ("$e", id));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? new StoredDecision(r.GetString(0), StateJson.DeserializeDecision((byte[])r[1])) : null;
+    }
+
+    /// <summary>The latest state of an account: staged in <paramref name="batch"/>, cached, or read from the file.</summary>
+    private (long Version, AccountState? State) Current(string key, SqliteBatch? batch)
+    {
+        if (batch is not null && batch.Accounts.TryGetValue(key, out var held)) return (held.Version, held.State);
         if (_cache.TryGetValue(key, out var cached)) return cached;
         if (ReadAccount(key) is not { } row) return (0, null);
         var state = StateJson.DeserializeState(row.State);
@@ -549,6 +472,24 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
             cmd.ExecuteNonQuery();
     }
 
+    /// <summary>One outbox row per channel and batch ([seq:8][length:4][bytes]...: one statement, not one per record), and the position.</summary>
+    private void WriteJournal(JournalEntry journal)
+    {
+        var records = journal.Records;
+        foreach (var channel in (OutputChannel[])[OutputChannel.Output, OutputChannel.DeadLetter])
+        {
+            var mine = records.Where(r => r.Channel == channel).ToList();
+            if (mine.Count == 0) continue;
+            using var cmd = Command("INSERT INTO outbox (last_seq, channel, records) VALUES ($s, $c, $r)", ("$s", mine[^1].Sequence), ("$c", (int)channel), ("$r", Pack(mine)));
+            cmd.ExecuteNonQuery();
+        }
+        if (records.Count > 0) SetMeta("last_seq", records[^1].Sequence);
+        var p = journal.Position;
+        using (var cmd = Command("INSERT INTO positions (source, offset, line, completed) VALUES ($s, $o, $l, $c) ON CONFLICT(source) DO UPDATE SET offset = $o, line = $l, completed = $c",
+            ("$s", p.Source), ("$o", p.Offset), ("$l", p.Line), ("$c", p.Completed ? 1 : 0)))
+            cmd.ExecuteNonQuery();
+    }
+
     private void SetMeta(string key, long value)
     {
         using var cmd = Command("INSERT INTO meta (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
@@ -600,12 +541,114 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         }
     }
 
-    private sealed class Batch
+    /// <summary>
+    /// A unit of work: staged accounts, decisions and IP failures held in memory, visible to the batch's own reads,
+    /// written in one transaction by <see cref="CommitAsync"/>. Holds the store's writer lock until disposed.
+    /// </summary>
+    private sealed class SqliteBatch(SqliteRiskStateStore store) : IStateBatch
     {
         public Dictionary<string, PendingAccount> Accounts { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, PendingDecision> Decisions { get; } = new(StringComparer.Ordinal);
         public List<PendingIp> IpFailures { get; } = [];
-        public long Now { get; set; }
+        private readonly HashSet<string> _misses = new(StringComparer.Ordinal); // ids looked up and absent: no other writer can add them meanwhile
+        private long _now;
+        private bool _done;
+        private bool _released;
+
+        public async ValueTask<(StoredDecision? Stored, AccountSnapshot Snapshot)> LoadForDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default)
+        {
+            await store._gate.WaitAsync(cancellationToken);
+            try
+            {
+                var stored = Decisions.TryGetValue(eventId.Value, out var held) ? held.Stored : store.ReadDecision(eventId.Value);
+                if (stored is not null) return (stored, default);
+                if (_misses.Count < 100_000) _misses.Add(eventId.Value);
+                return (null, store.Snapshot(account.Value, this));
+            }
+            finally
+            {
+                store._gate.Release();
+            }
+        }
+
+        public async ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default)
+        {
+            await store._gate.WaitAsync(cancellationToken);
+            try
+            {
+                return store.Snapshot(account.Value, this);
+            }
+            finally
+            {
+                store._gate.Release();
+            }
+        }
+
+        public async ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+        {
+            var n = await store.CountIpFailuresAsync(ip, since, until, cancellationToken);
+            foreach (var f in IpFailures) if (f.Ip == ip && f.At > since.UtcTicks && f.At <= until.UtcTicks) n++;
+            return n;
+        }
+
+        public async ValueTask<CommitStatus> StageAsync(AccountCommit commit, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(commit);
+            ObjectDisposedException.ThrowIf(_done, this);
+            await store._gate.WaitAsync(cancellationToken);
+            try
+            {
+                var key = commit.Account.Value;
+                var current = store.Current(key, this).Version;
+                if (current != commit.ExpectedVersion) return CommitStatus.Conflict;
+                var eventId = commit.Decision?.EventId.Value;
+                if (eventId is not null && (Decisions.ContainsKey(eventId) || (!_misses.Contains(eventId) && store.DecisionExists(eventId))))
+                    return CommitStatus.DuplicateEvent;
+
+                Accounts[key] = new PendingAccount(commit.State, current + 1); // the store owns the committed state from here
+                if (commit.Decision is { } d)
+                    Decisions[eventId!] = new PendingDecision(new StoredDecision(commit.Fingerprint!, d), StateJson.SerializeDecision(d), commit.RememberUntil);
+                if (commit.IpFailure is { } f) IpFailures.Add(new PendingIp(f.Ip, f.At.UtcTicks, (f.At - f.Window).UtcTicks, f.ExpiresAt.UtcTicks));
+                if (commit.Clock != default) _now = Math.Max(_now, commit.Clock.UtcTicks);
+                return CommitStatus.Committed;
+            }
+            finally
+            {
+                store._gate.Release();
+            }
+        }
+
+        public async ValueTask CommitAsync(JournalEntry? journal = null, CancellationToken cancellationToken = default)
+        {
+            ObjectDisposedException.ThrowIf(_done, this);
+            await store._gate.WaitAsync(cancellationToken);
+            try
+            {
+                using (var tx = store.Begin())
+                {
+                    foreach (var (key, account) in Accounts) store.WriteAccount(key, account);
+                    foreach (var (id, decision) in Decisions) store.WriteDecision(id, decision);
+                    foreach (var ip in IpFailures) store.WriteIp(ip);
+                    if (journal is not null) store.WriteJournal(journal);
+                    if (_now > 0) store.Forget(_now);
+                    tx.Commit();
+                }
+                foreach (var (key, account) in Accounts) store.Cache(key, account);
+                _done = true;
+            }
+            finally
+            {
+                store._gate.Release();
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            if (_released) return ValueTask.CompletedTask;
+            _released = _done = true; // uncommitted: what was staged is dropped (the cache holds committed states only)
+            store._writer.Release();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed record PendingAccount(AccountState State, long Version);

@@ -117,8 +117,8 @@ internal sealed partial class EventWorker(
             await reader; // surfaces a read error
             if (o.Once)
             {
-                journal.BeginBatch();
-                await journal.CommitBatchAsync([], last with { Completed = true }, CancellationToken.None);
+                await using var batch = await engine.BeginBatchAsync(CancellationToken.None);
+                await batch.CommitAsync(new JournalEntry([], last with { Completed = true }), CancellationToken.None);
             }
         }
         finally
@@ -166,23 +166,17 @@ internal sealed partial class EventWorker(
 
     private async ValueTask ExpireCoolDownsAsync(RecordSink output, RecordSink? dead, JournalPosition last, CancellationToken ct)
     {
-        journal.BeginBatch();
         var records = new List<JournalRecord>();
-        try
+        await using (var batch = await engine.BeginBatchAsync(ct))
         {
             var buffer = new ArrayBufferWriter<byte>();
-            foreach (var e in await engine.ExpireCoolDownsAsync(cancellationToken: ct))
+            foreach (var e in await batch.ExpireCoolDownsAsync(cancellationToken: ct))
             {
                 metrics.AccountEvent(e);
                 RecordWriter.WriteAccountEvent(buffer, e);
             }
             Split(buffer, OutputChannel.Output, records);
-            await journal.CommitBatchAsync(records, last, CancellationToken.None);
-        }
-        catch
-        {
-            journal.AbortBatch();
-            throw;
+            await batch.CommitAsync(new JournalEntry(records, last), CancellationToken.None);
         }
         await PublishAsync(records, output, dead);
     }
@@ -193,7 +187,8 @@ internal sealed partial class EventWorker(
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         var deadBuffer = new ArrayBufferWriter<byte>(1024);
         var batchStart = Stopwatch.GetTimestamp();
-        journal.BeginBatch();
+        // The worker owns the unit of work: decisions, output records and input position commit together or not at all.
+        await using var batch = await engine.BeginBatchAsync(CancellationToken.None);
         try
         {
             // Inside a batch nothing is cancelled: the batch commits whole or the process dies and it is redone.
@@ -204,7 +199,7 @@ internal sealed partial class EventWorker(
                 status.AddBacklog(-1);
             }
             var lines = items.ConvertAll(item => new JsonLine(item.Line, item.Bytes, item.Oversized, item.EndOffset));
-            var results = await _processor.ProcessLinesAsync(lines, CancellationToken.None);
+            var results = await _processor.ProcessLinesAsync(batch, lines, CancellationToken.None);
             var perEvent = items.Count == 0 ? 0 : Stopwatch.GetElapsedTime(batchStart).TotalMicroseconds / items.Count;
             for (var i = 0; i < items.Count; i++)
             {
@@ -228,15 +223,14 @@ internal sealed partial class EventWorker(
             }
             var commitStart = Stopwatch.GetTimestamp();
             _deciding += Stopwatch.GetElapsedTime(batchStart);
-            await journal.CommitBatchAsync(records, last, CancellationToken.None);
+            await batch.CommitAsync(new JournalEntry(records, last), CancellationToken.None);
             _committing += Stopwatch.GetElapsedTime(commitStart);
             status.StoreError = null;
             return (records, last);
         }
         catch (Exception e)
         {
-            journal.AbortBatch();
-            status.StoreError = e.Message;
+            status.StoreError = e.Message; // the batch is dropped undurable: its lines are read and decided again
             throw;
         }
     }

@@ -66,8 +66,9 @@ public static partial class Program
         }
         else if (settings.Store == "memory")
         {
-            builder.Services.AddSingleton<IRiskStateStore, InMemoryRiskStateStore>();
-            builder.Services.AddSingleton<IEventJournal, InMemoryEventJournal>();
+            builder.Services.AddSingleton<InMemoryRiskStateStore>();
+            builder.Services.AddSingleton<IRiskStateStore>(sp => sp.GetRequiredService<InMemoryRiskStateStore>());
+            builder.Services.AddSingleton<IEventJournal>(sp => sp.GetRequiredService<InMemoryRiskStateStore>());
         }
         else
         {

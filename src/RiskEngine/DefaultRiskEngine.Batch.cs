@@ -20,6 +20,63 @@ public sealed partial class DefaultRiskEngine
     public async ValueTask<IReadOnlyList<EvaluationResult>> EvaluateBatchAsync(IReadOnlyList<RiskEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
+        var policy = Policy;
+        IReadOnlyList<EvaluationResult> results;
+        try
+        {
+            await using var unit = await BeginBatchAsync(cancellationToken);
+            results = await unit.EvaluateAsync(events, cancellationToken);
+            await unit.CommitAsync(null, cancellationToken);
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            // Nothing of the batch is durable: every answer it made is withdrawn.
+            var withdrawn = new EvaluationResult[events.Count];
+            for (var i = 0; i < events.Count; i++) withdrawn[i] = Unavailable(policy, events[i], e);
+            return withdrawn;
+        }
+        return results;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IDecisionBatch> BeginBatchAsync(CancellationToken cancellationToken = default) =>
+        new Unit(this, await _store.BeginBatchAsync(cancellationToken));
+
+    /// <summary>The engine's unit of work: decisions staged in the store's batch; the sinks hear of them after its commit.</summary>
+    private sealed class Unit(DefaultRiskEngine engine, IStateBatch state) : IDecisionBatch
+    {
+        private readonly List<AccountEvent> _events = [];
+
+        public async ValueTask<IReadOnlyList<EvaluationResult>> EvaluateAsync(IReadOnlyList<RiskEvent> events, CancellationToken cancellationToken = default)
+        {
+            var results = await engine.DecideBatchAsync(state, events, cancellationToken);
+            foreach (var r in results) if (r.Decision is { Events.Count: > 0 } d) _events.AddRange(d.Events);
+            return results;
+        }
+
+        public async ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(int max = 1000, CancellationToken cancellationToken = default)
+        {
+            var lifted = await engine.ExpireCoolDownsAsync(state, max, cancellationToken);
+            _events.AddRange(lifted);
+            return lifted;
+        }
+
+        public async ValueTask CommitAsync(JournalEntry? journal = null, CancellationToken cancellationToken = default)
+        {
+            await state.CommitAsync(journal, cancellationToken);
+            if (_events.Count == 0) return;
+            var events = _events.ToArray();
+            _events.Clear();
+            await SinkPublisher.PublishAsync(engine._sinks, events, engine._log, cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => state.DisposeAsync();
+    }
+
+    /// <summary>Decides a batch through <paramref name="batch"/> (see <see cref="EvaluateBatchAsync"/>); nothing is committed here.</summary>
+    private async ValueTask<IReadOnlyList<EvaluationResult>> DecideBatchAsync(IStateBatch batch, IReadOnlyList<RiskEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
         var results = new EvaluationResult[events.Count];
         var rules = _policies.Current;
         var policy = rules.Policy;
@@ -60,7 +117,7 @@ public sealed partial class DefaultRiskEngine
                 if (outages?.TryGetValue(step.Event.Account, out var outage) == true) results[i] = OutageFor(policy, step.Event, outage);
                 else steps.Add(step);
             }
-            await DecideWaveAsync(rules, steps, cancellationToken);
+            await DecideWaveAsync(rules, steps, batch, cancellationToken);
             foreach (var (i, step) in wave)
             {
                 if (step.Result is not { } result) continue; // answered above
@@ -72,7 +129,7 @@ public sealed partial class DefaultRiskEngine
     }
 
     /// <summary>Decides one event of each of several distinct accounts, their stripes held.</summary>
-    private async ValueTask DecideWaveAsync(Rules.PolicyRuleSet rules, List<Step> wave, CancellationToken cancellationToken)
+    private async ValueTask DecideWaveAsync(Rules.PolicyRuleSet rules, List<Step> wave, IStateBatch batch, CancellationToken cancellationToken)
     {
         var policy = rules.Policy;
         // Stripes are taken in index order, so two batches never wait for each other crosswise.
@@ -84,9 +141,9 @@ public sealed partial class DefaultRiskEngine
 
             // The accounts of a wave are distinct, so their reads, and then their commits, are in flight together: a
             // remote store (Redis) pipelines them on its connection instead of waiting a round trip for each.
-            await AllAsync(wave, step => StartOneAsync(policy, step, cancellationToken));
+            await AllAsync(wave, step => StartOneAsync(policy, step, batch, cancellationToken));
             FireAll(rules, wave);
-            await AllAsync(wave, step => step.Result is null ? FinishOneAsync(rules, step, cancellationToken) : ValueTask.CompletedTask);
+            await AllAsync(wave, step => step.Result is null ? FinishOneAsync(rules, step, batch, cancellationToken) : ValueTask.CompletedTask);
         }
         finally
         {
@@ -94,11 +151,11 @@ public sealed partial class DefaultRiskEngine
         }
     }
 
-    private async ValueTask StartOneAsync(RiskPolicy policy, Step step, CancellationToken cancellationToken)
+    private async ValueTask StartOneAsync(RiskPolicy policy, Step step, IStateBatch batch, CancellationToken cancellationToken)
     {
         try
         {
-            await StartAsync(policy, step, cancellationToken);
+            await StartAsync(policy, step, batch, cancellationToken);
         }
         catch (StateStoreUnavailableException e)
         {
@@ -106,12 +163,12 @@ public sealed partial class DefaultRiskEngine
         }
     }
 
-    private async ValueTask FinishOneAsync(Rules.PolicyRuleSet rules, Step step, CancellationToken cancellationToken)
+    private async ValueTask FinishOneAsync(Rules.PolicyRuleSet rules, Step step, IStateBatch batch, CancellationToken cancellationToken)
     {
         try
         {
-            if (!await FinishAsync(rules.Policy, step, cancellationToken))
-                step.Result = await DecideAsync(rules, step.Event, step.Fingerprint, cancellationToken); // lost a race: alone, with retries
+            if (!await FinishAsync(rules.Policy, step, batch, cancellationToken))
+                step.Result = await DecideAsync(rules, step.Event, step.Fingerprint, batch, cancellationToken); // lost a race: alone, with retries
         }
         catch (StateStoreUnavailableException e)
         {

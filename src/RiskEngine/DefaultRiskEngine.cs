@@ -56,6 +56,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
     public ValueTask<EvaluationResult> UnfreezeAsync(SupportUnfreeze unfreeze, CancellationToken cancellationToken = default) => EvaluateAsync(unfreeze, cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>A batch of one: decided, committed, and then the sinks are told.</remarks>
     public async ValueTask<EvaluationResult> EvaluateAsync(RiskEvent riskEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(riskEvent);
@@ -63,34 +64,42 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         var policy = rules.Policy;
         var (begun, answer) = Begin(policy, riskEvent);
         if (begun is null) return answer;
-        var fingerprint = begun.Fingerprint;
-        var stripe = _stripes[StripeOf(riskEvent.Account)];
-        await stripe.WaitAsync(cancellationToken);
+        EvaluationResult result;
         try
         {
-            return await DecideAsync(rules, riskEvent, fingerprint, cancellationToken);
+            // The store's batch first, the account's stripe second: the order every host's batch takes them in.
+            await using var batch = await _store.BeginBatchAsync(cancellationToken);
+            var stripe = _stripes[StripeOf(riskEvent.Account)];
+            await stripe.WaitAsync(cancellationToken);
+            try
+            {
+                result = await DecideAsync(rules, riskEvent, begun.Fingerprint, batch, cancellationToken);
+                await batch.CommitAsync(null, cancellationToken);
+            }
+            finally
+            {
+                stripe.Release();
+            }
         }
         catch (StateStoreUnavailableException e)
         {
             return Unavailable(policy, riskEvent, e);
         }
-        finally
-        {
-            stripe.Release();
-        }
+        if (result.Decision is { Events.Count: > 0 } d) await SinkPublisher.PublishAsync(_sinks, d.Events, _log, cancellationToken);
+        return result;
     }
 
     /// <summary>Decides one event (its account's stripe held), re-reading and deciding again when a commit loses a race.</summary>
-    private async ValueTask<EvaluationResult> DecideAsync(Rules.PolicyRuleSet rules, RiskEvent riskEvent, string fingerprint, CancellationToken cancellationToken)
+    private async ValueTask<EvaluationResult> DecideAsync(Rules.PolicyRuleSet rules, RiskEvent riskEvent, string fingerprint, IStateBatch batch, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
         {
             var step = new Step(riskEvent, fingerprint);
-            await StartAsync(rules.Policy, step, cancellationToken);
+            await StartAsync(rules.Policy, step, batch, cancellationToken);
             if (step.Result is { } early) return early;
             FireAll(rules, [step]);
             if (step.Result is { } failed) return failed;
-            if (await FinishAsync(rules.Policy, step, cancellationToken)) return step.Result!.Value;
+            if (await FinishAsync(rules.Policy, step, batch, cancellationToken)) return step.Result!.Value;
             // re-read: someone else decided for this account or this event id first
         }
         throw new InvalidOperationException($"event {riskEvent.Id}: account {riskEvent.Account} changed concurrently {_options.MaxCommitRetries} times in a row; giving up");
@@ -129,10 +138,10 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
     /// Reads the account and the event's stored decision, and prepares the event's fact. Answers the step at once for
     /// a re-delivery, an event too far out of order, or a bug while preparing.
     /// </summary>
-    private async ValueTask StartAsync(RiskPolicy policy, Step step, CancellationToken cancellationToken)
+    private async ValueTask StartAsync(RiskPolicy policy, Step step, IStateBatch batch, CancellationToken cancellationToken)
     {
         var riskEvent = step.Event;
-        var (stored, snapshot) = await _store.LoadForDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
+        var (stored, snapshot) = await batch.LoadForDecisionAsync(riskEvent.Account, riskEvent.Id, cancellationToken);
         if (stored is not null)
         {
             step.Result = Replayed(riskEvent, step.Fingerprint, stored);
@@ -143,7 +152,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         if (riskEvent is LoginAttempt { Ip: { } ip } login && policy.Logins.IpThrottle is { } throttle)
         {
             var key = ip.ToString();
-            ipFailures = await _store.CountIpFailuresAsync(key, login.At - throttle.Window, login.At, cancellationToken);
+            ipFailures = await batch.CountIpFailuresAsync(key, login.At - throttle.Window, login.At, cancellationToken);
             if (!login.PasswordOk) step.IpFailure = new IpFailure(key, login.At, throttle.Window, Later(login.At, _time.GetUtcNow()) + throttle.Window);
         }
 
@@ -181,8 +190,8 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         foreach (var (i, e) in failed) owners[i].Result = Failed(owners[i].Event, e);
     }
 
-    /// <summary>Applies the outcome, commits it and tells the sinks; false when the commit lost a race (decide again).</summary>
-    private async ValueTask<bool> FinishAsync(RiskPolicy policy, Step step, CancellationToken cancellationToken)
+    /// <summary>Applies the outcome and stages it in the batch; false when the commit lost a race (decide again).</summary>
+    private async ValueTask<bool> FinishAsync(RiskPolicy policy, Step step, IStateBatch batch, CancellationToken cancellationToken)
     {
         var riskEvent = step.Event;
         AccountCommit commit;
@@ -202,14 +211,22 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
             step.Result = Failed(riskEvent, e);
             return true;
         }
-        if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) return false;
-        step.Result = EvaluationResult.Decided(decision); // committed: whatever a sink does, this is the answer
-        if (decision.Events.Count > 0) await SinkPublisher.PublishAsync(_sinks, decision.Events, _log, cancellationToken);
+        if (await batch.StageAsync(commit, cancellationToken) != CommitStatus.Committed) return false;
+        step.Result = EvaluationResult.Decided(decision); // the sinks hear of its events once the batch commits
         return true;
     }
 
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(int max = 1000, CancellationToken cancellationToken = default)
+    {
+        await using var unit = await BeginBatchAsync(cancellationToken);
+        var lifted = await unit.ExpireCoolDownsAsync(max, cancellationToken);
+        await unit.CommitAsync(null, cancellationToken);
+        return lifted;
+    }
+
+    /// <summary>Stages the lifting of every freeze whose cool-down has passed by the engine's clock.</summary>
+    private async ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(IStateBatch batch, int max, CancellationToken cancellationToken)
     {
         var policy = Policy;
         var now = _time.GetUtcNow();
@@ -218,18 +235,13 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         {
             foreach (var account in await _store.ListFrozenAsync(reason, now - coolDown, max - lifted.Count, cancellationToken))
             {
-                for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
+                var e = await AccountEdit.RunAsync<AccountUnfrozen?>(batch, account, _options.MaxCommitRetries, now, snapshot =>
                 {
-                    var snapshot = await _store.LoadAccountAsync(account, cancellationToken);
-                    if (snapshot.State.Freeze is not { } f || f.Reason != reason || f.At + coolDown > now) break; // lifted meanwhile
+                    if (snapshot.State.Freeze is not { } f || f.Reason != reason || f.At + coolDown > now) return (false, null); // lifted meanwhile
                     var cause = Domain.EventId.Create("cooldown:" + (f.At + coolDown).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-                    var e = DecisionMaker.Unfreeze(policy, snapshot.State, cause, account, f.At + coolDown, "cooldown");
-                    var commit = new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default) { Clock = now };
-                    if (await _store.CommitAsync(commit, cancellationToken) != CommitStatus.Committed) continue;
-                    await SinkPublisher.PublishAsync(_sinks, [e], _log, cancellationToken);
-                    lifted.Add(e);
-                    break;
-                }
+                    return (true, DecisionMaker.Unfreeze(policy, snapshot.State, cause, account, f.At + coolDown, "cooldown"));
+                }, cancellationToken);
+                if (e is not null) lifted.Add(e);
             }
             if (lifted.Count >= max) break;
         }

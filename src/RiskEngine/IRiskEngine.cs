@@ -21,7 +21,8 @@ public interface IRiskEngine
     /// <summary>
     /// Decides a batch of events and answers each, in input order. Events of one account are decided in input order;
     /// the engine may decide events of distinct accounts together (the default engine fires them through NRules as
-    /// one batch). Each result is what <see cref="EvaluateAsync"/> would have answered.
+    /// one batch). Each result is what <see cref="EvaluateAsync"/> would have answered. The batch commits as one
+    /// unit of work (see <see cref="BeginBatchAsync"/>).
     /// </summary>
     async ValueTask<IReadOnlyList<EvaluationResult>> EvaluateBatchAsync(IReadOnlyList<RiskEvent> events, CancellationToken cancellationToken = default)
     {
@@ -30,6 +31,13 @@ public interface IRiskEngine
         for (var i = 0; i < events.Count; i++) results[i] = await EvaluateAsync(events[i], cancellationToken);
         return results;
     }
+
+    /// <summary>
+    /// Begins a unit of work the caller owns and commits (<see cref="IDecisionBatch"/>): how a host commits a batch of
+    /// decisions together with its own bookkeeping. Begin it before anything else that waits on the store.
+    /// </summary>
+    ValueTask<IDecisionBatch> BeginBatchAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IDecisionBatch>(new ImmediateDecisionBatch(this));
 
     /// <summary>Decides a payment or transfer attempt: allow, challenge (ask for TOTP), deny or freeze.</summary>
     ValueTask<EvaluationResult> EvaluateTransactionAsync(TransactionAttempt attempt, CancellationToken cancellationToken = default);

@@ -95,7 +95,15 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
     /// order, each what <see cref="ProcessLineAsync"/> would give. Throws only when cancelled or when the store cannot
     /// be reached.
     /// </summary>
-    public async ValueTask<EvaluationResult[]> ProcessLinesAsync(IReadOnlyList<JsonLine> lines, CancellationToken cancellationToken = default)
+    public ValueTask<EvaluationResult[]> ProcessLinesAsync(IReadOnlyList<JsonLine> lines, CancellationToken cancellationToken = default) =>
+        ProcessLinesAsync(null, lines, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ProcessLinesAsync(IReadOnlyList{JsonLine}, CancellationToken)"/>, deciding through the host's unit
+    /// of work <paramref name="batch"/> (null: the engine commits the lines as a batch of its own): the answers stand
+    /// once the host commits it.
+    /// </summary>
+    public async ValueTask<EvaluationResult[]> ProcessLinesAsync(IDecisionBatch? batch, IReadOnlyList<JsonLine> lines, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lines);
         var results = new EvaluationResult[lines.Count];
@@ -115,7 +123,7 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
         IReadOnlyList<EvaluationResult> decided;
         try
         {
-            decided = await engine.EvaluateBatchAsync(events, cancellationToken);
+            decided = batch is null ? await engine.EvaluateBatchAsync(events, cancellationToken) : await batch.EvaluateAsync(events, cancellationToken);
         }
         catch (Exception e) when (e is not (OperationCanceledException or State.StateStoreUnavailableException))
         {

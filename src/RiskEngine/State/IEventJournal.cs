@@ -2,22 +2,14 @@ namespace RiskEngine.State;
 
 /// <summary>
 /// A worker's durable bookkeeping beside the state: how far the input was read, and the output records decided but
-/// not yet published. <see cref="CommitBatchAsync"/> writes a batch's state changes, decisions, output records and
-/// input position in one transaction, so after a crash the worker resumes exactly where the state is.
+/// not yet published. A host writes them with the batch they belong to (<see cref="IStateBatch.CommitAsync"/> with a
+/// <see cref="JournalEntry"/>): a batch's state changes, decisions, output records and input position commit in one
+/// transaction, so after a crash the worker resumes exactly where the state is.
 /// </summary>
 public interface IEventJournal
 {
     /// <summary>Where to resume reading <paramref name="source"/>, or null to start at its beginning.</summary>
     ValueTask<JournalPosition?> LoadPositionAsync(string source, CancellationToken cancellationToken = default);
-
-    /// <summary>Holds state commits in memory from now until <see cref="CommitBatchAsync"/> or <see cref="AbortBatch"/>.</summary>
-    void BeginBatch();
-
-    /// <summary>Drops the commits held since <see cref="BeginBatch"/>.</summary>
-    void AbortBatch();
-
-    /// <summary>Writes the held commits, <paramref name="records"/> and <paramref name="position"/> atomically.</summary>
-    ValueTask CommitBatchAsync(IReadOnlyList<JournalRecord> records, JournalPosition position, CancellationToken cancellationToken = default);
 
     /// <summary>The highest record sequence number ever committed (0 when none).</summary>
     ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default);
@@ -31,6 +23,9 @@ public interface IEventJournal
     /// <summary>Records that <paramref name="channel"/> holds everything through <paramref name="sequence"/>, at <paramref name="length"/> bytes.</summary>
     ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default);
 }
+
+/// <summary>What a host journals with a batch: its output records (numbered) and how far it read its input.</summary>
+public sealed record JournalEntry(IReadOnlyList<JournalRecord> Records, JournalPosition Position);
 
 /// <summary>Where a worker's output records go.</summary>
 public enum OutputChannel

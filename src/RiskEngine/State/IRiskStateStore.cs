@@ -42,6 +42,13 @@ public interface IRiskStateStore
     /// records an IP failure when there is one.
     /// </summary>
     ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Begins a unit of work (see <see cref="IStateBatch"/>): the engine decides through one, and a host that owns
+    /// one commits its decisions with its journal entry. The default goes straight to this store, commit by commit.
+    /// </summary>
+    ValueTask<IStateBatch> BeginBatchAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IStateBatch>(new DirectStateBatch(this));
 }
 
 /// <summary>An account's state as read, with the version to name on commit.</summary>

@@ -1,6 +1,9 @@
 namespace RiskEngine.State;
 
-/// <summary>The journal of a worker with in-memory state: nothing survives the process, so nothing is written down.</summary>
+/// <summary>
+/// The journal of a worker with in-memory state (<see cref="InMemoryRiskStateStore"/> keeps one): nothing survives the
+/// process, so nothing is written down. Thread-safe.
+/// </summary>
 public sealed class InMemoryEventJournal : IEventJournal
 {
     private readonly Dictionary<string, JournalPosition> _positions = new(StringComparer.Ordinal);
@@ -15,21 +18,11 @@ public sealed class InMemoryEventJournal : IEventJournal
         lock (_gate) return ValueTask.FromResult(_positions.GetValueOrDefault(source));
     }
 
-    /// <inheritdoc />
-    public void BeginBatch()
+    /// <summary>Keeps a batch's records (until published) and position.</summary>
+    public ValueTask AppendAsync(JournalEntry entry, CancellationToken cancellationToken = default)
     {
-    }
-
-    /// <inheritdoc />
-    public void AbortBatch()
-    {
-    }
-
-    /// <inheritdoc />
-    public ValueTask CommitBatchAsync(IReadOnlyList<JournalRecord> records, JournalPosition position, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        ArgumentNullException.ThrowIfNull(position);
+        ArgumentNullException.ThrowIfNull(entry);
+        var (records, position) = (entry.Records, entry.Position);
         lock (_gate)
         {
             _pending.AddRange(records);

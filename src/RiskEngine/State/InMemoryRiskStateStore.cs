@@ -6,10 +6,13 @@ namespace RiskEngine.State;
 /// <summary>
 /// The library's default store: process memory, thread-safe, nothing survives a restart. Account commits are
 /// serialised per account; de-duplication records and per-IP failure windows are forgotten once expired by the
-/// engine's clock (<see cref="AccountCommit.Clock"/>), so memory is bounded by what the windows hold.
+/// engine's clock (<see cref="AccountCommit.Clock"/>), so memory is bounded by what the windows hold. It keeps a
+/// worker's journal too (<see cref="IEventJournal"/>, in memory), so a host's batch commits through it as through a
+/// durable store.
 /// </summary>
-public sealed class InMemoryRiskStateStore : IRiskStateStore
+public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
 {
+    private readonly InMemoryEventJournal _journal = new();
     private readonly ConcurrentDictionary<AccountId, Entry> _accounts = new();
     private readonly ConcurrentDictionary<string, (StoredDecision Stored, DateTimeOffset Until)> _decisions = new(StringComparer.Ordinal);
     private readonly ExpiryQueue _expiry = new();
@@ -100,6 +103,25 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore
         if (commit.Clock != default) ForgetExpired(commit.Clock);
         return ValueTask.FromResult(CommitStatus.Committed);
     }
+
+    /// <inheritdoc />
+    public ValueTask<IStateBatch> BeginBatchAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IStateBatch>(new DirectStateBatch(this, _journal.AppendAsync));
+
+    /// <inheritdoc />
+    public ValueTask<JournalPosition?> LoadPositionAsync(string source, CancellationToken cancellationToken = default) => _journal.LoadPositionAsync(source, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default) => _journal.LastSequenceAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<(long Sequence, long Length)> PublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => _journal.PublishedAsync(channel, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => _journal.UnpublishedAsync(channel, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default) => _journal.MarkPublishedAsync(channel, sequence, length, cancellationToken);
 
     /// <summary>
     /// Everything the store holds, as JSON: accounts (with TOTP secrets only as protected envelopes) and decided

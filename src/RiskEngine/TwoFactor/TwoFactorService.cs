@@ -52,23 +52,20 @@ public sealed class TwoFactorService : ITwoFactorService
         var secret = RandomNumberGenerator.GetBytes(TotpCode.SecretBytes(totp.Algorithm));
         try
         {
-            for (var i = 0; i < MaxRetries; i++)
+            var enrolled = await EditAsync(account, snapshot =>
             {
-                var snapshot = await _store.LoadAccountAsync(account, cancellationToken);
-                if (snapshot.State.Totp is { Confirmed: true }) return new TotpEnrollmentResult(null, TotpStatus.AlreadyEnrolled);
+                if (snapshot.State.Totp is { Confirmed: true }) return (false, false);
                 snapshot.State.Totp = new TotpState(_protector.Protect(secret), Confirmed: false, LastAcceptedStep: -1, Failures: [])
                 {
                     Algorithm = totp.Algorithm,
                     Digits = totp.Digits,
                     Period = totp.Period,
                 };
-                if (await CommitAsync(account, snapshot, cancellationToken))
-                {
-                    var base32 = Base32Encoding.ToString(secret).TrimEnd('=');
-                    return new TotpEnrollmentResult(new TotpEnrollment(account, base32, Uri(totp, account, base32)), TotpStatus.Accepted);
-                }
-            }
-            throw Contention(account);
+                return (true, true);
+            }, cancellationToken);
+            if (!enrolled) return new TotpEnrollmentResult(null, TotpStatus.AlreadyEnrolled);
+            var base32 = Base32Encoding.ToString(secret).TrimEnd('=');
+            return new TotpEnrollmentResult(new TotpEnrollment(account, base32, Uri(totp, account, base32)), TotpStatus.Accepted);
         }
         finally
         {
@@ -87,18 +84,17 @@ public sealed class TwoFactorService : ITwoFactorService
     private async ValueTask<TotpVerification> CheckAsync(AccountId account, string code, bool confirming, CancellationToken ct)
     {
         var policy = _policies.Current.Policy;
-        for (var i = 0; i < MaxRetries; i++)
+        var now = _time.GetUtcNow();
+        var verification = await EditAsync(account, snapshot =>
         {
-            var now = _time.GetUtcNow();
-            var snapshot = await _store.LoadAccountAsync(account, ct);
             var state = snapshot.State;
             var factor = state.Totp;
             if (factor is null || factor.Confirmed == confirming)
-                return Result(factor is null || !confirming ? TotpStatus.NotEnrolled : TotpStatus.AlreadyEnrolled);
-            if (!TotpCode.IsWellFormed(code, factor.Digits)) return Result(TotpStatus.Malformed);
+                return (false, Result(factor is null || !confirming ? TotpStatus.NotEnrolled : TotpStatus.AlreadyEnrolled));
+            if (!TotpCode.IsWellFormed(code, factor.Digits)) return (false, Result(TotpStatus.Malformed));
 
             AccountState.PruneBefore(factor.Failures, now - policy.Totp.FailureWindow, static x => x);
-            if (factor.Failures.Count >= policy.Totp.MaxFailures) return Result(TotpStatus.Throttled);
+            if (factor.Failures.Count >= policy.Totp.MaxFailures) return (false, Result(TotpStatus.Throttled));
 
             var matched = Match(factor, code, now, policy.Totp.Drift);
             var events = new List<AccountEvent>(1);
@@ -113,7 +109,7 @@ public sealed class TwoFactorService : ITwoFactorService
             else if (matched.Value <= factor.LastAcceptedStep)
             {
                 // Not a failure (the user did type a valid code), but never accepted twice.
-                return Result(TotpStatus.Replayed);
+                return (false, Result(TotpStatus.Replayed));
             }
             else
             {
@@ -122,12 +118,22 @@ public sealed class TwoFactorService : ITwoFactorService
                 if (!confirming && state.Freeze is { } freeze && policy.Freeze.SelfService.Contains(freeze.Reason))
                     events.Add(DecisionMaker.Unfreeze(policy, state, CauseId(now), account, now, "totp"));
             }
+            return (true, new TotpVerification(status, events));
+        }, ct);
+        await SinkPublisher.PublishAsync(_sinks, verification.Events, _log, ct); // committed: whatever a sink does, this is the answer
+        return verification;
+    }
 
-            if (!await CommitAsync(account, snapshot, ct)) continue;
-            await SinkPublisher.PublishAsync(_sinks, events, _log, ct);
-            return new TotpVerification(status, events);
-        }
-        throw Contention(account);
+    /// <summary>
+    /// One check or enrolment as a batch of one: the accepted step, failure or freeze commits with the check, so two
+    /// concurrent uses of one code cannot both pass.
+    /// </summary>
+    private async ValueTask<T> EditAsync<T>(AccountId account, Func<AccountSnapshot, (bool Save, T Result)> change, CancellationToken ct)
+    {
+        await using var batch = await _store.BeginBatchAsync(ct);
+        var result = await AccountEdit.RunAsync(batch, account, MaxRetries, _time.GetUtcNow(), change, ct);
+        await batch.CommitAsync(null, ct);
+        return result;
     }
 
     /// <summary>Compares the code with every step in the drift window in constant time, without stopping at a match.</summary>
@@ -152,15 +158,9 @@ public sealed class TwoFactorService : ITwoFactorService
         }
     }
 
-    private async ValueTask<bool> CommitAsync(AccountId account, AccountSnapshot snapshot, CancellationToken ct) =>
-        await _store.CommitAsync(new AccountCommit(account, snapshot.Version, snapshot.State, null, null, default), ct) == CommitStatus.Committed;
-
     private static EventId CauseId(DateTimeOffset now) => EventId.Create("totp:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
 
     private static TotpVerification Result(TotpStatus status) => new(status, []);
-
-    private static InvalidOperationException Contention(AccountId account) =>
-        new($"account {account}: TOTP state changed concurrently {MaxRetries} times in a row; giving up");
 
     /// <summary>The <c>otpauth://</c> provisioning URI (Key Uri Format): label <c>issuer:account</c>, parameters from the policy.</summary>
     internal static string Uri(TotpPolicy totp, AccountId account, string base32Secret) =>

@@ -49,9 +49,9 @@ public sealed class BoundedGrowthTests : IDisposable
         {
             for (var start = 0; start < Events; start += 1000)
             {
-                store.BeginBatch();
-                for (var i = start; i < start + 1000; i++) Assert.Equal(CommitStatus.Committed, await store.CommitAsync(Commit(i)));
-                await store.CommitBatchAsync([], new JournalPosition("in", start, start));
+                await using var batch = await store.BeginBatchAsync();
+                for (var i = start; i < start + 1000; i++) Assert.Equal(CommitStatus.Committed, await batch.StageAsync(Commit(i)));
+                await batch.CommitAsync(new JournalEntry([], new JournalPosition("in", start, start)));
             }
         }
         using var db = new SqliteConnection($"Data Source={path};Pooling=false");

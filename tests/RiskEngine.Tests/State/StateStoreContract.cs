@@ -125,6 +125,51 @@ public abstract class StateStoreContract : IDisposable
     }
 
     [Fact]
+    public async Task A_batch_sees_what_it_staged_and_checks_versions_and_ids_as_a_commit_does()
+    {
+        var store = NewStore();
+        var window = TimeSpan.FromHours(1);
+        await using (var batch = await store.BeginBatchAsync())
+        {
+            Assert.Equal(CommitStatus.Committed, await batch.StageAsync(Commit("a", 0, new AccountState { HasLoggedIn = true }, "e1")
+                with { IpFailure = new IpFailure("203.0.113.9", T0, window, T0 + window) }));
+            var (stored, _) = await batch.LoadForDecisionAsync(AccountId.Create("a"), EventId.Create("e1"));
+            Assert.Equal("fp-e1", stored!.Fingerprint);
+            var (none, snapshot) = await batch.LoadForDecisionAsync(AccountId.Create("a"), EventId.Create("e2"));
+            Assert.Null(none);
+            Assert.Equal(1, snapshot.Version);
+            Assert.True(snapshot.State.HasLoggedIn);
+            Assert.Equal(1, await batch.CountIpFailuresAsync("203.0.113.9", T0 - window, T0));
+            Assert.Equal(CommitStatus.Conflict, await batch.StageAsync(Commit("a", 0, new AccountState(), "e2")));
+            Assert.Equal(CommitStatus.DuplicateEvent, await batch.StageAsync(Commit("a", 1, new AccountState(), "e1")));
+            Assert.Equal(CommitStatus.Committed, await batch.StageAsync(Commit("a", 1, new AccountState(), "e2")));
+            await batch.CommitAsync();
+        }
+        Assert.Equal(2, (await store.LoadAccountAsync(AccountId.Create("a"))).Version);
+        Assert.NotNull(await store.FindDecisionAsync(AccountId.Create("a"), EventId.Create("e2")));
+        Assert.Equal(1, await store.CountIpFailuresAsync("203.0.113.9", T0 - window, T0));
+    }
+
+    [Fact]
+    public async Task A_batch_commits_a_journal_entry_with_its_state_or_refuses_one_if_the_store_keeps_no_journal()
+    {
+        var store = NewStore();
+        await using var batch = await store.BeginBatchAsync();
+        await batch.StageAsync(Commit("a", 0, new AccountState { HasLoggedIn = true }));
+        var entry = new JournalEntry([new JournalRecord(7, OutputChannel.Output, "{}"u8.ToArray())], new JournalPosition("in", 10, 1));
+        if (store is not IEventJournal journal)
+        {
+            await Assert.ThrowsAsync<NotSupportedException>(async () => await batch.CommitAsync(entry));
+            return;
+        }
+        await batch.CommitAsync(entry);
+        Assert.Equal(new JournalPosition("in", 10, 1), await journal.LoadPositionAsync("in"));
+        Assert.Equal(7, await journal.LastSequenceAsync());
+        Assert.Equal(7, Assert.Single(await journal.UnpublishedAsync(OutputChannel.Output)).Sequence);
+        Assert.True((await store.LoadAccountAsync(AccountId.Create("a"))).State.HasLoggedIn);
+    }
+
+    [Fact]
     public async Task Many_parallel_engine_decisions_lose_no_update()
     {
         // Two engines on one store, as two services would be: their commits race in the store itself.
@@ -175,16 +220,20 @@ public sealed class SqliteStoreContractTests : StateStoreContract
         var path = Path.Combine(_dir, "batch.db");
         using (var store = new SqliteRiskStateStore(path))
         {
-            store.BeginBatch();
-            await store.CommitAsync(new AccountCommit(AccountId.Create("a"), 0, new AccountState { HasLoggedIn = true }, null, null, default));
-            Assert.Equal(1, (await store.LoadAccountAsync(AccountId.Create("a"))).Version);
-            store.AbortBatch();
+            await using (var dropped = await store.BeginBatchAsync())
+            {
+                await dropped.StageAsync(new AccountCommit(AccountId.Create("a"), 0, new AccountState { HasLoggedIn = true }, null, null, default));
+                Assert.Equal(1, (await dropped.LoadAccountAsync(AccountId.Create("a"))).Version);
+                Assert.Equal(0, (await store.LoadAccountAsync(AccountId.Create("a"))).Version); // staged, not committed
+            }
             Assert.Equal(0, (await store.LoadAccountAsync(AccountId.Create("a"))).Version);
 
-            store.BeginBatch();
-            await store.CommitAsync(new AccountCommit(AccountId.Create("b"), 0, new AccountState { HasLoggedIn = true }, null, null, default));
-            await store.CommitBatchAsync([new JournalRecord(1, OutputChannel.Output, "{\"x\":1}"u8.ToArray()), new JournalRecord(2, OutputChannel.DeadLetter, "{}"u8.ToArray())],
-                new JournalPosition("in.jsonl", 123, 4));
+            await using (var batch = await store.BeginBatchAsync())
+            {
+                await batch.StageAsync(new AccountCommit(AccountId.Create("b"), 0, new AccountState { HasLoggedIn = true }, null, null, default));
+                await batch.CommitAsync(new JournalEntry([new JournalRecord(1, OutputChannel.Output, "{\"x\":1}"u8.ToArray()), new JournalRecord(2, OutputChannel.DeadLetter, "{}"u8.ToArray())],
+                    new JournalPosition("in.jsonl", 123, 4)));
+            }
             await store.MarkPublishedAsync(OutputChannel.DeadLetter, 2, 3);
         }
         using var reopened = new SqliteRiskStateStore(path);
