@@ -119,7 +119,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
             // RememberUntil is by the engine's clock; a key's TTL counts from now.
             decisionTtl = Math.Max(1, (long)(commit.RememberUntil - (commit.Clock != default ? commit.Clock : d.At)).TotalMilliseconds);
         }
-        var stateJson = StateJson.SerializeState(commit.State);
+        var encodedState = AccountStateCodec.Encode(commit.State);
         var accountTtl = MayExpire(commit.State) ? (long)IdleAccountTtl.TotalMilliseconds : 0;
 
         var keys = new List<RedisKey>(4) { state, commit.Decision is null ? state : _keys.Decision(account, commit.Decision.EventId) };
@@ -154,7 +154,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         }
 
         var result = (long)await Db.ScriptEvaluateAsync(CommitScript, [.. keys],
-            [commit.ExpectedVersion, stateJson, record, decisionTtl, accountTtl, ipMember, ipScore, ipPrune, ipTtl, frozenOp, account.Value, frozenAt]);
+            [commit.ExpectedVersion, encodedState, record, decisionTtl, accountTtl, ipMember, ipScore, ipPrune, ipTtl, frozenOp, account.Value, frozenAt]);
         return result switch
         {
             1 => CommitStatus.Committed,
@@ -234,7 +234,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
 
     /// <summary>The state hash's fields <c>v</c> (version) and <c>s</c> (state JSON); an absent account is empty at version 0.</summary>
     private static AccountSnapshot ToSnapshot(RedisValue[] fields) =>
-        fields[0].IsNull ? new AccountSnapshot(new AccountState(), 0) : new AccountSnapshot(StateJson.DeserializeState((byte[])fields[1]!), (long)fields[0]);
+        fields[0].IsNull ? new AccountSnapshot(new AccountState(), 0) : new AccountSnapshot(AccountStateCodec.Decode((byte[])fields[1]!), (long)fields[0]);
 
     /// <summary>
     /// Turns "Redis cannot serve now" (unreachable, timed out, failing over, loading, out of memory: see

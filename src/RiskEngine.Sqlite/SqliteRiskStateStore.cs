@@ -128,8 +128,14 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         _gate.Wait(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT state FROM accounts WHERE instr(state, CAST('\"protectedSecret\"' AS BLOB)) > 0 LIMIT 1");
-            return ValueTask.FromResult(cmd.ExecuteScalar() is byte[] state ? StateJson.DeserializeState(state).Totp?.ProtectedSecret : null);
+            // JSON rows (earlier versions) are found by their field name; binary rows are read until one has a factor.
+            using var cmd = Command("SELECT state FROM accounts WHERE instr(state, CAST('\"protectedSecret\"' AS BLOB)) > 0 OR substr(state, 1, 1) <> CAST('{' AS BLOB)");
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                if (AccountStateCodec.Decode((byte[])r[0]).Totp is { } totp) return ValueTask.FromResult<string?>(totp.ProtectedSecret);
+            }
+            return ValueTask.FromResult<string?>(null);
         }
         finally
         {
@@ -409,7 +415,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
         if (batch is not null && batch.Accounts.TryGetValue(key, out var held)) return (held.Version, held.State);
         if (_cache.TryGetValue(key, out var cached)) return cached;
         if (ReadAccount(key) is not { } row) return (0, null);
-        var state = StateJson.DeserializeState(row.State);
+        var state = AccountStateCodec.Decode(row.State);
         Cache(key, new PendingAccount(state, row.Version));
         return (row.Version, state);
     }
@@ -439,7 +445,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
             INSERT INTO accounts (account, version, state, frozen_reason, frozen_at) VALUES ($a, $v, $s, $fr, $fa)
             ON CONFLICT(account) DO UPDATE SET version = $v, state = $s, frozen_reason = $fr, frozen_at = $fa
             """,
-            ("$a", key), ("$v", a.Version), ("$s", StateJson.SerializeState(a.State)), ("$fr", (object?)a.State.Freeze?.Reason ?? DBNull.Value), ("$fa", (object?)a.State.Freeze?.At.UtcTicks ?? DBNull.Value));
+            ("$a", key), ("$v", a.Version), ("$s", AccountStateCodec.Encode(a.State)), ("$fr", (object?)a.State.Freeze?.Reason ?? DBNull.Value), ("$fa", (object?)a.State.Freeze?.At.UtcTicks ?? DBNull.Value));
         cmd.ExecuteNonQuery();
     }
 

@@ -6,7 +6,10 @@ namespace RiskEngine.State;
 /// <summary>
 /// The library's default store: process memory, thread-safe, nothing survives a restart. Account commits are
 /// serialised per account; de-duplication records and per-IP failure windows are forgotten once expired by the
-/// engine's clock (<see cref="AccountCommit.Clock"/>), so memory is bounded by what the windows hold. It keeps a
+/// engine's clock (<see cref="AccountCommit.Clock"/>), so memory is bounded by what the windows hold. Compact: an
+/// account is its binary encoding (<see cref="AccountStateCodec"/>, no object graph for the GC to walk), and an
+/// idempotency record of a plain allow is a small struct (the fingerprint as 128 bits) rebuilt into a decision only
+/// when a duplicate arrives. It keeps a
 /// worker's journal too (<see cref="IEventJournal"/>, in memory), so a host's batch commits through it as through a
 /// durable store.
 /// </summary>
@@ -14,7 +17,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
 {
     private readonly InMemoryEventJournal _journal = new();
     private readonly ConcurrentDictionary<AccountId, Entry> _accounts = new();
-    private readonly ConcurrentDictionary<string, (StoredDecision Stored, DateTimeOffset Until)> _decisions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IdRecord> _decisions = new(StringComparer.Ordinal);
     private readonly ExpiryQueue _expiry = new();
     private readonly ConcurrentDictionary<string, IpWindow> _ipFailures = new(StringComparer.Ordinal);
     private readonly ExpiryQueue _ipExpiry = new();
@@ -30,7 +33,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
 
     /// <inheritdoc />
     public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_decisions.TryGetValue(eventId.Value, out var d) ? d.Stored : null);
+        ValueTask.FromResult(_decisions.TryGetValue(eventId.Value, out var d) ? d.ToStored(eventId) : null);
 
     /// <inheritdoc />
     public ValueTask<AccountSnapshot> LoadAccountAsync(AccountId account, CancellationToken cancellationToken = default)
@@ -38,7 +41,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         if (!_accounts.TryGetValue(account, out var entry)) return ValueTask.FromResult(new AccountSnapshot(new AccountState(), 0));
         lock (entry)
         {
-            return ValueTask.FromResult(new AccountSnapshot(entry.State.Clone(), entry.Version));
+            return ValueTask.FromResult(new AccountSnapshot(entry.Decode(), entry.Version));
         }
     }
 
@@ -63,7 +66,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
             if (result.Count >= max) break;
             lock (entry)
             {
-                if (entry.State.Freeze is { } f && f.Reason == reason && f.At <= frozenAtOrBefore) result.Add(id);
+                if (entry.FrozenReason == reason && entry.FrozenAt <= frozenAtOrBefore) result.Add(id);
             }
         }
         return ValueTask.FromResult<IReadOnlyList<AccountId>>(result);
@@ -75,12 +78,15 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         ArgumentNullException.ThrowIfNull(commit);
         var entry = _accounts.GetOrAdd(commit.Account, static _ => new Entry());
         var id = commit.Decision?.EventId.Value;
+        var encoded = Encoder;
+        encoded.ResetWrittenCount();
+        AccountStateCodec.Encode(commit.State, encoded); // outside the lock
         lock (entry)
         {
             if (entry.Version != commit.ExpectedVersion) return ValueTask.FromResult(CommitStatus.Conflict);
-            if (id is not null && !_decisions.TryAdd(id, (new StoredDecision(commit.Fingerprint!, commit.Decision!), commit.RememberUntil)))
+            if (id is not null && !_decisions.TryAdd(id, IdRecord.Of(commit.Fingerprint!, commit.Decision!, commit.RememberUntil)))
                 return ValueTask.FromResult(CommitStatus.DuplicateEvent);
-            entry.State.CopyFrom(commit.State);
+            entry.Store(encoded.WrittenSpan, commit.State.Freeze);
             entry.Version++;
         }
         if (id is not null) _expiry.Add(id, commit.RememberUntil);
@@ -132,7 +138,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         var accounts = new SortedDictionary<string, AccountState>(StringComparer.Ordinal);
         foreach (var (id, entry) in _accounts)
         {
-            lock (entry) accounts[id.Value] = entry.State.Clone();
+            lock (entry) accounts[id.Value] = entry.Decode();
         }
         return System.Text.Json.JsonSerializer.Serialize(new { accounts, decisions = _decisions.Keys.Order(StringComparer.Ordinal).ToArray() });
     }
@@ -143,7 +149,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         // Each commit adds at most one record of each kind and removes up to eight, so the queues keep up.
         for (var i = 0; i < 8 && _expiry.TakeExpired(now) is { } id; i++)
         {
-            if (_decisions.TryGetValue(id, out var d) && d.Until <= now) _decisions.TryRemove(id, out _);
+            if (_decisions.TryGetValue(id, out var d) && d.UntilTicks <= now.UtcTicks) _decisions.TryRemove(id, out _);
         }
         for (var i = 0; i < 8 && _ipExpiry.TakeExpired(now) is { } ip; i++)
         {
@@ -165,9 +171,76 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         public bool Removed;
     }
 
+    [ThreadStatic]
+    private static System.Buffers.ArrayBufferWriter<byte>? t_encoder;
+
+    private static System.Buffers.ArrayBufferWriter<byte> Encoder => t_encoder ??= new System.Buffers.ArrayBufferWriter<byte>(256);
+
+    /// <summary>One account: its encoded state (reused in place while it fits), version, and freeze for the cool-down scan.</summary>
     private sealed class Entry
     {
-        public AccountState State = new();
+        private byte[] _bytes = [];
+        private int _length;
         public long Version;
+        public string? FrozenReason;
+        public DateTimeOffset FrozenAt;
+
+        public AccountState Decode() => _length == 0 ? new AccountState() : AccountStateCodec.Decode(_bytes.AsSpan(0, _length));
+
+        public void Store(ReadOnlySpan<byte> encoded, FreezeState? freeze)
+        {
+            if (encoded.Length > _bytes.Length) _bytes = new byte[encoded.Length + Math.Min(encoded.Length, 64)]; // room to grow in place
+            encoded.CopyTo(_bytes);
+            _length = encoded.Length;
+            (FrozenReason, FrozenAt) = freeze is null ? (null, default) : (freeze.Reason, freeze.At);
+        }
+    }
+
+    /// <summary>
+    /// A decided event kept for de-duplication. A plain decision (no reasons, events or shadow hits: most allows) keeps
+    /// only what rebuilds it — account, time, outcome, policy version — and a Base64 XXH128 fingerprint as 128 bits;
+    /// anything else keeps the decision itself.
+    /// </summary>
+    private readonly struct IdRecord
+    {
+        private readonly ulong _fpLow, _fpHigh;
+        private readonly object _payload; // Decision, or AccountId for a plain one
+        private readonly object? _fingerprint; // null: the 128 bits above; else the fingerprint text
+        private readonly DateTimeOffset _at;
+        private readonly string? _policy;
+        private readonly Decisions.Outcome _outcome;
+
+        private IdRecord(ulong low, ulong high, object? fingerprint, object payload, DateTimeOffset at, string? policy, Decisions.Outcome outcome, long until)
+        {
+            (_fpLow, _fpHigh, _fingerprint, _payload, _at, _policy, _outcome, UntilTicks) = (low, high, fingerprint, payload, at, policy, outcome, until);
+        }
+
+        public long UntilTicks { get; }
+
+        public static IdRecord Of(string fingerprint, Decisions.Decision d, DateTimeOffset until)
+        {
+            Span<byte> hash = stackalloc byte[16];
+            var compact = fingerprint.Length == 24 && Convert.TryFromBase64String(fingerprint, hash, out var n) && n == 16;
+            var (low, high) = compact ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash), System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash[8..])) : (0UL, 0UL);
+            var plain = d.Reasons.Count == 0 && d.Events.Count == 0 && d.Shadow.Count == 0 && !d.Duplicate;
+            return plain
+                ? new IdRecord(low, high, compact ? null : fingerprint, d.Account, d.At, d.PolicyVersion, d.Outcome, until.UtcTicks)
+                : new IdRecord(low, high, compact ? null : fingerprint, d, default, null, default, until.UtcTicks);
+        }
+
+        public StoredDecision ToStored(EventId id)
+        {
+            string fingerprint;
+            if (_fingerprint is string text) fingerprint = text;
+            else
+            {
+                Span<byte> hash = stackalloc byte[16];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(hash, _fpLow);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(hash[8..], _fpHigh);
+                fingerprint = Convert.ToBase64String(hash);
+            }
+            var decision = _payload as Decisions.Decision ?? new Decisions.Decision(id, (AccountId)_payload, _at, _outcome, [], _policy!, []);
+            return new StoredDecision(fingerprint, decision);
+        }
     }
 }

@@ -215,6 +215,33 @@ public sealed class SqliteStoreContractTests : StateStoreContract
     }
 
     [Fact]
+    public async Task State_stored_as_json_by_an_earlier_version_is_read_and_a_factor_in_any_row_is_found_for_the_key_check()
+    {
+        var path = Path.Combine(_dir, "legacy.db");
+        using (var store = new SqliteRiskStateStore(path))
+        {
+            var legacy = new AccountState { HasLoggedIn = true, Totp = new TotpState("envelope-json", true, 5, []) };
+            using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "INSERT INTO accounts (account, version, state) VALUES ('old', 3, $s)";
+            cmd.Parameters.AddWithValue("$s", StateJson.SerializeState(legacy));
+            cmd.ExecuteNonQuery();
+        }
+        using (var store = new SqliteRiskStateStore(path))
+        {
+            var old = await store.LoadAccountAsync(AccountId.Create("old"));
+            Assert.Equal(3, old.Version);
+            Assert.Equal("envelope-json", old.State.Totp!.ProtectedSecret);
+            Assert.Equal("envelope-json", await ((RiskEngine.Security.IKeyRingCheckStore)store).FindProtectedSecretAsync());
+            Assert.Equal(CommitStatus.Committed, await store.CommitAsync(new AccountCommit(AccountId.Create("old"), 3, new AccountState(), null, null, default)));
+            Assert.Equal(CommitStatus.Committed, await store.CommitAsync(new AccountCommit(AccountId.Create("new"), 0,
+                new AccountState { Totp = new TotpState("envelope-binary", true, 5, []) }, null, null, default)));
+            Assert.Equal("envelope-binary", await ((RiskEngine.Security.IKeyRingCheckStore)store).FindProtectedSecretAsync());
+        }
+    }
+
+    [Fact]
     public async Task A_batch_is_visible_inside_it_and_durable_only_when_committed_with_its_records_and_position()
     {
         var path = Path.Combine(_dir, "batch.db");

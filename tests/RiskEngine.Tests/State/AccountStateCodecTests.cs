@@ -1,0 +1,78 @@
+using System.Reflection;
+using RiskEngine.State;
+
+namespace RiskEngine.Tests.State;
+
+/// <summary>The binary state every store keeps: a faithful round trip, the JSON of earlier versions still read, bad bytes refused.</summary>
+public sealed class AccountStateCodecTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 27, 10, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Every property set to something other than its default, offsets and fractions included.</summary>
+    internal static AccountState Full()
+    {
+        var s = new AccountState
+        {
+            Freeze = new FreezeState("velocity.count", new DateTimeOffset(2026, 11, 27, 18, 0, 0, TimeSpan.FromHours(8)), "ev-9"),
+            HasLoggedIn = true,
+            LastLogin = new LoginPlace(T0.AddTicks(1234567), 31.2304, -121.4737, "CN"),
+            LockedUntil = T0.AddMinutes(15),
+            LatestEventAt = new DateTimeOffset(2026, 11, 27, 5, 30, 0, TimeSpan.FromMinutes(-330)),
+            Totp = new TotpState("CfDJ8-envelope", Confirmed: true, LastAcceptedStep: 59_000_000, Failures: [T0, T0.AddSeconds(1)]) { Algorithm = "SHA256", Digits = 8, Period = 60 },
+        };
+        s.Allowed.AddRange([new AmountEntry(T0.AddDays(-29), "USD", 1234.5678m), new AmountEntry(T0, "CNY", 0.01m), new AmountEntry(T0.AddTicks(1), "BTC", 123456789012345.12345678m)]);
+        s.Attempts.AddRange([new AmountEntry(T0.AddSeconds(-5), "USD", -0m), new AmountEntry(T0, "USD", 79228162514264337593543950335m)]);
+        s.Limits["USD"] = new ArrangedLimit(50_000m, T0, new DateTimeOffset(2026, 12, 27, 10, 0, 0, TimeSpan.FromHours(8)));
+        s.Limits["CNY"] = new ArrangedLimit(0.5m, T0.AddDays(-1), T0.AddDays(1));
+        s.KnownDevices.AddRange(["dev-1", "设备-二", "Ã©", "é"]);
+        s.KnownCountries.AddRange(["US", "CN"]);
+        s.LoginFailures.AddRange([T0.AddMinutes(-3), T0.AddMinutes(-1)]);
+        s.Lockouts.Add(T0.AddHours(-2));
+        return s;
+    }
+
+    [Fact]
+    public void Every_property_survives_a_round_trip()
+    {
+        var full = Full();
+        foreach (var p in typeof(AccountState).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var value = p.GetValue(full);
+            Assert.False(value is null || value.Equals(p.PropertyType.IsValueType ? Activator.CreateInstance(p.PropertyType) : null) || value is System.Collections.ICollection { Count: 0 },
+                $"the sample leaves {p.Name} at its default: set it, and encode it in AccountStateCodec");
+        }
+        var decoded = AccountStateCodec.Decode(AccountStateCodec.Encode(full));
+        Assert.Equal(Json(full), Json(decoded));
+        Assert.Equal(full.Freeze!.At.Offset, decoded.Freeze!.At.Offset);
+        Assert.Equal(["dev-1", "设备-二", "Ã©", "é"], decoded.KnownDevices); // equal bytes or chars never confuse two strings
+        Assert.Equal(-0m, decoded.Attempts[0].Amount);
+    }
+
+    [Fact]
+    public void An_empty_state_is_a_few_bytes_and_a_typical_one_a_few_dozen()
+    {
+        Assert.Equal(8, AccountStateCodec.Encode(new AccountState()).Length); // format, flags, six empty lists
+        var typical = new AccountState { LatestEventAt = T0 };
+        typical.Allowed.Add(new AmountEntry(T0, "USD", 25.99m));
+        typical.Attempts.Add(new AmountEntry(T0, "USD", 25.99m));
+        Assert.InRange(AccountStateCodec.Encode(typical).Length, 10, 60);
+    }
+
+    [Fact]
+    public void The_json_that_earlier_versions_stored_is_still_read()
+    {
+        var full = Full();
+        Assert.Equal(Json(full), Json(AccountStateCodec.Decode(StateJson.SerializeState(full))));
+    }
+
+    [Fact]
+    public void Truncated_or_corrupted_bytes_are_refused_with_a_format_error()
+    {
+        var bytes = AccountStateCodec.Encode(Full());
+        for (var n = 0; n < bytes.Length; n++) Assert.Throws<FormatException>(() => AccountStateCodec.Decode(bytes.AsSpan(0, n)));
+        Assert.Throws<FormatException>(() => AccountStateCodec.Decode([.. bytes, 0]));
+        Assert.Throws<FormatException>(() => AccountStateCodec.Decode([9, 0]));
+    }
+
+    private static string Json(AccountState s) => System.Text.Encoding.UTF8.GetString(StateJson.SerializeState(s));
+}
