@@ -94,6 +94,24 @@ public sealed class AccountState
         LatestEventAt = other.LatestEventAt;
     }
 
+    /// <summary>Back to an empty state, keeping the lists' storage (for a store that reuses state objects).</summary>
+    internal void Reset()
+    {
+        Freeze = null;
+        Allowed.Clear();
+        Attempts.Clear();
+        if (Limits.Count > 0) Limits.Clear();
+        KnownDevices.Clear();
+        KnownCountries.Clear();
+        HasLoggedIn = false;
+        LastLogin = null;
+        LoginFailures.Clear();
+        LockedUntil = null;
+        Lockouts.Clear();
+        Totp = null;
+        LatestEventAt = null;
+    }
+
     private static void Replace<T>(List<T> target, List<T> source)
     {
         target.Clear();

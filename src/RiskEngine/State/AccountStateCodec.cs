@@ -94,10 +94,18 @@ public static class AccountStateCodec
     {
         if (bytes.IsEmpty) throw new FormatException("account state is empty");
         if (bytes[0] == (byte)'{') return StateJson.DeserializeState(bytes);
-        if (bytes[0] != Format) throw new FormatException($"account state has unknown format {bytes[0]}");
+        var s = new AccountState();
+        DecodeInto(bytes, s);
+        return s;
+    }
+
+    /// <summary>Decodes binary state into <paramref name="s"/>, which must be empty (new, or reset).</summary>
+    internal static void DecodeInto(ReadOnlySpan<byte> bytes, AccountState s)
+    {
+        if (bytes.IsEmpty || bytes[0] != Format) throw new FormatException($"account state has unknown format {(bytes.IsEmpty ? "(empty)" : bytes[0])}");
         var r = new Reader(bytes[1..]);
         var has = (Has)r.UVar();
-        var s = new AccountState { HasLoggedIn = (has & Has.LoggedIn) != 0 };
+        s.HasLoggedIn = (has & Has.LoggedIn) != 0;
         if ((has & Has.Freeze) != 0) s.Freeze = new FreezeState(r.String(), r.Time(), r.String());
         r.Amounts(s.Allowed);
         r.Amounts(s.Attempts);
@@ -121,7 +129,6 @@ public static class AccountStateCodec
         }
         if ((has & Has.LatestEventAt) != 0) s.LatestEventAt = r.Time();
         if (!r.AtEnd) throw new FormatException("account state has trailing bytes");
-        return s;
     }
 
     private ref struct Writer(IBufferWriter<byte> output)

@@ -62,7 +62,7 @@ public sealed record StoredDecision(string Fingerprint, Decision Decision);
 /// <summary>Everything one decision writes.</summary>
 /// <param name="Account">The account.</param>
 /// <param name="ExpectedVersion">The version the decision was made from.</param>
-/// <param name="State">The new state (the store takes ownership).</param>
+/// <param name="State">The new state. The store takes ownership: once committed, the caller must not read or change it (the in-memory store reuses it).</param>
 /// <param name="Fingerprint">The event's fingerprint (null with no decision).</param>
 /// <param name="Decision">The decision, or null for a state change that decides no event (TOTP enrolment and checks).</param>
 /// <param name="RememberUntil">When the decision may be forgotten by the engine's clock (the later of event time and now, plus the idempotency window).</param>

@@ -41,7 +41,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         if (!_accounts.TryGetValue(account, out var entry)) return ValueTask.FromResult(new AccountSnapshot(new AccountState(), 0));
         lock (entry)
         {
-            return ValueTask.FromResult(new AccountSnapshot(entry.Decode(), entry.Version));
+            return ValueTask.FromResult(new AccountSnapshot(entry.Decode(Rent()), entry.Version));
         }
     }
 
@@ -76,7 +76,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
     public ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var entry = _accounts.GetOrAdd(commit.Account, static _ => new Entry());
+        var entry = _accounts.GetOrAdd(commit.Account, static a => new Entry(a));
         var id = commit.Decision?.EventId.Value;
         var encoded = Encoder;
         encoded.ResetWrittenCount();
@@ -84,11 +84,12 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         lock (entry)
         {
             if (entry.Version != commit.ExpectedVersion) return ValueTask.FromResult(CommitStatus.Conflict);
-            if (id is not null && !_decisions.TryAdd(id, IdRecord.Of(commit.Fingerprint!, commit.Decision!, commit.RememberUntil)))
+            if (id is not null && !_decisions.TryAdd(id, IdRecord.Of(commit.Fingerprint!, commit.Decision!, entry.Account, commit.RememberUntil)))
                 return ValueTask.FromResult(CommitStatus.DuplicateEvent);
             entry.Store(encoded.WrittenSpan, commit.State.Freeze);
             entry.Version++;
         }
+        Return(commit.State); // committed: the store owns it, and reuses its storage for the next read on this thread
         if (id is not null) _expiry.Add(id, commit.RememberUntil);
         if (commit.IpFailure is { } f)
         {
@@ -138,7 +139,7 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
         var accounts = new SortedDictionary<string, AccountState>(StringComparer.Ordinal);
         foreach (var (id, entry) in _accounts)
         {
-            lock (entry) accounts[id.Value] = entry.Decode();
+            lock (entry) accounts[id.Value] = entry.Decode(new AccountState());
         }
         return System.Text.Json.JsonSerializer.Serialize(new { accounts, decisions = _decisions.Keys.Order(StringComparer.Ordinal).ToArray() });
     }
@@ -174,18 +175,38 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
     [ThreadStatic]
     private static System.Buffers.ArrayBufferWriter<byte>? t_encoder;
 
+    // Committed states, reset, for the next reads on this thread: a read then allocates no lists or arrays. Bounded
+    // by a batch's width (a wave holds that many states at once).
+    [ThreadStatic]
+    private static Stack<AccountState>? t_pool;
+
+    private static AccountState Rent() => t_pool is { Count: > 0 } pool ? pool.Pop() : new AccountState();
+
+    private static void Return(AccountState state)
+    {
+        var pool = t_pool ??= new Stack<AccountState>();
+        if (pool.Count >= 1024) return;
+        state.Reset();
+        pool.Push(state);
+    }
+
     private static System.Buffers.ArrayBufferWriter<byte> Encoder => t_encoder ??= new System.Buffers.ArrayBufferWriter<byte>(256);
 
     /// <summary>One account: its encoded state (reused in place while it fits), version, and freeze for the cool-down scan.</summary>
-    private sealed class Entry
+    private sealed class Entry(AccountId account)
     {
+        public readonly AccountId Account = account; // one instance per account, shared by its idempotency records
         private byte[] _bytes = [];
         private int _length;
         public long Version;
         public string? FrozenReason;
         public DateTimeOffset FrozenAt;
 
-        public AccountState Decode() => _length == 0 ? new AccountState() : AccountStateCodec.Decode(_bytes.AsSpan(0, _length));
+        public AccountState Decode(AccountState into)
+        {
+            if (_length > 0) AccountStateCodec.DecodeInto(_bytes.AsSpan(0, _length), into);
+            return into;
+        }
 
         public void Store(ReadOnlySpan<byte> encoded, FreezeState? freeze)
         {
@@ -217,14 +238,14 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
 
         public long UntilTicks { get; }
 
-        public static IdRecord Of(string fingerprint, Decisions.Decision d, DateTimeOffset until)
+        public static IdRecord Of(string fingerprint, Decisions.Decision d, AccountId account, DateTimeOffset until)
         {
             Span<byte> hash = stackalloc byte[16];
             var compact = fingerprint.Length == 24 && Convert.TryFromBase64String(fingerprint, hash, out var n) && n == 16;
             var (low, high) = compact ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash), System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash[8..])) : (0UL, 0UL);
             var plain = d.Reasons.Count == 0 && d.Events.Count == 0 && d.Shadow.Count == 0 && !d.Duplicate;
             return plain
-                ? new IdRecord(low, high, compact ? null : fingerprint, d.Account, d.At, d.PolicyVersion, d.Outcome, until.UtcTicks)
+                ? new IdRecord(low, high, compact ? null : fingerprint, account, d.At, d.PolicyVersion, d.Outcome, until.UtcTicks)
                 : new IdRecord(low, high, compact ? null : fingerprint, d, default, null, default, until.UtcTicks);
         }
 
