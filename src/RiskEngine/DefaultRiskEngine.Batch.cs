@@ -168,7 +168,7 @@ public sealed partial class DefaultRiskEngine
         try
         {
             if (!await FinishAsync(rules.Policy, step, batch, cancellationToken))
-                step.Result = await DecideAsync(rules, step.Event, step.Fingerprint, batch, cancellationToken); // lost a race: alone, with retries
+                step.Result = await DecideAsync(rules, new Step(step.Event, step.Fingerprint), batch, cancellationToken); // lost a race: alone, with retries
         }
         catch (StateStoreUnavailableException e)
         {

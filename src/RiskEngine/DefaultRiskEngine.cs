@@ -73,7 +73,7 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
             await stripe.WaitAsync(cancellationToken);
             try
             {
-                result = await DecideAsync(rules, riskEvent, begun.Fingerprint, batch, cancellationToken);
+                result = await DecideAsync(rules, begun, batch, cancellationToken);
                 await batch.CommitAsync(null, cancellationToken);
             }
             finally
@@ -90,15 +90,25 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
     }
 
     /// <summary>Decides one event (its account's stripe held), re-reading and deciding again when a commit loses a race.</summary>
-    private async ValueTask<EvaluationResult> DecideAsync(Rules.PolicyRuleSet rules, RiskEvent riskEvent, string fingerprint, IStateBatch batch, CancellationToken cancellationToken)
+    private async ValueTask<EvaluationResult> DecideAsync(Rules.PolicyRuleSet rules, Step begun, IStateBatch batch, CancellationToken cancellationToken)
     {
+        var (riskEvent, fingerprint) = (begun.Event, begun.Fingerprint);
         for (var attempt = 0; attempt < _options.MaxCommitRetries; attempt++)
         {
-            var step = new Step(riskEvent, fingerprint);
+            var step = attempt == 0 && begun.Result is null && begun.Pending is null ? begun : new Step(riskEvent, fingerprint);
             await StartAsync(rules.Policy, step, batch, cancellationToken);
             if (step.Result is { } early) return early;
-            FireAll(rules, [step]);
-            if (step.Result is { } failed) return failed;
+            if (step.Pending?.Fact is { } fact)
+            {
+                try
+                {
+                    rules.Fire(fact);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    return Failed(riskEvent, e);
+                }
+            }
             if (await FinishAsync(rules.Policy, step, batch, cancellationToken)) return step.Result!.Value;
             // re-read: someone else decided for this account or this event id first
         }

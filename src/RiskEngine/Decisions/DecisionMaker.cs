@@ -48,7 +48,7 @@ internal static class DecisionMaker
     {
         var (e, state, fact, events, ipFailures) = pending;
         List<RuleHit>? shadow = null;
-        var hits = new List<RuleHit>(fact?.Hits.Count ?? 1);
+        var hits = new List<RuleHit>(fact?.Hits.Count ?? 0); // no array unless there are hits
         if (fact is not null)
         {
             foreach (var h in fact.Hits)
@@ -301,6 +301,13 @@ internal static class DecisionMaker
         return values;
     }
 
+    /// <summary>Apart from <see cref="Prune"/>: its lambda would otherwise allocate a closure on every decision.</summary>
+    private static void PruneLimits(AccountState state, DateTimeOffset now)
+    {
+        foreach (var key in state.Limits.Where(kv => kv.Value.Until <= now).Select(kv => kv.Key).ToArray())
+            state.Limits.Remove(key);
+    }
+
     private static void Prune(RiskPolicy policy, AccountState state, DateTimeOffset now)
     {
         AccountState.PruneBefore(state.Allowed, now - Month, static x => x.At);
@@ -316,11 +323,7 @@ internal static class DecisionMaker
             state.Lockouts.Clear();
         }
         if (state.LockedUntil is { } until && until <= now) state.LockedUntil = null;
-        if (state.Limits.Count > 0)
-        {
-            foreach (var key in state.Limits.Where(kv => kv.Value.Until <= now).Select(kv => kv.Key).ToArray())
-                state.Limits.Remove(key);
-        }
+        if (state.Limits.Count > 0) PruneLimits(state, now);
         if (state.Totp is { } totp)
             AccountState.PruneBefore(totp.Failures, now - policy.Totp.FailureWindow, static x => x);
     }

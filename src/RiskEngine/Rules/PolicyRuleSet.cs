@@ -88,7 +88,10 @@ public sealed class PolicyRuleSet
     /// Fires <paramref name="facts"/> together; if that throws, fires them one at a time (hits cleared first), so only
     /// the facts whose own firing fails are reported, by index, with their exception. Null when none failed.
     /// </summary>
-    public Dictionary<int, Exception>? FireIsolated(IReadOnlyList<EventFact> facts) => FireIsolated(facts, Fire, Fire);
+    public Dictionary<int, Exception>? FireIsolated(IReadOnlyList<EventFact> facts) => FireIsolated(facts, _fireAll ??= Fire, _fireOne ??= Fire);
+
+    private Action<IReadOnlyList<EventFact>>? _fireAll;
+    private Action<EventFact>? _fireOne;
 
     /// <summary>The logic of <see cref="FireIsolated(IReadOnlyList{EventFact})"/> over any way of firing (tests inject faults).</summary>
     internal static Dictionary<int, Exception>? FireIsolated(IReadOnlyList<EventFact> facts, Action<IReadOnlyList<EventFact>> fireAll, Action<EventFact> fireOne)

@@ -113,7 +113,9 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
 
     /// <inheritdoc />
     public ValueTask<IStateBatch> BeginBatchAsync(CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<IStateBatch>(new DirectStateBatch(this, _journal.AppendAsync));
+        ValueTask.FromResult<IStateBatch>(new DirectStateBatch(this, _appendJournal ??= _journal.AppendAsync));
+
+    private Func<JournalEntry, CancellationToken, ValueTask>? _appendJournal;
 
     /// <inheritdoc />
     public ValueTask<JournalPosition?> LoadPositionAsync(string source, CancellationToken cancellationToken = default) => _journal.LoadPositionAsync(source, cancellationToken);
