@@ -70,15 +70,24 @@ internal static class BacktestCommand
         var total = stream.CanSeek ? stream.Length : 0;
         var reader = new JsonLinesReader(stream, EventParser.MaxEventBytes);
         var progress = new Progress(total);
-        var lines = new EventStreamProcessor(engineA);
-        while (await reader.ReadLineAsync(ct) is { } line)
+        // The pump every host uses: lines parsed once per engine and decided a batch at a time.
+        var pumpA = new EventStreamProcessor(engineA);
+        var pumpB = new EventStreamProcessor(engineB);
+        var batch = new List<JsonLine>(EventStreamProcessor.BatchSize);
+        while (true)
         {
-            progress.Report(line.EndOffset);
-            if (lines.Read(line).Event is not { } e) { report.Rejected++; continue; }
-            var label = Label(line.Bytes.Span);
-            var ra = await engineA.EvaluateAsync(e, ct);
-            var rb = await engineB.EvaluateAsync(e, ct);
-            report.Add(e, label, ra.Decision, rb.Decision);
+            batch.Clear();
+            while (batch.Count < EventStreamProcessor.BatchSize && await reader.ReadLineAsync(ct) is { } next)
+                batch.Add(next with { Bytes = next.Bytes.ToArray() }); // the reader reuses its buffer
+            if (batch.Count == 0) break;
+            progress.Report(batch[^1].EndOffset);
+            var ra = await pumpA.ProcessLinesAsync(batch, ct);
+            var rb = await pumpB.ProcessLinesAsync(batch, ct);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (pumpA.Read(batch[i]).Event is not { } e) { report.Rejected++; continue; }
+                report.Add(e, Label(batch[i].Bytes.Span), ra[i].Decision, rb[i].Decision);
+            }
         }
         progress.Done();
         return report;
