@@ -1,10 +1,9 @@
-using Microsoft.AspNetCore.DataProtection;
-
 namespace RiskEngine.TwoFactor;
 
 /// <summary>
-/// Encrypts TOTP secrets before they reach a state store. The default uses ASP.NET Core Data Protection (authenticated
-/// encryption, rotating key ring); a host can register its own implementation to use a KMS or HSM.
+/// Encrypts TOTP secrets before they reach a state store. RiskEngine.Extensions registers one on ASP.NET Core Data
+/// Protection (authenticated encryption, rotating key ring); a host can register its own to use a KMS or HSM.
+/// Implementations must be thread-safe.
 /// </summary>
 public interface ISecretProtector
 {
@@ -13,30 +12,4 @@ public interface ISecretProtector
 
     /// <summary>Decrypts an envelope made by <see cref="Protect"/>. Throws <see cref="System.Security.Cryptography.CryptographicException"/> when it was tampered with or its key is gone.</summary>
     byte[] Unprotect(string envelope);
-}
-
-/// <summary>
-/// <see cref="ISecretProtector"/> on ASP.NET Core Data Protection. Where the key ring lives and how it is protected at
-/// rest is the host's Data Protection configuration (<c>services.AddDataProtection().PersistKeysToFileSystem(...)</c>,
-/// <c>.ProtectKeysWithCertificate(...)</c>, or a cloud key vault).
-/// </summary>
-public sealed class DataProtectionSecretProtector : ISecretProtector
-{
-    /// <summary>The Data Protection purpose string; changing it makes existing envelopes unreadable.</summary>
-    public const string Purpose = "RiskEngine.TwoFactor.TotpSecret.v1";
-
-    private readonly IDataProtector _protector;
-
-    /// <summary>Creates the protector from the host's Data Protection provider.</summary>
-    public DataProtectionSecretProtector(IDataProtectionProvider provider)
-    {
-        ArgumentNullException.ThrowIfNull(provider);
-        _protector = provider.CreateProtector(Purpose);
-    }
-
-    /// <inheritdoc />
-    public string Protect(ReadOnlySpan<byte> secret) => Convert.ToBase64String(_protector.Protect(secret.ToArray()));
-
-    /// <inheritdoc />
-    public byte[] Unprotect(string envelope) => _protector.Unprotect(Convert.FromBase64String(envelope));
 }
