@@ -26,6 +26,7 @@ public static class Program
         root.Subcommands.Add(BacktestCommand.Create());
         root.Subcommands.Add(AccountCommands.Create());
         root.Subcommands.Add(TotpCommands.Create());
+        root.Subcommands.Add(PasswordCommands.Create());
         return root;
     }
 

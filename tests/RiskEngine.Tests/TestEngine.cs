@@ -36,7 +36,10 @@ internal sealed class TestEngine : IAsyncDisposable
         Store = _provider.GetRequiredService<IRiskStateStore>();
         Policies = _provider.GetRequiredService<IPolicyProvider>();
         TwoFactor = _provider.GetRequiredService<ITwoFactorService>();
+        Passwords = _provider.GetRequiredService<RiskEngine.Passwords.IPasswordChecker>();
     }
+
+    public RiskEngine.Passwords.IPasswordChecker Passwords { get; }
 
     public ITwoFactorService TwoFactor { get; }
 

@@ -91,7 +91,7 @@ public static class PolicyLoader
     private static RiskPolicy? Build(Node root, Context ctx, string version)
     {
         if (!root.IsObject("the policy")) return null;
-        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages");
+        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords");
         var name = root.Optional("name")?.String() ?? "unnamed";
 
         var assets = new Dictionary<CurrencyCode, AssetPolicy>();
@@ -276,10 +276,50 @@ public static class PolicyLoader
             if (languages.Count == 0) mn.Error("must hold templates for at least one language");
         }
 
+        var passwords = Passwords(root.Optional("passwords"));
+
         if (ctx.Errors.Count > 0) return null;
         return new RiskPolicy(name, version, ctx.Source, assets.ToFrozenDictionary(), regions, velocity, logins, totp,
             new FreezePolicy(coolDown.ToFrozenDictionary(StringComparer.Ordinal), selfService.ToFrozenSet(StringComparer.Ordinal)),
-            idempotency, support, new MessageCatalog(languages, byLanguage.ToFrozenDictionary(StringComparer.Ordinal)));
+            idempotency, support, new MessageCatalog(languages, byLanguage.ToFrozenDictionary(StringComparer.Ordinal)))
+        {
+            Passwords = passwords,
+        };
+    }
+
+    /// <summary>The <c>passwords</c> section; each field absent keeps <see cref="Passwords.PasswordPolicy.Default"/>'s value.</summary>
+    private static Passwords.PasswordPolicy Passwords(Node? section)
+    {
+        var d = RiskEngine.Passwords.PasswordPolicy.Default;
+        if (section is not { } pn || !pn.IsObject("an object")) return d;
+        pn.AllowOnly("minLength", "require", "minScore", "rejectCommon", "rejectBirthDate", "rejectName", "maxAge");
+        var require = d.Require;
+        if (pn.Optional("require") is { } rn)
+        {
+            var classes = new List<Passwords.CharacterClass>();
+            foreach (var item in rn.Items())
+            {
+                var c = item.Enum("letters", "digits", "symbols") switch
+                {
+                    "letters" => RiskEngine.Passwords.CharacterClass.Letters,
+                    "digits" => RiskEngine.Passwords.CharacterClass.Digits,
+                    "symbols" => RiskEngine.Passwords.CharacterClass.Symbols,
+                    _ => (Passwords.CharacterClass?)null,
+                };
+                if (c is { } cc && !classes.Contains(cc)) classes.Add(cc);
+            }
+            require = classes;
+        }
+        var maxAge = pn.Optional("maxAge")?.Duration();
+        if (maxAge is { } age && age < TimeSpan.FromDays(1)) pn.Child("maxAge").Error("must be at least 1d (it is advice to the user, not a session timeout)");
+        return new RiskEngine.Passwords.PasswordPolicy(
+            pn.Optional("minLength")?.Int(8, 128) ?? d.MinLength,
+            require,
+            pn.Optional("minScore")?.Int(0, 4) ?? d.MinScore,
+            pn.Optional("rejectCommon")?.Bool() ?? d.RejectCommon,
+            pn.Optional("rejectBirthDate")?.Bool() ?? d.RejectBirthDate,
+            pn.Optional("rejectName")?.Bool() ?? d.RejectName,
+            maxAge);
     }
 
     private sealed class Context(string source)
@@ -368,6 +408,13 @@ public static class PolicyLoader
             if (d <= 0) { Error($"must be greater than 0, not {d.ToString(CultureInfo.InvariantCulture)}"); return null; }
             if (d > Events.EventBounds.MaxAmount) { Error($"must be at most {Events.EventBounds.MaxAmount.ToString(CultureInfo.InvariantCulture)}, not {d.ToString(CultureInfo.InvariantCulture)}"); return null; }
             return d;
+        }
+
+        public bool? Bool()
+        {
+            if (element.ValueKind is JsonValueKind.True or JsonValueKind.False) return element.GetBoolean();
+            Error("must be true or false");
+            return null;
         }
 
         public int? Int(int min, int max)

@@ -74,6 +74,9 @@ public sealed class RiskPolicy
 
     /// <summary>Message templates per language.</summary>
     public MessageCatalog Messages { get; }
+
+    /// <summary>What a new password must satisfy (<see cref="Passwords.PasswordPolicy.Default"/> when the policy has no <c>passwords</c> section).</summary>
+    public Passwords.PasswordPolicy Passwords { get; internal init; } = RiskEngine.Passwords.PasswordPolicy.Default;
 }
 
 /// <summary>Caps for one currency or asset.</summary>
