@@ -559,6 +559,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
     /// <summary>Appends a batch: one journal row and one decisions row in one transaction, then applies it to memory.</summary>
     private void Append(SqliteBatch batch, JournalEntry? journal)
     {
+        if (batch.Accounts.Count == 0 && journal is null && !_publishedChanged) return; // nothing to make durable
         // The journal row: [format][flags][body], the body Brotli-compressed when the options say so.
         var w = _row;
         w.Reset();
