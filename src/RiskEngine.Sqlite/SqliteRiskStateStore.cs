@@ -91,6 +91,7 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
             PRAGMA temp_store=MEMORY;
             PRAGMA busy_timeout=5000;
             PRAGMA wal_autocheckpoint=0;
+            PRAGMA journal_size_limit=67108864;
             CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL,
                 frozen_reason TEXT, frozen_at INTEGER);
             CREATE INDEX IF NOT EXISTS accounts_frozen ON accounts(frozen_reason, frozen_at) WHERE frozen_reason IS NOT NULL;
@@ -1115,8 +1116,10 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
     }
 
     /// <summary>
-    /// Checkpoints the WAL on its own connection and thread when woken, so the commit path only appends to the WAL
-    /// (<c>PRAGMA wal_checkpoint(PASSIVE)</c> never waits for the writer, nor the writer for it).
+    /// Checkpoints the WAL on its own connection and thread when woken (every <see cref="SqliteStoreOptions.CheckpointBytes"/>
+    /// appended, and after a write-back), so the commit path only appends to the WAL: a passive pass copies the pages
+    /// beside the writer, then a restart pass copies the few frames added meanwhile and lets the WAL start over, which
+    /// keeps it near that size (<c>journal_size_limit</c> trims the file).
     /// </summary>
     private sealed class Checkpointer : IDisposable
     {
@@ -1149,9 +1152,17 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
                         {
                             db = new SqliteConnection(_connection);
                             db.Open();
+                            using var setup = db.CreateCommand();
+                            setup.CommandText = "PRAGMA busy_timeout=5000; PRAGMA journal_size_limit=67108864;";
+                            setup.ExecuteNonQuery();
                         }
                         using var cmd = db.CreateCommand();
+                        // The bulk of the copy runs beside the writer; a writer that never pauses would keep the
+                        // WAL from ever starting over, so a RESTART pass then copies what arrived meanwhile (a few
+                        // batches: the writer waits that long) and lets the next commit write from the WAL's start.
                         cmd.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+                        cmd.ExecuteNonQuery();
+                        cmd.CommandText = "PRAGMA wal_checkpoint(RESTART)";
                         cmd.ExecuteNonQuery();
                     }
                     catch (SqliteException)
