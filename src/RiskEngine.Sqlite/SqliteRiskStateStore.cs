@@ -132,23 +132,6 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
     /// <summary>The database file.</summary>
     public string Path { get; }
 
-    /// <summary>Accounts newer in memory than their row, waiting for the next write-back.</summary>
-    public int DirtyAccounts
-    {
-        get
-        {
-            _gate.Wait();
-            try
-            {
-                return _dirty;
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
-    }
-
     /// <summary>Idempotency records held (live by the engine's clock).</summary>
     public int DecisionCount
     {
@@ -431,20 +414,6 @@ public sealed class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyR
                 if (entry.InTable == false) count++;
             }
             return count;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    /// <summary>Writes every dirty account back to the <c>accounts</c> table now and drops the journal rows that covered them.</summary>
-    public void WriteBack()
-    {
-        _gate.Wait();
-        try
-        {
-            WriteBackLocked();
         }
         finally
         {
