@@ -123,6 +123,7 @@ internal sealed partial class StreamWorker(
     private string _output = "";
     private string _dead = "";
     private string _me = "";
+    private TimeSpan _reading, _counting, _deciding, _publishing; // where the time went, for the last log line
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -174,7 +175,7 @@ internal sealed partial class StreamWorker(
                 }
             }
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            LogDone(log, metrics.Processed, seconds > 0 ? metrics.Processed / seconds : 0);
+            LogDone(log, metrics.Processed, seconds > 0 ? metrics.Processed / seconds : 0, _reading.TotalSeconds, _counting.TotalSeconds, _deciding.TotalSeconds, _publishing.TotalSeconds);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -279,9 +280,11 @@ internal sealed partial class StreamWorker(
     private async Task<bool> ProcessPartitionAsync(WorkerOptions o, int p, CancellationToken ct)
     {
         var key = StreamPartitioner.StreamKey(_name, p);
+        var reading = Stopwatch.GetTimestamp();
         // We hold the lease, so every pending entry of this partition is ours to finish, whoever it was delivered to.
         var claimed = await Db.StreamAutoClaimAsync(key, o.Group, _me, 0, "0-0", o.BatchSize);
         var entries = claimed.ClaimedEntries.Length > 0 ? claimed.ClaimedEntries : await Db.StreamReadGroupAsync(key, o.Group, _me, ">", o.BatchSize);
+        _reading += Stopwatch.GetElapsedTime(reading);
         for (var done = 0; done < entries.Length && !ct.IsCancellationRequested;)
             done += await ProcessBatchAsync(o, key, new ArraySegment<StreamEntry>(entries, done, entries.Length - done));
         return entries.Length > 0;
@@ -299,9 +302,11 @@ internal sealed partial class StreamWorker(
     {
         var ttl = (long)engine.Policy.IdempotencyWindow.TotalMilliseconds;
         long[] attempts;
+        var counting = Stopwatch.GetTimestamp();
         try
         {
             attempts = await CountAttemptsAsync(key, read, Math.Max(ttl, AttemptsKept));
+            _counting += Stopwatch.GetElapsedTime(counting);
         }
         catch (Exception e) when (e is StateStoreUnavailableException || RedisTransientErrors.IsTransient(e))
         {
@@ -373,6 +378,8 @@ internal sealed partial class StreamWorker(
         var originals = await Task.WhenAll(results.Select(r => r.Decision is { Duplicate: true } d
             ? store.FindDecisionAsync(d.Account, d.EventId).AsTask()
             : Task.FromResult<StoredDecision?>(null)));
+        var publishing = Stopwatch.GetTimestamp();
+        _deciding += Stopwatch.GetElapsedTime(started, publishing);
 
         var scriptKeys = new List<RedisKey>(3 + 3 * batch.Count) { _output, _dead, key };
         var args = new List<RedisValue>(2 + 5 * batch.Count) { ttl, o.Group };
@@ -404,6 +411,7 @@ internal sealed partial class StreamWorker(
             }
         }
         await Db.ScriptEvaluateAsync(PublishScript, [.. scriptKeys], [.. args]);
+        _publishing += Stopwatch.GetElapsedTime(publishing);
 
         for (var i = 0; i < batch.Count; i++)
         {
@@ -469,8 +477,8 @@ internal sealed partial class StreamWorker(
     [LoggerMessage(LogLevel.Warning, "entry {Id} of {Stream} moved to dead-letter: {Reason}")]
     private static partial void LogDeadLettered(ILogger logger, string id, string stream, string reason);
 
-    [LoggerMessage(LogLevel.Information, "done: {Processed} events ({Rate:0} events/s)")]
-    private static partial void LogDone(ILogger logger, long processed, double rate);
+    [LoggerMessage(LogLevel.Information, "done: {Processed} events ({Rate:0} events/s; reading {Reading:0.00} s, counting attempts {Counting:0.00} s, deciding {Deciding:0.00} s, publishing {Publishing:0.00} s)")]
+    private static partial void LogDone(ILogger logger, long processed, double rate, double reading, double counting, double deciding, double publishing);
 
     [LoggerMessage(LogLevel.Critical, "stream worker failed; stopping")]
     private static partial void LogFailed(ILogger logger, Exception e);
