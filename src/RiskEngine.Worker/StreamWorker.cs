@@ -23,7 +23,8 @@ namespace RiskEngine.Worker;
 /// entry's records in input order, marks the entries (and the events) as published and acknowledges them, all or
 /// nothing, so a redelivered entry publishes nothing twice. An entry whose processing failed
 /// <see cref="WorkerOptions.MaxDeliveries"/> times is dead-lettered alone (with a <c>rejected</c> record, so every
-/// entry yields exactly one record): an entry attempted before is retried alone. Needs a standalone (or Sentinel)
+/// entry yields exactly one record): an entry attempted before is retried alone, and only one that also failed alone
+/// is dead-lettered. Needs a standalone (or Sentinel)
 /// Redis: the script touches the output stream and the accounts' keys together.
 /// </summary>
 internal sealed partial class StreamWorker(
@@ -90,28 +91,39 @@ internal sealed partial class StreamWorker(
     /// <summary>How long an entry's attempt count is kept at least (ms): across restarts of a worker that keeps failing on it.</summary>
     private const long AttemptsKept = 24 * 60 * 60 * 1000;
 
-    // KEYS: the attempt counters of the entries read, in order; ARGV: [1] ttl ms, [1 + i] entry i's count if this worker
-    // already took it (an attempt cut short by Redis being unavailable: the retry is the same attempt), else -1.
-    // Counts the attempt of each entry and returns the counts, for a prefix of the entries: the batch. An entry attempted
-    // before (it may be what failed) goes alone: it ends the batch if it is the first, else the batch stops before it,
-    // uncounted. So only an entry that keeps failing reaches MaxDeliveries; the entries of its first batch, counted
-    // once with it, are then retried one at a time. Deleted when the entry is published.
+    // KEYS: the attempt counters of the entries read, in order; ARGV: [1] ttl ms, [1 + i] entry i's counter value if
+    // this worker already took it (an attempt cut short by Redis being unavailable: the retry is the same attempt), else -1.
+    // Counts an attempt of each entry of a batch: a prefix of the entries read. An entry attempted before (it may be
+    // what failed) goes alone: it ends the batch if it is the first, else the batch stops before it, uncounted. An
+    // attempt of an entry alone also adds Solo. Returns the counter values (attempts + Solo × attempts alone).
     private const string AttemptScript = """
-        local counts = {}
+        local solo = 4294967296
+        local values = {}
         for i = 1, #KEYS do
-          local n = tonumber(ARGV[i + 1])
-          local before = n - 1
-          if n < 0 then before = tonumber(redis.call('GET', KEYS[i]) or '0') end
+          local v = tonumber(ARGV[i + 1])
+          local before = v % solo - 1
+          if v < 0 then before = tonumber(redis.call('GET', KEYS[i]) or '0') % solo end
           if before > 0 and i > 1 then break end
-          if n < 0 then
-            n = redis.call('INCR', KEYS[i])
+          if v < 0 then
+            v = redis.call('INCR', KEYS[i])
             redis.call('PEXPIRE', KEYS[i], ARGV[1])
           end
-          counts[i] = n
+          values[i] = v
           if before > 0 then break end
         end
-        return counts
+        if #values == 1 and tonumber(ARGV[2]) < 0 then values[1] = redis.call('INCRBY', KEYS[1], solo) end
+        return values
         """;
+
+    /// <summary>What <see cref="AttemptScript"/> adds to an entry's counter for an attempt of the entry alone.</summary>
+    private const long Solo = 1L << 32;
+
+    /// <summary>
+    /// Whether an entry whose attempt counter holds <paramref name="value"/>, attempted alone now, is dead-lettered:
+    /// it failed <see cref="WorkerOptions.MaxDeliveries"/> attempts, at least one of them alone. An attempt in a batch
+    /// that failed counts for each of its entries, but only an entry that failed alone too is the failing one.
+    /// </summary>
+    private static bool FailedEveryAttempt(long value, int maxDeliveries) => value % Solo > maxDeliveries && value / Solo >= 2;
 
     private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
     private const string ReleaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -294,9 +306,9 @@ internal sealed partial class StreamWorker(
     /// Counts the attempts of the entries read and processes a batch of them: the first ones, up to an entry attempted
     /// before, which goes alone (<see cref="AttemptScript"/>). Returns how many entries the batch took. Attempts are
     /// counted per entry, in Redis, before each attempt starts (so one that kills the process counts too); an entry
-    /// whose attempts already reached <see cref="WorkerOptions.MaxDeliveries"/> is dead-lettered instead, with a
-    /// <c>rejected</c> record in the output. Entries that were delivered but never attempted count nothing, and
-    /// neither does a retry after Redis was unavailable (not the entries' fault).
+    /// whose attempts already reached <see cref="WorkerOptions.MaxDeliveries"/>, at least one of them alone, is
+    /// dead-lettered instead, with a <c>rejected</c> record in the output. Entries that were delivered but never
+    /// attempted count nothing, and neither does a retry after Redis was unavailable (not the entries' fault).
     /// </summary>
     private async Task<int> ProcessBatchAsync(WorkerOptions o, string key, ArraySegment<StreamEntry> read)
     {
@@ -362,7 +374,7 @@ internal sealed partial class StreamWorker(
         var at = new int[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            if (attempts[i] > o.MaxDeliveries) at[i] = -1;
+            if (batch.Count == 1 && FailedEveryAttempt(attempts[i], o.MaxDeliveries)) at[i] = -1;
             else
             {
                 at[i] = lines.Count;
@@ -390,7 +402,7 @@ internal sealed partial class StreamWorker(
             var counter = keys.EntryAttempts(key, entry.Id);
             if (at[i] < 0)
             {
-                var (record, json, reason) = DeadLetter(key, entry, attempts[i] - 1);
+                var (record, json, reason) = DeadLetter(key, entry, attempts[i] % Solo - 1);
                 scriptKeys.AddRange([entryMarker, entryMarker, counter]);
                 args.AddRange(["dead", entry.Id, 3, record, json, reason]);
             }
