@@ -135,6 +135,11 @@ internal sealed partial class StreamWorker(
     private string _output = "";
     private string _dead = "";
     private string _me = "";
+    private int _alive; // live workers, and this worker's share of the partitions, as of the last rebalance
+    private int _share;
+
+    /// <summary>How often a worker looks whether workers came or went, or it holds less than its share: it rebalances then, not a third of a lease later.</summary>
+    private static readonly TimeSpan RebalanceCheck = TimeSpan.FromMilliseconds(250);
     private TimeSpan _reading, _counting, _deciding, _publishing; // where the time went, for the last log line
 
     private IDatabase Db => redis.GetDatabase();
@@ -159,7 +164,8 @@ internal sealed partial class StreamWorker(
                 {
                     for (; groups < o.Partitions; groups++) await EnsureGroupAsync(StreamPartitioner.StreamKey(_name, groups), o.Group); // a Redis still loading or failing over is waited for
                     status.Running = true;
-                    if (Stopwatch.GetElapsedTime(lastRebalance) >= o.LeaseTtl / 3)
+                    var sinceRebalance = Stopwatch.GetElapsedTime(lastRebalance);
+                    if (sinceRebalance >= o.LeaseTtl / 3 || (sinceRebalance >= RebalanceCheck && await WorkersChangedAsync(o)))
                     {
                         await RebalanceAsync(o);
                         lastRebalance = Stopwatch.GetTimestamp();
@@ -244,6 +250,7 @@ internal sealed partial class StreamWorker(
         await db.SortedSetRemoveRangeByScoreAsync(workers, double.NegativeInfinity, now - ttl);
         var alive = Math.Max(1, (int)await db.SortedSetLengthAsync(workers));
         var share = (o.Partitions + alive - 1) / alive;
+        (_alive, _share) = (alive, share);
 
         foreach (var p in _owned.ToArray())
         {
@@ -271,6 +278,15 @@ internal sealed partial class StreamWorker(
     }
 
     private RedisKey LeaseKey(int p) => keys.Lease(_name, p);
+
+    /// <summary>True when this worker holds less than its share, or the number of live workers changed (one read).</summary>
+    private async Task<bool> WorkersChangedAsync(WorkerOptions o)
+    {
+        if (_owned.Count < _share) return true;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var alive = Math.Max(1, (int)await Db.SortedSetLengthAsync(keys.Workers(_name), now - o.LeaseTtl.TotalMilliseconds));
+        return alive != _alive;
+    }
 
     private async Task ReleaseAllAsync()
     {
