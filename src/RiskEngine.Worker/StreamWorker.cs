@@ -47,10 +47,11 @@ internal sealed partial class StreamWorker(
     //       n, and n values: decision: the duplicate record, then the records; rejected: the record; dead: the record,
     //       the event, the error
     // Publishes each entry's records once (the entry marker) and each event's original records once (the event
-    // marker), in input order, and acknowledges every entry of the batch. All or nothing: nothing is written before
-    // the checks that could fail (key types; the first write, XACK, fails for a missing group; a refused key, NOPERM,
-    // fails the whole call; a replica, READONLY, or OOM refuses a script's first write only), and a script's effects
-    // reach replicas and the AOF only whole, so a batch is never half published.
+    // marker), in input order, and acknowledges every entry of the batch (XACK and DEL 1,000 at a time: Lua's unpack
+    // takes a few thousand values at most). All or nothing: nothing is written before the checks that could fail (key
+    // types; the first write, XACK, fails for a missing group; a refused key, NOPERM, fails the whole call; a replica,
+    // READONLY, or OOM refuses a script's first write only), and a script's effects reach replicas and the AOF only
+    // whole, so a batch is never half published.
     private const string PublishScript = """
         local output, dead, input, ttl, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
         for _, key in ipairs({output, dead}) do
@@ -63,26 +64,30 @@ internal sealed partial class StreamWorker(
           a = a + 3 + tonumber(ARGV[a + 2])
         end
         if 3 + 3 * #at ~= #KEYS then return redis.error_reply('ERR ' .. #at .. ' entries but ' .. #KEYS .. ' keys; nothing was published') end
+        local ids, counters = {}, {}
         for i, a in ipairs(at) do
-          redis.call('XACK', input, group, ARGV[a + 1])
-          redis.call('DEL', KEYS[3 * i + 3])
+          ids[i] = ARGV[a + 1]
+          counters[i] = KEYS[3 * i + 3]
+        end
+        for from = 1, #at, 1000 do
+          local to = math.min(from + 999, #at)
+          redis.call('XACK', input, group, unpack(ids, from, to))
+          redis.call('DEL', unpack(counters, from, to))
         end
         for i, a in ipairs(at) do
           local event, entry, mode, v, n = KEYS[3 * i + 1], KEYS[3 * i + 2], ARGV[a], a + 3, tonumber(ARGV[a + 2])
-          if redis.call('EXISTS', entry) == 0 then
+          if redis.call('SET', entry, '1', 'PX', ttl, 'NX') then
             if mode == 'rejected' then
               redis.call('XADD', output, '*', 'record', ARGV[v])
               redis.call('XADD', dead, '*', 'record', ARGV[v])
             elseif mode == 'dead' then
               redis.call('XADD', output, '*', 'record', ARGV[v])
               redis.call('XADD', dead, '*', 'event', ARGV[v + 1], 'error', ARGV[v + 2], 'stream', input)
-            elseif redis.call('EXISTS', event) == 0 then
+            elseif redis.call('SET', event, '1', 'PX', ttl, 'NX') then
               for j = v + 1, v + n - 1 do redis.call('XADD', output, '*', 'record', ARGV[j]) end
-              redis.call('SET', event, '1', 'PX', ttl)
             else
               redis.call('XADD', output, '*', 'record', ARGV[v])
             end
-            redis.call('SET', entry, '1', 'PX', ttl)
           end
         end
         return #at
@@ -101,13 +106,14 @@ internal sealed partial class StreamWorker(
         local values = {}
         for i = 1, #KEYS do
           local v = tonumber(ARGV[i + 1])
+          local counted = v < 0
+          if counted then v = redis.call('INCR', KEYS[i]) end
           local before = v % solo - 1
-          if v < 0 then before = tonumber(redis.call('GET', KEYS[i]) or '0') % solo end
-          if before > 0 and i > 1 then break end
-          if v < 0 then
-            v = redis.call('INCR', KEYS[i])
-            redis.call('PEXPIRE', KEYS[i], ARGV[1])
+          if before > 0 and i > 1 then
+            if counted then redis.call('DECR', KEYS[i]) end -- not attempted now
+            break
           end
+          if counted then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
           values[i] = v
           if before > 0 then break end
         end
