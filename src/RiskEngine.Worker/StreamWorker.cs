@@ -387,8 +387,8 @@ internal sealed partial class StreamWorker(
     }
 
     /// <summary>
-    /// Decides the batch's entries together (those past <see cref="WorkerOptions.MaxDeliveries"/> are dead-lettered)
-    /// and publishes every entry's records and acknowledges every entry in one script (<see cref="PublishScript"/>).
+    /// Decides the batch's entries together (an entry alone that failed every attempt is dead-lettered instead) and
+    /// publishes every entry's records and acknowledges every entry in one script (<see cref="PublishScript"/>).
     /// </summary>
     private async Task DecideAndPublishAsync(WorkerOptions o, string key, ArraySegment<StreamEntry> batch, long[] attempts, long ttl)
     {
