@@ -17,11 +17,15 @@ namespace RiskEngine.Worker;
 /// Workers claim partitions with leases (renewed while alive, taken over when a worker dies, spread evenly as
 /// workers come and go); within a partition, a consumer group delivers entries in order and an entry is
 /// acknowledged only after its decision is committed and its records published. A dead owner's pending entries are
-/// claimed before new ones. Publishing is one Lua script per entry that appends the records, marks the entry (and
-/// the event) as published and acknowledges the entry, so a redelivered entry publishes nothing twice. An entry
-/// whose processing failed <see cref="WorkerOptions.MaxDeliveries"/> times is dead-lettered alone (with a
-/// <c>rejected</c> record, so every entry yields exactly one record). Needs a standalone (or Sentinel) Redis: the
-/// script touches the output stream and the account's keys together.
+/// claimed before new ones. Entries are read and processed in batches (up to <see cref="WorkerOptions.BatchSize"/>):
+/// one script counts the attempts of the batch's entries, the engine decides the batch together
+/// (<see cref="EventStreamProcessor.ProcessLinesAsync"/>: per-account order kept), and one Lua script appends every
+/// entry's records in input order, marks the entries (and the events) as published and acknowledges them, all or
+/// nothing, so a redelivered entry publishes nothing twice. An entry whose processing failed
+/// <see cref="WorkerOptions.MaxDeliveries"/> times is dead-lettered alone (with a <c>rejected</c> record, so every
+/// entry yields exactly one record): an entry attempted before is retried alone, and only one that also failed alone
+/// is dead-lettered. Needs a standalone (or Sentinel)
+/// Redis: the script touches the output stream and the accounts' keys together.
 /// </summary>
 internal sealed partial class StreamWorker(
     IRiskEngine engine,
@@ -37,38 +41,95 @@ internal sealed partial class StreamWorker(
 {
     private const string StreamPrefix = "redis-stream:";
 
-    // KEYS: [1] output stream, [2] event-published marker (or the entry marker again), [3] entry marker, [4] dead-letter stream,
-    //       [5] input stream, [6] the entry's attempt counter
-    // ARGV: [1] marker ttl ms, [2] mode (decision|rejected|dead), [3] group, [4] entry id,
-    //       [5] duplicate record (decision) or error (dead), [6] the event (dead), [7...] records
-    // Publishes the entry's records once (the entry marker) and the event's original records once (the event marker),
-    // and acknowledges the entry, all in one step.
+    // KEYS: [1] output stream, [2] dead-letter stream, [3] input stream, then for each entry of the batch, in order:
+    //       its event-published marker (or its entry marker again), its entry marker, its attempt counter
+    // ARGV: [1] marker ttl ms, [2] group, then for each entry, in order: mode (decision|rejected|dead), entry id, a count
+    //       n, and n values: decision: the duplicate record, then the records; rejected: the record; dead: the record,
+    //       the event, the error
+    // Publishes each entry's records once (the entry marker) and each event's original records once (the event
+    // marker), in input order, and acknowledges every entry of the batch (XACK and DEL 1,000 at a time: Lua's unpack
+    // takes a few thousand values at most). All or nothing: nothing is written before the checks that could fail (key
+    // types; the first write, XACK, fails for a missing group; a refused key, NOPERM, fails the whole call; a replica,
+    // READONLY, or OOM refuses a script's first write only), and a script's effects reach replicas and the AOF only
+    // whole, so a batch is never half published.
     private const string PublishScript = """
-        if redis.call('EXISTS', KEYS[3]) == 0 then
-          if ARGV[2] == 'rejected' then
-            redis.call('XADD', KEYS[1], '*', 'record', ARGV[7])
-            redis.call('XADD', KEYS[4], '*', 'record', ARGV[7])
-          elseif ARGV[2] == 'dead' then
-            redis.call('XADD', KEYS[1], '*', 'record', ARGV[7])
-            redis.call('XADD', KEYS[4], '*', 'event', ARGV[6], 'error', ARGV[5], 'stream', KEYS[5])
-          elseif redis.call('EXISTS', KEYS[2]) == 0 then
-            for i = 7, #ARGV do redis.call('XADD', KEYS[1], '*', 'record', ARGV[i]) end
-            redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
-          else
-            redis.call('XADD', KEYS[1], '*', 'record', ARGV[5])
-          end
-          redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
+        local output, dead, input, ttl, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
+        for _, key in ipairs({output, dead}) do
+          local t = redis.call('TYPE', key)['ok']
+          if t ~= 'stream' and t ~= 'none' then return redis.error_reply('WRONGTYPE ' .. key .. ' is not a stream; nothing was published') end
         end
-        redis.call('XACK', KEYS[5], ARGV[3], ARGV[4])
-        redis.call('DEL', KEYS[6])
-        return 1
+        local at, a = {}, 3
+        while a <= #ARGV do
+          at[#at + 1] = a
+          a = a + 3 + tonumber(ARGV[a + 2])
+        end
+        if 3 + 3 * #at ~= #KEYS then return redis.error_reply('ERR ' .. #at .. ' entries but ' .. #KEYS .. ' keys; nothing was published') end
+        local ids, counters = {}, {}
+        for i, a in ipairs(at) do
+          ids[i] = ARGV[a + 1]
+          counters[i] = KEYS[3 * i + 3]
+        end
+        for from = 1, #at, 1000 do
+          local to = math.min(from + 999, #at)
+          redis.call('XACK', input, group, unpack(ids, from, to))
+          redis.call('DEL', unpack(counters, from, to))
+        end
+        for i, a in ipairs(at) do
+          local event, entry, mode, v, n = KEYS[3 * i + 1], KEYS[3 * i + 2], ARGV[a], a + 3, tonumber(ARGV[a + 2])
+          if redis.call('SET', entry, '1', 'PX', ttl, 'NX') then
+            if mode == 'rejected' then
+              redis.call('XADD', output, '*', 'record', ARGV[v])
+              redis.call('XADD', dead, '*', 'record', ARGV[v])
+            elseif mode == 'dead' then
+              redis.call('XADD', output, '*', 'record', ARGV[v])
+              redis.call('XADD', dead, '*', 'event', ARGV[v + 1], 'error', ARGV[v + 2], 'stream', input)
+            elseif redis.call('SET', event, '1', 'PX', ttl, 'NX') then
+              for j = v + 1, v + n - 1 do redis.call('XADD', output, '*', 'record', ARGV[j]) end
+            else
+              redis.call('XADD', output, '*', 'record', ARGV[v])
+            end
+          end
+        end
+        return #at
         """;
 
     /// <summary>How long an entry's attempt count is kept at least (ms): across restarts of a worker that keeps failing on it.</summary>
     private const long AttemptsKept = 24 * 60 * 60 * 1000;
 
-    // KEYS: the entry's attempt counter; ARGV: ttl ms. Returns the attempt number. Deleted when the entry is published.
-    private const string AttemptScript = "local n = redis.call('INCR', KEYS[1]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n";
+    // KEYS: the attempt counters of the entries read, in order; ARGV: [1] ttl ms, [1 + i] entry i's counter value if
+    // this worker already took it (an attempt cut short by Redis being unavailable: the retry is the same attempt), else -1.
+    // Counts an attempt of each entry of a batch: a prefix of the entries read. An entry attempted before (it may be
+    // what failed) goes alone: it ends the batch if it is the first, else the batch stops before it, uncounted. An
+    // attempt of an entry alone also adds Solo. Returns the counter values (attempts + Solo × attempts alone).
+    private const string AttemptScript = """
+        local solo = 4294967296
+        local values = {}
+        for i = 1, #KEYS do
+          local v = tonumber(ARGV[i + 1])
+          local counted = v < 0
+          if counted then v = redis.call('INCR', KEYS[i]) end
+          local before = v % solo - 1
+          if before > 0 and i > 1 then
+            if counted then redis.call('DECR', KEYS[i]) end -- not attempted now
+            break
+          end
+          if counted then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+          values[i] = v
+          if before > 0 then break end
+        end
+        if #values == 1 and tonumber(ARGV[2]) < 0 then values[1] = redis.call('INCRBY', KEYS[1], solo) end
+        return values
+        """;
+
+    /// <summary>What <see cref="AttemptScript"/> adds to an entry's counter for an attempt of the entry alone.</summary>
+    private const long Solo = 1L << 32;
+
+    /// <summary>
+    /// Whether an entry whose attempt counter holds <paramref name="value"/>, attempted alone now, is dead-lettered:
+    /// it failed <see cref="WorkerOptions.MaxDeliveries"/> attempts, at least one of them alone. An attempt in a batch
+    /// that failed counts for each of its entries, but only an entry that failed alone too is the failing one.
+    /// </summary>
+    private static bool FailedEveryAttempt(long value, int maxDeliveries) => value % Solo > maxDeliveries && value / Solo >= 2;
 
     private const string RenewScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
     private const string ReleaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -80,6 +141,12 @@ internal sealed partial class StreamWorker(
     private string _output = "";
     private string _dead = "";
     private string _me = "";
+    private int _alive; // live workers, and this worker's share of the partitions, as of the last rebalance
+    private int _share;
+
+    /// <summary>How often a worker looks whether workers came or went, or it holds less than its share: it rebalances then, not a third of a lease later.</summary>
+    private static readonly TimeSpan RebalanceCheck = TimeSpan.FromMilliseconds(250);
+    private TimeSpan _reading, _counting, _deciding, _publishing; // where the time went, for the last log line
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -103,7 +170,8 @@ internal sealed partial class StreamWorker(
                 {
                     for (; groups < o.Partitions; groups++) await EnsureGroupAsync(StreamPartitioner.StreamKey(_name, groups), o.Group); // a Redis still loading or failing over is waited for
                     status.Running = true;
-                    if (Stopwatch.GetElapsedTime(lastRebalance) >= o.LeaseTtl / 3)
+                    var sinceRebalance = Stopwatch.GetElapsedTime(lastRebalance);
+                    if (sinceRebalance >= o.LeaseTtl / 3 || (sinceRebalance >= RebalanceCheck && await WorkersChangedAsync(o)))
                     {
                         await RebalanceAsync(o);
                         lastRebalance = Stopwatch.GetTimestamp();
@@ -131,7 +199,7 @@ internal sealed partial class StreamWorker(
                 }
             }
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            LogDone(log, metrics.Processed, seconds > 0 ? metrics.Processed / seconds : 0);
+            LogDone(log, metrics.Processed, seconds > 0 ? metrics.Processed / seconds : 0, _reading.TotalSeconds, _counting.TotalSeconds, _deciding.TotalSeconds, _publishing.TotalSeconds);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -188,6 +256,7 @@ internal sealed partial class StreamWorker(
         await db.SortedSetRemoveRangeByScoreAsync(workers, double.NegativeInfinity, now - ttl);
         var alive = Math.Max(1, (int)await db.SortedSetLengthAsync(workers));
         var share = (o.Partitions + alive - 1) / alive;
+        (_alive, _share) = (alive, share);
 
         foreach (var p in _owned.ToArray())
         {
@@ -216,6 +285,15 @@ internal sealed partial class StreamWorker(
 
     private RedisKey LeaseKey(int p) => keys.Lease(_name, p);
 
+    /// <summary>True when this worker holds less than its share, or the number of live workers changed (one read).</summary>
+    private async Task<bool> WorkersChangedAsync(WorkerOptions o)
+    {
+        if (_owned.Count < _share) return true;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var alive = Math.Max(1, (int)await Db.SortedSetLengthAsync(keys.Workers(_name), now - o.LeaseTtl.TotalMilliseconds));
+        return alive != _alive;
+    }
+
     private async Task ReleaseAllAsync()
     {
         try
@@ -229,88 +307,159 @@ internal sealed partial class StreamWorker(
         }
     }
 
-    /// <summary>Claims a previous owner's pending entries first, then reads new ones. Returns whether it did work.</summary>
+    /// <summary>
+    /// Claims a previous owner's pending entries first, then reads new ones, up to <see cref="WorkerOptions.BatchSize"/>
+    /// at a time, and processes them in batches. Returns whether it did work.
+    /// </summary>
     private async Task<bool> ProcessPartitionAsync(WorkerOptions o, int p, CancellationToken ct)
     {
         var key = StreamPartitioner.StreamKey(_name, p);
+        var reading = Stopwatch.GetTimestamp();
         // We hold the lease, so every pending entry of this partition is ours to finish, whoever it was delivered to.
-        var claimed = await Db.StreamAutoClaimAsync(key, o.Group, _me, 0, "0-0", 100);
-        var entries = claimed.ClaimedEntries.Length > 0 ? claimed.ClaimedEntries : await Db.StreamReadGroupAsync(key, o.Group, _me, ">", 100);
-        foreach (var entry in entries)
-        {
-            if (ct.IsCancellationRequested) return true;
-            await ProcessEntryAsync(o, key, entry);
-        }
+        var claimed = await Db.StreamAutoClaimAsync(key, o.Group, _me, 0, "0-0", o.BatchSize);
+        var entries = claimed.ClaimedEntries.Length > 0 ? claimed.ClaimedEntries : await Db.StreamReadGroupAsync(key, o.Group, _me, ">", o.BatchSize);
+        _reading += Stopwatch.GetElapsedTime(reading);
+        for (var done = 0; done < entries.Length && !ct.IsCancellationRequested;)
+            done += await ProcessBatchAsync(o, key, new ArraySegment<StreamEntry>(entries, done, entries.Length - done));
         return entries.Length > 0;
     }
 
     /// <summary>
-    /// Decides one entry and publishes its records. Attempts are counted per entry, in Redis, before each attempt
-    /// starts (so one that kills the process counts too); an entry whose attempts already reached
-    /// <see cref="WorkerOptions.MaxDeliveries"/> is dead-lettered instead, with a <c>rejected</c> record in the output.
-    /// Entries that were delivered but never attempted count nothing, and neither does a retry after Redis was
-    /// unavailable (not the entry's fault).
+    /// Counts the attempts of the entries read and processes a batch of them: the first ones, up to an entry attempted
+    /// before, which goes alone (<see cref="AttemptScript"/>). Returns how many entries the batch took. Attempts are
+    /// counted per entry, in Redis, before each attempt starts (so one that kills the process counts too); an entry
+    /// whose attempts already reached <see cref="WorkerOptions.MaxDeliveries"/>, at least one of them alone, is
+    /// dead-lettered instead, with a <c>rejected</c> record in the output. Entries that were delivered but never
+    /// attempted count nothing, and neither does a retry after Redis was unavailable (not the entries' fault).
     /// </summary>
-    private async Task ProcessEntryAsync(WorkerOptions o, string key, StreamEntry entry)
+    private async Task<int> ProcessBatchAsync(WorkerOptions o, string key, ArraySegment<StreamEntry> read)
     {
         var ttl = (long)engine.Policy.IdempotencyWindow.TotalMilliseconds;
-        var attempts = keys.EntryAttempts(key, entry.Id);
-        var id = key + "/" + entry.Id;
-        long attempt = 0;
+        long[] attempts;
+        var counting = Stopwatch.GetTimestamp();
         try
         {
-            attempt = _counted.Remove(id, out var counted) ? counted : (long)await Db.ScriptEvaluateAsync(AttemptScript, [attempts], [Math.Max(ttl, AttemptsKept)]);
-            if (attempt > o.MaxDeliveries)
-            {
-                await DeadLetterAsync(o, key, entry, attempts, attempt - 1, ttl);
-                return;
-            }
-            await DecideAndPublishAsync(o, key, entry, attempts, ttl);
+            attempts = await CountAttemptsAsync(key, read, Math.Max(ttl, AttemptsKept));
+            _counting += Stopwatch.GetElapsedTime(counting);
         }
         catch (Exception e) when (e is StateStoreUnavailableException || RedisTransientErrors.IsTransient(e))
         {
-            // The retry after the pause is the same attempt. 0: counting failed, and may or may not have been recorded.
-            if (_counted.Count > 10_000) _counted.Clear();
-            _counted[id] = attempt;
+            // 0: counting failed, and may or may not have been recorded; the retry after the pause counts nothing.
+            Remember(o, () => { foreach (var entry in read) _counted.TryAdd(AttemptId(key, entry), 0); });
             throw;
         }
+        var batch = read[..attempts.Length];
+        foreach (var entry in batch) _counted.Remove(AttemptId(key, entry));
+        try
+        {
+            await DecideAndPublishAsync(o, key, batch, attempts, ttl);
+        }
+        catch (Exception e) when (e is StateStoreUnavailableException || RedisTransientErrors.IsTransient(e))
+        {
+            // Nothing was acknowledged: the retry after the pause is the same attempt of every entry of the batch.
+            Remember(o, () => { for (var i = 0; i < batch.Count; i++) _counted[AttemptId(key, batch[i])] = attempts[i]; });
+            throw;
+        }
+        return batch.Count;
     }
 
-    private async Task DecideAndPublishAsync(WorkerOptions o, string key, StreamEntry entry, RedisKey attempts, long ttl)
+    private void Remember(WorkerOptions o, Action remember)
     {
-        var json = (byte[]?)entry["event"] ?? [];
-        var result = await _processor.ProcessLineAsync(new JsonLine(0, json, 0), CancellationToken.None);
-        var entryMarker = keys.EntryDone(key, entry.Id);
-        RedisValue[] args;
-        RedisKey[] scriptKeys;
-        if (result.Decision is { } d)
-        {
-            metrics.Decided(d, 0);
-            var original = d;
-            if (d.Duplicate && await store.FindDecisionAsync(d.Account, d.EventId) is { } stored)
-                original = stored.Decision; // with its account events: published now if a crash stopped the first attempt
-            var records = Render(b => RecordWriter.WriteDecision(b, original with { Duplicate = false }));
-            var duplicate = Render(b => RecordWriter.WriteDecision(b, d with { Duplicate = true, Events = [] }))[0];
-            scriptKeys = [_output, keys.Published(d.Account, d.EventId), entryMarker, _dead, key, attempts];
-            args = [ttl, "decision", o.Group, entry.Id, duplicate, "", .. records];
-        }
-        else
-        {
-            metrics.RejectedEvent();
-            var rejected = Render(b => RecordWriter.WriteRejected(b, 0, result.Rejection!))[0];
-            scriptKeys = [_output, entryMarker, entryMarker, _dead, key, attempts];
-            args = [ttl, "rejected", o.Group, entry.Id, "", "", rejected];
-        }
-        await Db.ScriptEvaluateAsync(PublishScript, scriptKeys, args);
+        if (_counted.Count > Math.Max(10_000, 2L * o.BatchSize * o.Partitions)) _counted.Clear();
+        remember();
     }
 
-    /// <summary>Moves an entry that failed every attempt to the dead-letter stream, with a <c>rejected</c> record in the output.</summary>
-    private async Task DeadLetterAsync(WorkerOptions o, string key, StreamEntry entry, RedisKey attempts, long failed, long ttl)
+    private static string AttemptId(string key, StreamEntry entry) => key + "/" + entry.Id;
+
+    /// <summary>One round trip: the attempt counts of a prefix of <paramref name="entries"/> (at least the first).</summary>
+    private async Task<long[]> CountAttemptsAsync(string key, ArraySegment<StreamEntry> entries, long ttl)
+    {
+        var counters = new RedisKey[entries.Count];
+        var args = new RedisValue[entries.Count + 1];
+        args[0] = ttl;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            counters[i] = keys.EntryAttempts(key, entries[i].Id);
+            args[i + 1] = _counted.TryGetValue(AttemptId(key, entries[i]), out var counted) ? counted : -1;
+        }
+        var counts = (long[])(await Db.ScriptEvaluateAsync(AttemptScript, counters, args))!;
+        return counts.Length > 0 ? counts : throw new InvalidOperationException("the attempt script counted no entry");
+    }
+
+    /// <summary>
+    /// Decides the batch's entries together (an entry alone that failed every attempt is dead-lettered instead) and
+    /// publishes every entry's records and acknowledges every entry in one script (<see cref="PublishScript"/>).
+    /// </summary>
+    private async Task DecideAndPublishAsync(WorkerOptions o, string key, ArraySegment<StreamEntry> batch, long[] attempts, long ttl)
+    {
+        var lines = new List<JsonLine>(batch.Count);
+        var at = new int[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch.Count == 1 && FailedEveryAttempt(attempts[i], o.MaxDeliveries)) at[i] = -1;
+            else
+            {
+                at[i] = lines.Count;
+                lines.Add(new JsonLine(0, (byte[]?)batch[i]["event"] ?? [], 0));
+            }
+        }
+        var started = Stopwatch.GetTimestamp();
+        var results = lines.Count > 0 ? await _processor.ProcessLinesAsync(lines, CancellationToken.None) : [];
+        var perEvent = lines.Count > 0 ? Stopwatch.GetElapsedTime(started).TotalMicroseconds / lines.Count : 0;
+
+        // A duplicate publishes the original records, with their account events, if a crash stopped the first attempt
+        // before it published them (the script decides, on the event marker). Looked up together: one pipelined trip.
+        var originals = await Task.WhenAll(results.Select(r => r.Decision is { Duplicate: true } d
+            ? store.FindDecisionAsync(d.Account, d.EventId).AsTask()
+            : Task.FromResult<StoredDecision?>(null)));
+        var publishing = Stopwatch.GetTimestamp();
+        _deciding += Stopwatch.GetElapsedTime(started, publishing);
+
+        var scriptKeys = new List<RedisKey>(3 + 3 * batch.Count) { _output, _dead, key };
+        var args = new List<RedisValue>(2 + 5 * batch.Count) { ttl, o.Group };
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var entry = batch[i];
+            var entryMarker = keys.EntryDone(key, entry.Id);
+            var counter = keys.EntryAttempts(key, entry.Id);
+            if (at[i] < 0)
+            {
+                var (record, json, reason) = DeadLetter(key, entry, attempts[i] % Solo - 1);
+                scriptKeys.AddRange([entryMarker, entryMarker, counter]);
+                args.AddRange(["dead", entry.Id, 3, record, json, reason]);
+            }
+            else if (results[at[i]].Decision is { } d)
+            {
+                var original = originals[at[i]]?.Decision ?? d;
+                var records = Render(b => RecordWriter.WriteDecision(b, original with { Duplicate = false }));
+                var duplicate = Render(b => RecordWriter.WriteDecision(b, d with { Duplicate = true, Events = [] }))[0];
+                scriptKeys.AddRange([keys.Published(d.Account, d.EventId), entryMarker, counter]);
+                args.AddRange(["decision", entry.Id, 1 + records.Length, duplicate]);
+                args.AddRange(records);
+            }
+            else
+            {
+                var rejected = Render(b => RecordWriter.WriteRejected(b, 0, results[at[i]].Rejection!))[0];
+                scriptKeys.AddRange([entryMarker, entryMarker, counter]);
+                args.AddRange(["rejected", entry.Id, 1, rejected]);
+            }
+        }
+        await Db.ScriptEvaluateAsync(PublishScript, [.. scriptKeys], [.. args]);
+        _publishing += Stopwatch.GetElapsedTime(publishing);
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (at[i] >= 0 && results[at[i]].Decision is { } d) metrics.Decided(d, perEvent);
+            else metrics.RejectedEvent();
+        }
+    }
+
+    /// <summary>An entry that failed every attempt: its <c>rejected</c> record, its event and the reason, for the dead-letter stream.</summary>
+    private (RedisValue Record, RedisValue Event, RedisValue Reason) DeadLetter(string key, StreamEntry entry, long failed)
     {
         var json = (byte[]?)entry["event"] ?? [];
         var reason = $"processing failed {failed} times";
         LogDeadLettered(log, entry.Id.ToString(), key, reason);
-        metrics.RejectedEvent();
         RiskEngine.Domain.EventId? eventId = null;
         try
         {
@@ -323,8 +472,7 @@ internal sealed partial class StreamWorker(
         }
         var error = $"event {(eventId is { } i ? $"'{i}'" : $"of stream entry {entry.Id}")} could not be processed ({reason}); it was moved to the dead-letter stream and the failures were logged";
         var rejected = Render(b => RecordWriter.WriteRejected(b, 0, new Rejection(eventId, null, error)))[0];
-        var marker = keys.EntryDone(key, entry.Id);
-        await Db.ScriptEvaluateAsync(PublishScript, [_output, marker, marker, _dead, key, attempts], [ttl, "dead", o.Group, entry.Id, reason, json, rejected]);
+        return (rejected, json, reason);
     }
 
     private static RedisValue[] Render(Action<ArrayBufferWriter<byte>> write)
@@ -363,8 +511,8 @@ internal sealed partial class StreamWorker(
     [LoggerMessage(LogLevel.Warning, "entry {Id} of {Stream} moved to dead-letter: {Reason}")]
     private static partial void LogDeadLettered(ILogger logger, string id, string stream, string reason);
 
-    [LoggerMessage(LogLevel.Information, "done: {Processed} events ({Rate:0} events/s)")]
-    private static partial void LogDone(ILogger logger, long processed, double rate);
+    [LoggerMessage(LogLevel.Information, "done: {Processed} events ({Rate:0} events/s; reading {Reading:0.00} s, counting attempts {Counting:0.00} s, deciding {Deciding:0.00} s, publishing {Publishing:0.00} s)")]
+    private static partial void LogDone(ILogger logger, long processed, double rate, double reading, double counting, double deciding, double publishing);
 
     [LoggerMessage(LogLevel.Critical, "stream worker failed; stopping")]
     private static partial void LogFailed(ILogger logger, Exception e);
