@@ -19,7 +19,7 @@ namespace RiskEngine.Worker;
 /// acknowledged only after its decision is committed and its records published. A dead owner's pending entries are
 /// claimed before new ones. Entries are read and processed in batches (up to <see cref="WorkerOptions.BatchSize"/>):
 /// one script counts the attempts of the batch's entries, the engine decides the batch together
-/// (<see cref="EventStreamProcessor.ProcessLinesAsync"/>: per-account order kept), and one Lua script appends every
+/// (<see cref="EventStreamProcessor.ProcessLinesAsync(IReadOnlyList{JsonLine}, CancellationToken)"/>: per-account order kept), and one Lua script appends every
 /// entry's records in input order, marks the entries (and the events) as published and acknowledges them, all or
 /// nothing, so a redelivered entry publishes nothing twice. An entry whose processing failed
 /// <see cref="WorkerOptions.MaxDeliveries"/> times is dead-lettered alone (with a <c>rejected</c> record, so every
