@@ -69,6 +69,8 @@ public static class ThroughputHarness
 
         var latencies = shares.Select(s => new long[s.Count]).ToArray();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var pauseBefore = GC.GetTotalPauseDuration();
+        int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var wall = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
         {
@@ -97,6 +99,8 @@ public static class ThroughputHarness
         foreach (var w in workers) w.Join();
         wall.Stop();
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        var paused = GC.GetTotalPauseDuration() - pauseBefore;
+        var collections = string.Join("/", Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g]));
         var memoryAfter = GC.GetTotalMemory(forceFullCollection: true);
 
         var baseline = new HandWrittenEvaluator(engine.Policy);
@@ -118,6 +122,8 @@ public static class ThroughputHarness
             ["p99Us"] = Math.Round(Us(0.99), 2),
             ["p999Us"] = Math.Round(Us(0.999), 2),
             ["allocatedBytesPerDecision"] = Math.Round((double)allocated / events.Count),
+            ["gcPausePercent"] = Math.Round(100 * paused.TotalSeconds / wall.Elapsed.TotalSeconds, 1),
+            ["gcCollections"] = collections,
             ["bytesPerAccount"] = redis.Length > 0 ? 0 : Math.Round((double)(memoryAfter - memoryBefore) / Math.Max(1, store.AccountCount)),
             ["baselineDecisionsPerSecond"] = Math.Round(events.Count / baseWall.Elapsed.TotalSeconds),
         };
