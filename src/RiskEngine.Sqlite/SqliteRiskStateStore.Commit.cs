@@ -1,0 +1,266 @@
+using Microsoft.Data.Sqlite;
+using RiskEngine.Domain;
+using RiskEngine.Security;
+using RiskEngine.State;
+
+namespace RiskEngine.Sqlite;
+
+// The commit path: one journal row per batch, and the sorted write-back.
+public sealed partial class SqliteRiskStateStore
+{
+    // ---- the commit path ----
+
+    /// <summary>Appends a batch: one journal row and one decisions row in one transaction, then applies it to memory.</summary>
+    private void Append(SqliteBatch batch, JournalEntry? journal)
+    {
+        if (batch.Accounts.Count == 0 && journal is null && !_publishedChanged) return; // nothing to make durable
+        // The journal row: [format][flags][body], the body Brotli-compressed when the options say so.
+        var w = _row;
+        w.Reset();
+        w.SVar(batch.Now);
+        if (journal is not null)
+        {
+            w.UVar(1);
+            var p = journal.Position;
+            w.String(p.Source);
+            w.SVar(p.Offset);
+            w.SVar(p.Line);
+            w.Byte(p.Completed ? (byte)1 : (byte)0);
+        }
+        else
+        {
+            w.UVar(0);
+        }
+        var records = journal?.Records ?? [];
+        var lastSequence = records.Count > 0 ? Math.Max(_lastSequence, records[^1].Sequence) : _lastSequence;
+        w.SVar(lastSequence);
+        if (_publishedChanged)
+        {
+            w.UVar((ulong)_published.Count);
+            foreach (var (channel, (seq, length)) in _published)
+            {
+                w.Byte((byte)channel);
+                w.SVar(seq);
+                w.SVar(length);
+            }
+        }
+        else
+        {
+            w.UVar(0);
+        }
+        var states = new (string Key, PendingAccount Account, byte[] Encoded)[batch.Accounts.Count];
+        var n = 0;
+        w.UVar((ulong)batch.Accounts.Count);
+        foreach (var (key, account) in batch.Accounts)
+        {
+            _encoder.ResetWrittenCount();
+            AccountStateCodec.Encode(account.State, _encoder);
+            var encoded = _encoder.WrittenSpan.ToArray();
+            states[n++] = (key, account, encoded);
+            w.String(key);
+            w.SVar(account.Version);
+            w.Bytes(encoded);
+        }
+        w.UVar((ulong)batch.IpFailures.Count);
+        foreach (var ip in batch.IpFailures)
+        {
+            w.String(ip.Ip);
+            w.SVar(ip.At);
+            w.SVar(ip.PruneBefore);
+            w.SVar(ip.Expires);
+        }
+        w.UVar((ulong)records.Count);
+        var previous = 0L;
+        foreach (var r in records)
+        {
+            w.Byte((byte)r.Channel);
+            w.SVar(r.Sequence - previous);
+            previous = r.Sequence;
+            w.Bytes(r.Bytes);
+        }
+        var body = w.Written;
+        byte[] row;
+        if (_options.CompressJournal)
+        {
+            var compressed = RowCompression.Compress(body, _scratch);
+            row = new byte[2 + compressed.Length];
+            row[0] = JournalFormat;
+            row[1] = Compressed;
+            compressed.CopyTo(row, 2);
+        }
+        else
+        {
+            row = new byte[2 + body.Length];
+            row[0] = JournalFormat;
+            body.CopyTo(row.AsSpan(2));
+        }
+
+        // The decisions row: the batch's idempotency records, kept in memory as they are stored.
+        DecisionArena? arena = null;
+        var index = new (string Id, int Offset, long Until)[batch.Decisions.Count];
+        var maxUntil = long.MinValue;
+        if (batch.Decisions.Count > 0)
+        {
+            var policies = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var d in batch.Decisions.Values)
+            {
+                if (DecisionRecords.IsPlain(d.Stored.Decision)) policies.TryAdd(d.Stored.Decision.PolicyVersion, policies.Count);
+            }
+            var dw = _scratch;
+            dw.Reset();
+            DecisionRecords.WriteHeader(dw, policies.Keys, batch.Decisions.Count);
+            var i = 0;
+            foreach (var (id, d) in batch.Decisions)
+            {
+                var until = d.Until.UtcTicks;
+                index[i++] = (id, dw.Length, until);
+                maxUntil = Math.Max(maxUntil, until);
+                DecisionRecords.Write(dw, id, d.Stored.Fingerprint, until, d.Stored.Decision, policies.GetValueOrDefault(d.Stored.Decision.PolicyVersion));
+            }
+            arena = new DecisionArena(_nextDecisionsId, dw.ToArray(), [.. policies.Keys]);
+        }
+
+        using (var tx = Begin())
+        {
+            using (var cmd = Command("INSERT INTO journal (id, batch) VALUES ($id, $b)", ("$id", _nextJournalId), ("$b", row)))
+                cmd.ExecuteNonQuery();
+            if (arena is not null)
+            {
+                using var cmd = Command("INSERT INTO decisions (id, until, records) VALUES ($id, $u, $r)", ("$id", arena.RowId), ("$u", maxUntil), ("$r", arena.Bytes));
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+
+        // Durable: now memory follows.
+        _nextJournalId++;
+        if (arena is not null) _nextDecisionsId++;
+        _journalRows++;
+        _journalBytes += row.Length;
+        _walBytes += row.Length + (arena?.Bytes.Length ?? 0) + 8192;
+        _wrote = true;
+        _publishedChanged = false;
+        if (batch.Now > _forgetClock) _forgetClock = batch.Now;
+        foreach (var (key, account, encoded) in states) HoldDirty(key, account.Version, encoded, account.State.Freeze);
+        if (arena is not null)
+        {
+            foreach (var (id, offset, until) in index) _decisions[id] = new DecisionRef(arena, offset, until);
+        }
+        foreach (var ip in batch.IpFailures) AddIp(ip.Ip, ip.At, ip.PruneBefore, ip.Expires);
+        if (journal is not null)
+        {
+            _positions[journal.Position.Source] = journal.Position;
+            foreach (var r in records) _unpublished[r.Channel].Add(r);
+            _lastSequence = lastSequence;
+        }
+
+        if (_journalRows >= _options.WriteBackBatches || _dirty >= _options.WriteBackDirtyAccounts || _journalBytes >= _options.WriteBackJournalBytes)
+            WriteBackLocked();
+        if (_walBytes >= _options.CheckpointBytes)
+        {
+            _walBytes = 0;
+            _checkpointer?.Signal();
+        }
+    }
+
+    /// <summary>
+    /// Folds everything the journal rows hold into the tables, in one transaction: dirty accounts in key order,
+    /// positions, published marks, unpublished records, the live IP windows as one row; then drops the journal rows
+    /// and the decision rows whose records all expired.
+    /// </summary>
+    private void WriteBackLocked()
+    {
+        var dirty = new List<(string Key, AccountEntry Entry)>(_dirty);
+        foreach (var (key, entry) in _accounts)
+        {
+            if (entry.Dirty) dirty.Add((key, entry));
+        }
+        dirty.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        using (var tx = Begin())
+        {
+            foreach (var (key, a) in dirty)
+            {
+                using var cmd = Command("""
+                    INSERT INTO accounts (account, version, state, frozen_reason, frozen_at) VALUES ($a, $v, $s, $fr, $fa)
+                    ON CONFLICT(account) DO UPDATE SET version = $v, state = $s, frozen_reason = $fr, frozen_at = $fa
+                    """,
+                    ("$a", key), ("$v", a.Version), ("$s", a.State), ("$fr", (object?)a.FrozenReason ?? DBNull.Value), ("$fa", a.FrozenReason is null ? DBNull.Value : (object)a.FrozenAt));
+                cmd.ExecuteNonQuery();
+            }
+            foreach (var p in _positions.Values)
+            {
+                using var cmd = Command("INSERT INTO positions (source, offset, line, completed) VALUES ($s, $o, $l, $c) ON CONFLICT(source) DO UPDATE SET offset = $o, line = $l, completed = $c",
+                    ("$s", p.Source), ("$o", p.Offset), ("$l", p.Line), ("$c", p.Completed ? 1 : 0));
+                cmd.ExecuteNonQuery();
+            }
+            foreach (var (channel, (seq, length)) in _published)
+            {
+                using var cmd = Command("INSERT INTO published (channel, seq, length) VALUES ($c, $s, $l) ON CONFLICT(channel) DO UPDATE SET seq = $s, length = $l",
+                    ("$c", (int)channel), ("$s", seq), ("$l", length));
+                cmd.ExecuteNonQuery();
+            }
+            SetMeta("last_seq", _lastSequence);
+            SetMeta("forget_clock", _forgetClock);
+            SetMeta("schema", SchemaVersion);
+            using (var cmd = Command("DELETE FROM outbox")) cmd.ExecuteNonQuery();
+            foreach (var (channel, list) in _unpublished)
+            {
+                if (list.Count == 0) continue;
+                using var cmd = Command("INSERT INTO outbox (last_seq, channel, records) VALUES ($s, $c, $r)", ("$s", list[^1].Sequence), ("$c", (int)channel), ("$r", Pack(list)));
+                cmd.ExecuteNonQuery();
+            }
+            using (var cmd = Command("DELETE FROM journal")) cmd.ExecuteNonQuery();
+            using (var cmd = Command("DELETE FROM decisions WHERE until <= $n", ("$n", _forgetClock))) cmd.ExecuteNonQuery();
+            using (var cmd = Command("DELETE FROM ip_failures")) cmd.ExecuteNonQuery();
+            var snapshot = IpSnapshot();
+            if (snapshot is not null)
+            {
+                using var cmd = Command("INSERT INTO ip_failures (id, entries) VALUES ($id, $e)", ("$id", _nextIpId), ("$e", snapshot));
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+            if (snapshot is not null) _nextIpId++;
+        }
+        foreach (var (_, entry) in dirty)
+        {
+            entry.Dirty = false;
+            entry.InTable = true;
+        }
+        _clean += _dirty;
+        _dirty = 0;
+        _journalRows = 0;
+        _journalBytes = 0;
+        _publishedChanged = false;
+        foreach (var (id, d) in _decisions)
+        {
+            if (d.Until <= _forgetClock) _decisions.Remove(id);
+        }
+        if (_clean >= MaxCleanAccounts) DropClean();
+        _walBytes = 0;
+        _checkpointer?.Signal();
+    }
+
+    /// <summary>The live IP windows as one row ([count][ip, at, expires]...), in the order a replay re-adds them; null when none.</summary>
+    private byte[]? IpSnapshot()
+    {
+        var w = _scratch;
+        w.Reset();
+        var live = new List<(string Ip, IpEntry Entry)>();
+        foreach (var (ip, list) in _ips)
+        {
+            list.RemoveAll(e => e.Expires <= _forgetClock);
+            foreach (var e in list) live.Add((ip, e));
+        }
+        foreach (var ip in _ips.Where(p => p.Value.Count == 0).Select(p => p.Key).ToList()) _ips.Remove(ip);
+        if (live.Count == 0) return null;
+        w.Byte(JournalFormat);
+        w.UVar((ulong)live.Count);
+        foreach (var (ip, e) in live)
+        {
+            w.String(ip);
+            w.SVar(e.At);
+            w.SVar(e.Expires);
+        }
+        return w.ToArray();
+    }
+}
