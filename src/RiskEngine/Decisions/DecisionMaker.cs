@@ -37,6 +37,8 @@ internal static class DecisionMaker
             TransactionAttempt t => TransactionFactFor(policy, t, state),
             LoginAttempt l => LoginFactFor(policy, l, state, ipFailures),
             LimitArrangement a => LimitFactFor(policy, a, state),
+            TransactionReversal r => ReversalFactFor(r, state),
+            ActivityReport a => new ReportFact { Report = a },
             SupportUnfreeze => null,
             _ => throw new ArgumentException($"unknown event type {e.GetType().Name}", nameof(e)),
         };
@@ -68,6 +70,9 @@ internal static class DecisionMaker
             case LimitArrangement a:
                 if (Combine(hits) == Outcome.Allow)
                     state.Limits[a.Amount.Currency.Value] = new ArrangedLimit(a.Amount.Amount, a.At, a.Until);
+                break;
+            case TransactionReversal r:
+                if (Combine(hits) == Outcome.Allow) Reverse(state, r.Transaction.Value);
                 break;
             case SupportUnfreeze u:
                 if (state.Freeze is null)
@@ -121,7 +126,7 @@ internal static class DecisionMaker
             var monthStart = t.At - Month;
             foreach (var a in state.Allowed)
             {
-                if (a.Currency != currency.Value || a.At > t.At || a.At <= monthStart) continue;
+                if (a.Reversed || a.Currency != currency.Value || a.At > t.At || a.At <= monthStart) continue;
                 monthly += a.Amount;
                 if (a.At > dayStart) daily += a.Amount;
             }
@@ -183,7 +188,24 @@ internal static class DecisionMaker
         if (policy.Velocity.Count > 0)
             AccountState.InsertOrdered(state.Attempts, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
         if (outcome == Outcome.Allow)
-            AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
+            AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, t.Id.Value), static x => x.At);
+    }
+
+    /// <summary>What the account's allowed transactions (the 30-day cap window) say about the one a reversal names.</summary>
+    private static ReversalFact ReversalFactFor(TransactionReversal r, AccountState state)
+    {
+        foreach (var a in state.Allowed)
+        {
+            if (a.Event == r.Transaction.Value) return new ReversalFact { Reversal = r, Known = true, AlreadyReversed = a.Reversed };
+        }
+        return new ReversalFact { Reversal = r };
+    }
+
+    /// <summary>Takes the transaction out of the caps, keeping its entry so a second reversal is recognised.</summary>
+    private static void Reverse(AccountState state, string transaction)
+    {
+        var i = state.Allowed.FindIndex(a => a.Event == transaction);
+        if (i >= 0) state.Allowed[i] = state.Allowed[i] with { Reversed = true };
     }
 
     private static LimitFact LimitFactFor(RiskPolicy policy, LimitArrangement a, AccountState state)

@@ -9,7 +9,7 @@ namespace RiskEngine.Events;
 internal enum Field
 {
     Id, Type, At, Account, Amount, Currency, Country, Device, Residence, CounterpartyCountry, Ip, Authenticated,
-    Success, Lat, Lon, Until, By, Reason,
+    Success, Lat, Lon, Until, By, Reason, Transaction, Event, Note,
 }
 
 /// <summary>
@@ -31,7 +31,7 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         Field.Currency => "currency", Field.Country => "country", Field.Device => "device", Field.Residence => "residence",
         Field.CounterpartyCountry => "counterpartyCountry", Field.Ip => "ip", Field.Authenticated => "authenticated",
         Field.Success => "success", Field.Lat => "lat", Field.Lon => "lon", Field.Until => "until", Field.By => "by",
-        Field.Reason => "reason",
+        Field.Reason => "reason", Field.Transaction => "transaction", Field.Event => "event", Field.Note => "note",
         _ => throw new ArgumentOutOfRangeException(nameof(field)),
     };
 
@@ -41,14 +41,15 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         2 => name.SequenceEqual("id"u8) ? Field.Id : name.SequenceEqual("at"u8) ? Field.At
             : name.SequenceEqual("ip"u8) ? Field.Ip : name.SequenceEqual("by"u8) ? Field.By : null,
         3 => name.SequenceEqual("lat"u8) ? Field.Lat : name.SequenceEqual("lon"u8) ? Field.Lon : null,
-        4 => name.SequenceEqual("type"u8) ? Field.Type : null,
-        5 => name.SequenceEqual("until"u8) ? Field.Until : null,
+        4 => name.SequenceEqual("type"u8) ? Field.Type : name.SequenceEqual("note"u8) ? Field.Note : null,
+        5 => name.SequenceEqual("until"u8) ? Field.Until : name.SequenceEqual("event"u8) ? Field.Event : null,
         6 => name.SequenceEqual("amount"u8) ? Field.Amount : name.SequenceEqual("device"u8) ? Field.Device
             : name.SequenceEqual("reason"u8) ? Field.Reason : null,
         7 => name.SequenceEqual("account"u8) ? Field.Account : name.SequenceEqual("country"u8) ? Field.Country
             : name.SequenceEqual("success"u8) ? Field.Success : null,
         8 => name.SequenceEqual("currency"u8) ? Field.Currency : null,
         9 => name.SequenceEqual("residence"u8) ? Field.Residence : null,
+        11 => name.SequenceEqual("transaction"u8) ? Field.Transaction : null,
         13 => name.SequenceEqual("authenticated"u8) ? Field.Authenticated : null,
         19 => name.SequenceEqual("counterpartyCountry"u8) ? Field.CounterpartyCountry : null,
         _ => null,
@@ -209,7 +210,7 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         }
     }
 
-    [InlineArray(18)] // one per Field
+    [InlineArray(21)] // one per Field
     private struct Slots
     {
         private Slot _first;

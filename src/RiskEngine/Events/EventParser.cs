@@ -98,8 +98,9 @@ public static class EventParser
         if (!f.TryString(Field.Id, out var idText, out var err)) return Reject(null, "id", err);
         if (!EventId.TryCreate(idText, out var id, out err)) return Reject(null, "id", err);
         if (!f.TryUtf8(Field.Type, out var type, out err)) return Reject(id, "type", err);
-        if (!type.SequenceEqual("transaction"u8) && !type.SequenceEqual("login"u8) && !type.SequenceEqual("limit"u8) && !type.SequenceEqual("unfreeze"u8))
-            return Reject(id, "type", $"type '{Printable(f.Text(Field.Type))}' is not one of transaction, login, limit, unfreeze");
+        if (!type.SequenceEqual("transaction"u8) && !type.SequenceEqual("login"u8) && !type.SequenceEqual("limit"u8) && !type.SequenceEqual("unfreeze"u8)
+            && !type.SequenceEqual("reversal"u8) && !type.SequenceEqual("report"u8))
+            return Reject(id, "type", $"type '{Printable(f.Text(Field.Type))}' is not one of transaction, login, limit, unfreeze, reversal, report");
         if (!TryTime(f, Field.At, out var at, out err)) return Reject(id, "at", err);
         if (!f.TryString(Field.Account, out var accountText, out err)) return Reject(id, "account", err);
         if (!AccountId.TryCreate(accountText, out var account, out err)) return Reject(id, "account", err);
@@ -107,7 +108,52 @@ public static class EventParser
         if (type.SequenceEqual("transaction"u8)) return Transaction(f, id, at, account);
         if (type.SequenceEqual("login"u8)) return Login(f, id, at, account);
         if (type.SequenceEqual("limit"u8)) return Limit(f, id, at, account);
+        if (type.SequenceEqual("reversal"u8)) return Reversal(f, id, at, account);
+        if (type.SequenceEqual("report"u8)) return Report(f, id, at, account);
         return Unfreeze(f, id, at, account);
+    }
+
+    private static ParsedEvent Reversal(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
+    {
+        if (!f.TryString(Field.Transaction, out var text, out var err)) return Reject(id, "transaction", err);
+        if (!EventId.TryCreate(text, out var transaction, out err)) return Reject(id, "transaction", Named(err, "transaction"));
+        if (!TryOptionalText(f, Field.Reason, out var reason, out err)) return Reject(id, "reason", err);
+        return new ParsedEvent(new TransactionReversal(id, at, account, transaction) { Reason = reason }, null);
+    }
+
+    private static ParsedEvent Report(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
+    {
+        if (!f.TryString(Field.By, out var by, out var err)) return Reject(id, "by", err);
+        if ((err = TextRules.CheckIdentifier(by, 128, "by")) is not null) return Reject(id, "by", err);
+        EventId? reported = null;
+        if (f.Has(Field.Event))
+        {
+            if (!f.TryString(Field.Event, out var text, out err)) return Reject(id, "event", err);
+            if (!EventId.TryCreate(text, out var e, out err)) return Reject(id, "event", Named(err, "event"));
+            reported = e;
+        }
+        if (!TryOptionalText(f, Field.Note, out var note, out err)) return Reject(id, "note", err);
+        return new ParsedEvent(new ActivityReport(id, at, account, by) { Event = reported, Note = note }, null);
+    }
+
+    /// <summary>An event-id error ("id must ...") told about another field that holds an event id.</summary>
+    private static string Named(string idError, string field) => idError.StartsWith("id ", StringComparison.Ordinal) ? field + idError[2..] : idError;
+
+    /// <summary>An optional free-text field: absent or null is fine; present, 1 to <see cref="MaxTextLength"/> characters.</summary>
+    private static bool TryOptionalText(in EventFields f, Field field, out string? value, out string error)
+    {
+        value = null;
+        error = "";
+        if (!f.Has(field)) return true;
+        if (!f.TryString(field, out var text, out error)) return false;
+        var name = EventFields.Name(field);
+        if (text.Length is 0 or > MaxTextLength)
+        {
+            error = $"{name} must be 1 to {MaxTextLength} characters";
+            return false;
+        }
+        value = text;
+        return true;
     }
 
     private static ParsedEvent Transaction(in EventFields f, EventId id, DateTimeOffset at, AccountId account)

@@ -175,6 +175,59 @@ public sealed record SupportUnfreeze(
     }
 }
 
+/// <summary>
+/// A payment failed downstream or was refunded: its amount stops counting towards the daily and monthly caps
+/// (velocity windows keep the attempt: it happened).
+/// </summary>
+/// <param name="Transaction">The id of an earlier allowed <c>transaction</c> of the same account.</param>
+public sealed record TransactionReversal(
+    EventId Id,
+    DateTimeOffset At,
+    AccountId Account,
+    EventId Transaction) : RiskEvent(Id, At, Account)
+{
+    /// <summary>Why, as the payment system says (e.g. <c>refund</c>, <c>network</c>); free text, optional.</summary>
+    public string? Reason { get; init; }
+
+    /// <inheritdoc />
+    public override string Canonical() => CanonicalText();
+
+    private protected override bool TryWrite(CanonicalSink sink)
+    {
+        WriteCommon(sink, "reversal");
+        sink.Field(Transaction.Value);
+        sink.Field(Reason);
+        return true;
+    }
+}
+
+/// <summary>The user (or support on their behalf) reports activity they did not do: the account is frozen.</summary>
+/// <param name="By"><c>user</c>, or the support agent's id.</param>
+public sealed record ActivityReport(
+    EventId Id,
+    DateTimeOffset At,
+    AccountId Account,
+    string By) : RiskEvent(Id, At, Account)
+{
+    /// <summary>The event the user does not recognise, when they name one.</summary>
+    public EventId? Event { get; init; }
+
+    /// <summary>What the user or agent wrote; free text, optional.</summary>
+    public string? Note { get; init; }
+
+    /// <inheritdoc />
+    public override string Canonical() => CanonicalText();
+
+    private protected override bool TryWrite(CanonicalSink sink)
+    {
+        WriteCommon(sink, "report");
+        sink.Field(By);
+        sink.Field(Event?.Value);
+        sink.Field(Note);
+        return true;
+    }
+}
+
 /// <summary>One form per address, so a per-IP throttle cannot be dodged by writing the same address another way.</summary>
 public static class CanonicalIp
 {

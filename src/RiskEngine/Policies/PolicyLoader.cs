@@ -234,6 +234,7 @@ public static class PolicyLoader
             {
                 if (s.String() is not { } code) continue;
                 if (!ReasonCodes.Freezing.Contains(code)) s.Error($"'{code}' is not a freeze reason ({string.Join(", ", ReasonCodes.Freezing)})");
+                else if (ReasonCodes.SupportOnly.Contains(code)) s.Error($"'{code}' is lifted by support only: a second factor in the hands of whoever did the reported activity must not lift it");
                 else selfService.Add(code);
             }
         }

@@ -28,11 +28,19 @@ public static class ReasonCodes
     public const string LoginIpThrottled = "login.ip_throttled";
     public const string TotpFailedAttempts = "totp.failed_attempts";
     public const string TotpReplayed = "totp.replayed";
+    public const string AccountReported = "account.reported";
+    public const string ReversalApplied = "reversal.applied";
+    public const string ReversalUnknown = "reversal.unknown";
+    public const string ReversalDuplicate = "reversal.duplicate";
 #pragma warning restore CS1591
 
     /// <summary>Reason codes that can freeze an account (and so can appear in <c>freeze.coolDown</c> and <c>freeze.selfService</c>).</summary>
     public static readonly FrozenSet<string> Freezing = new[]
     {
         VelocityCount, VelocityAmount, LoginImpossibleTravel, LoginFailedAttempts, LoginNewDevice, LoginNewCountry, TotpFailedAttempts,
+        AccountReported,
     }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>Freeze reasons only support may lift: never listed in <c>freeze.selfService</c>.</summary>
+    public static readonly FrozenSet<string> SupportOnly = new[] { AccountReported }.ToFrozenSet(StringComparer.Ordinal);
 }

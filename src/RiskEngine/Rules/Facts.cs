@@ -126,3 +126,23 @@ public sealed class LoginFact : EventFact
     /// <summary>Failed sign-ins from the attempt's IP across accounts in the throttle window, this one included (-1: no IP or no throttle).</summary>
     public int IpFailures { get; init; } = -1;
 }
+
+/// <summary>A reversal, with what the account's allowed transactions say about the one it names.</summary>
+public sealed class ReversalFact : EventFact
+{
+    /// <summary>The reversal.</summary>
+    public required TransactionReversal Reversal { get; init; }
+
+    /// <summary>The named transaction is an allowed transaction of this account inside the 30-day cap window.</summary>
+    public bool Known { get; init; }
+
+    /// <summary>It was reversed already.</summary>
+    public bool AlreadyReversed { get; init; }
+}
+
+/// <summary>A report of activity the user did not do.</summary>
+public sealed class ReportFact : EventFact
+{
+    /// <summary>The report.</summary>
+    public required ActivityReport Report { get; init; }
+}

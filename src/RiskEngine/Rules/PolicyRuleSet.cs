@@ -11,7 +11,7 @@ namespace RiskEngine.Rules;
 /// </summary>
 public sealed class PolicyRuleSet
 {
-    private static readonly Type[] FactTypes = [typeof(TransactionFact), typeof(LoginFact), typeof(LimitFact)];
+    private static readonly Type[] FactTypes = [typeof(TransactionFact), typeof(LoginFact), typeof(LimitFact), typeof(ReversalFact), typeof(ReportFact)];
 
     // Idle sessions of this thread, one per fact type, for the rule set they were made from (policy swaps are rare,
     // so one owner is enough). Creating a session costs more than the rules themselves; a session is not thread-safe.
@@ -128,6 +128,8 @@ public sealed class PolicyRuleSet
         TransactionFact => 0,
         LoginFact => 1,
         LimitFact => 2,
+        ReversalFact => 3,
+        ReportFact => 4,
         _ => throw new ArgumentException($"no rules match {fact.GetType().Name}", nameof(fact)),
     };
 

@@ -151,7 +151,9 @@ public sealed class AccountState
 public sealed record FreezeState(string Reason, DateTimeOffset At, string Event);
 
 /// <summary>An amount at a time, for cap and velocity windows.</summary>
-public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount);
+/// <param name="Event">The transaction's event id (allowed transactions: what a reversal names).</param>
+/// <param name="Reversed">A reversal took it out of the caps; it stays so a second reversal is recognised.</param>
+public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount, string? Event = null, bool Reversed = false);
 
 /// <summary>A limit the user arranged in advance.</summary>
 public sealed record ArrangedLimit(decimal Amount, DateTimeOffset From, DateTimeOffset Until);

@@ -194,6 +194,8 @@ public static class AccountStateCodec
                 Var((long)a.At.Offset.TotalMinutes);
                 String(a.Currency);
                 Decimal(a.Amount);
+                String(a.Event ?? "");
+                Byte(a.Reversed ? (byte)1 : (byte)0);
             }
         }
 
@@ -257,6 +259,12 @@ public static class AccountStateCodec
             return s;
         }
 
+        public byte Byte()
+        {
+            if (_at >= _bytes.Length) throw new FormatException("account state is truncated");
+            return _bytes[_at++];
+        }
+
         public double Double()
         {
             if (_bytes.Length - _at < 8) throw new FormatException("account state is truncated");
@@ -286,7 +294,12 @@ public static class AccountStateCodec
             {
                 ticks += Var();
                 var at = At(ticks, Var());
-                list.Add(new AmountEntry(at, String(), Decimal()));
+                var currency = String();
+                var amount = Decimal();
+                var id = String();
+                var flags = Byte();
+                if (flags > 1) throw new FormatException("account state has an invalid entry flag");
+                list.Add(new AmountEntry(at, currency, amount, id.Length == 0 ? null : id, flags == 1));
             }
         }
 

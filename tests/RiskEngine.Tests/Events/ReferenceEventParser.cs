@@ -100,8 +100,8 @@ internal static partial class ReferenceEventParser
         if (!f.TryString("id", out var idText, out var err)) return Reject(f, "id", err);
         if (!EventId.TryCreate(idText, out var id, out err)) return Reject(f, "id", err);
         if (!f.TryString("type", out var type, out err)) return Reject(f, "type", err);
-        if (type is not ("transaction" or "login" or "limit" or "unfreeze"))
-            return Reject(f, "type", $"type '{Printable(type)}' is not one of transaction, login, limit, unfreeze");
+        if (type is not ("transaction" or "login" or "limit" or "unfreeze" or "reversal" or "report"))
+            return Reject(f, "type", $"type '{Printable(type)}' is not one of transaction, login, limit, unfreeze, reversal, report");
         if (!TryTime(f, "at", out var at, out err)) return Reject(f, "at", err);
         if (!f.TryString("account", out var accountText, out err)) return Reject(f, "account", err);
         if (!AccountId.TryCreate(accountText, out var account, out err)) return Reject(f, "account", err);
@@ -111,6 +111,8 @@ internal static partial class ReferenceEventParser
             "transaction" => Transaction(f, id, at, account),
             "login" => Login(f, id, at, account),
             "limit" => Limit(f, id, at, account),
+            "reversal" => Reversal(f, id, at, account),
+            "report" => Report(f, id, at, account),
             _ => Unfreeze(f, id, at, account),
         };
     }
@@ -173,6 +175,41 @@ internal static partial class ReferenceEventParser
         if (!f.TryString("reason", out var reason, out err)) return Reject(f, "reason", err);
         if (reason.Length is 0 or > MaxTextLength) return Reject(f, "reason", $"reason must be 1 to {MaxTextLength} characters");
         return new ParsedEvent(new SupportUnfreeze(id, at, account, by, reason), null);
+    }
+
+    private static ParsedEvent Reversal(Fields f, EventId id, DateTimeOffset at, AccountId account)
+    {
+        if (!f.TryString("transaction", out var text, out var err)) return Reject(f, "transaction", err);
+        if (!EventId.TryCreate(text, out var transaction, out err)) return Reject(f, "transaction", "transaction" + err[2..]);
+        string? reason = null;
+        if (f.Has("reason"))
+        {
+            if (!f.TryString("reason", out var r, out err)) return Reject(f, "reason", err);
+            if (r.Length is 0 or > MaxTextLength) return Reject(f, "reason", $"reason must be 1 to {MaxTextLength} characters");
+            reason = r;
+        }
+        return new ParsedEvent(new TransactionReversal(id, at, account, transaction) { Reason = reason }, null);
+    }
+
+    private static ParsedEvent Report(Fields f, EventId id, DateTimeOffset at, AccountId account)
+    {
+        if (!f.TryString("by", out var by, out var err)) return Reject(f, "by", err);
+        if ((err = TextRules.CheckIdentifier(by, 128, "by")) is not null) return Reject(f, "by", err);
+        EventId? reported = null;
+        if (f.Has("event"))
+        {
+            if (!f.TryString("event", out var text, out err)) return Reject(f, "event", err);
+            if (!EventId.TryCreate(text, out var e, out err)) return Reject(f, "event", "event" + err[2..]);
+            reported = e;
+        }
+        string? note = null;
+        if (f.Has("note"))
+        {
+            if (!f.TryString("note", out var n, out err)) return Reject(f, "note", err);
+            if (n.Length is 0 or > MaxTextLength) return Reject(f, "note", $"note must be 1 to {MaxTextLength} characters");
+            note = n;
+        }
+        return new ParsedEvent(new ActivityReport(id, at, account, by) { Event = reported, Note = note }, null);
     }
 
     private static bool TryTime(Fields f, string name, out DateTimeOffset value, out string error)

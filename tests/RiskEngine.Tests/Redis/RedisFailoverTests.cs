@@ -92,12 +92,13 @@ public sealed class RedisFailoverTests
     {
         await using var redis = await PrivateRedis.StartAsync();
         var db = redis.Connection.GetDatabase();
-        var lines = new TrafficGenerator(200, 3_000, seed: 13).Generate(3_000).ToList();
+        // Small batches and enough events that the worker is still busy when the outage comes (batched, it is fast).
+        var lines = new TrafficGenerator(200, 6_000, seed: 13).Generate(6_000).ToList();
         await StreamProducer.PublishAsync(db, "ev", 4, lines);
 
         using var worker = WorkerProcess.Start("--policy", Sample("policy.example.json"), "--store", "redis",
             "--redis", redis.Configuration, "--input", "redis-stream:ev", "--partitions", "4",
-            "--output", "redis-stream:out", "--once", "--RiskEngine:LeaseTtl=00:00:03", "--RiskEngine:MaxDeliveries=1", "--data", Path.GetTempPath());
+            "--output", "redis-stream:out", "--once", "--RiskEngine:LeaseTtl=00:00:03", "--RiskEngine:MaxDeliveries=1", "--batch-size", "4", "--data", Path.GetTempPath());
         Assert.True(await worker.WaitUntilAsync(() => db.StreamLength("out") > 300, TimeSpan.FromMinutes(2)), worker.Log);
 
         // Failover: the server becomes a replica (writes answer READONLY); the worker must pause, not stop.

@@ -140,12 +140,13 @@ public sealed class StreamWorkerTests(RedisFixture redis)
             }
             await using var _ = producer;
             var db = producer.GetDatabase();
-            var lines = new TrafficGenerator(200, 3_000, seed: 12).Generate(3_000).ToList();
+            // Small batches and enough events that the worker is still busy when the outage comes (batched, it is fast).
+            var lines = new TrafficGenerator(200, 6_000, seed: 12).Generate(6_000).ToList();
             await StreamProducer.PublishAsync(db, "ev", 4, lines);
 
             using var worker = WorkerProcess.Start("--policy", Sample("policy.example.json"), "--store", "redis",
                 "--redis", configuration + ",syncTimeout=1000,asyncTimeout=1000", "--input", "redis-stream:ev", "--partitions", "4",
-                "--output", "redis-stream:out", "--once", "--RiskEngine:LeaseTtl=00:00:03", "--RiskEngine:MaxDeliveries=1", "--data", Path.GetTempPath());
+                "--output", "redis-stream:out", "--once", "--RiskEngine:LeaseTtl=00:00:03", "--RiskEngine:MaxDeliveries=1", "--batch-size", "4", "--data", Path.GetTempPath());
             Assert.True(await worker.WaitUntilAsync(() => db.StreamLength("out") > 300, TimeSpan.FromMinutes(2)), worker.Log);
 
             // Freeze the server (SIGSTOP): the worker's calls time out; it must pause, not fail or skip events.

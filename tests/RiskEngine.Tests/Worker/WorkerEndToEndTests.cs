@@ -46,8 +46,9 @@ public sealed class WorkerEndToEndTests() : ScratchFolder("riskengine-worker-")
         foreach (var fraction in new[] { 0.15, 0.4, 0.65, 0.9 })
         {
             var threshold = (long)(reference.Length * (fraction + rng.NextDouble() * 0.1));
+            // Small batches: many commits to be killed between, and a run slow enough to be killed at all (batched, it is fast).
             using var w = WorkerProcess.Start(["--policy", Sample("policy.example.json"), "--input", P("in.jsonl"), "--output", P("crash.jsonl"),
-                "--dead-letter", P("crash-dead.jsonl"), "--data", P("crash-data"), "--once"]);
+                "--dead-letter", P("crash-dead.jsonl"), "--data", P("crash-data"), "--once", "--batch-size", "16"]);
             await w.WaitUntilAsync(() => File.Exists(P("crash.jsonl")) && new FileInfo(P("crash.jsonl")).Length >= threshold, TimeSpan.FromMinutes(2));
             if (!w.HasExited)
             {
