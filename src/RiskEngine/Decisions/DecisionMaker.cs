@@ -119,9 +119,11 @@ internal static class DecisionMaker
         var currency = t.Amount.Currency;
         var frozen = state.Freeze is not null;
         var supported = policy.Assets.TryGetValue(currency, out var asset);
-        decimal daily = 0, monthly = 0, perTxCap = 0, dailyCap = 0;
+        decimal daily = 0, monthly = 0, perTxCap = 0, dailyCap = 0, channelDaily = 0, channelMonthly = 0;
+        ChannelCaps? channelCaps = null;
         if (supported && !frozen)
         {
+            if (t.Channel is { } ch && policy.Channels.TryGetValue(ch, out var byCurrency)) byCurrency.TryGetValue(currency, out channelCaps);
             var dayStart = t.At - Day;
             var monthStart = t.At - Month;
             foreach (var a in state.Allowed)
@@ -129,6 +131,9 @@ internal static class DecisionMaker
                 if (a.Reversed || a.Currency != currency.Value || a.At > t.At || a.At <= monthStart) continue;
                 monthly += a.Amount;
                 if (a.At > dayStart) daily += a.Amount;
+                if (channelCaps is null || a.Channel != t.Channel) continue;
+                channelMonthly += a.Amount;
+                if (a.At > dayStart) channelDaily += a.Amount;
             }
             (perTxCap, dailyCap) = (asset!.PerTransaction, asset.Daily);
             if (state.Limits.TryGetValue(currency.Value, out var limit) && limit.From <= t.At && t.At < limit.Until)
@@ -177,6 +182,12 @@ internal static class DecisionMaker
             MonthlyCap = asset?.Monthly ?? 0,
             ChallengeAbove = asset?.ChallengeAbove,
             Authenticated = t.TotpVerified,
+            ChannelCapsApply = channelCaps is not null,
+            ChannelPerTransactionCap = channelCaps?.PerTransaction ?? 0,
+            ChannelDailyUsed = channelDaily,
+            ChannelDailyCap = channelCaps?.Daily ?? 0,
+            ChannelMonthlyUsed = channelMonthly,
+            ChannelMonthlyCap = channelCaps?.Monthly ?? 0,
             VelocityCounts = counts,
             VelocityAmounts = amounts,
         };
@@ -188,7 +199,7 @@ internal static class DecisionMaker
         if (policy.Velocity.Count > 0)
             AccountState.InsertOrdered(state.Attempts, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
         if (outcome == Outcome.Allow)
-            AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, t.Id.Value), static x => x.At);
+            AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, t.Id.Value, Channel: t.Channel), static x => x.At);
     }
 
     /// <summary>What the account's allowed transactions (the 30-day cap window) say about the one a reversal names.</summary>

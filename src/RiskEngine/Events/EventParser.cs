@@ -165,12 +165,20 @@ public static class EventParser
         if (!TryCountry(f, Field.CounterpartyCountry, required: false, out var counterparty, out err)) return Reject(id, "counterpartyCountry", err);
         if (!TryIp(f, out var ip, out err)) return Reject(id, "ip", err);
         if (!TryAuthenticated(f, out var totp, out err)) return Reject(id, "authenticated", err);
+        string? channel = null;
+        if (f.Has(Field.Channel))
+        {
+            if (!f.TryString(Field.Channel, out var c, out err)) return Reject(id, "channel", err);
+            if ((err = TextRules.CheckIdentifier(c, 32, "channel")) is not null) return Reject(id, "channel", err);
+            channel = c;
+        }
         return new ParsedEvent(new TransactionAttempt(id, at, account, money, origin!.Value, device)
         {
             Residence = residence,
             Counterparty = counterparty,
             Ip = ip,
             TotpVerified = totp,
+            Channel = channel,
         }, null);
     }
 

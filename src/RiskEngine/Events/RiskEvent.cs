@@ -73,6 +73,9 @@ public sealed record TransactionAttempt(
     /// <summary>True when the caller verified a TOTP code for this attempt through RiskEngine.</summary>
     public bool TotpVerified { get; init; }
 
+    /// <summary>The payment channel (<c>card</c>, <c>bank</c>, <c>wallet</c>, …), when the caller names one: the policy's <c>channels</c> caps apply to it.</summary>
+    public string? Channel { get; init; }
+
     /// <inheritdoc />
     public override string Canonical() => CanonicalText();
 
@@ -87,6 +90,9 @@ public sealed record TransactionAttempt(
         sink.Field(Counterparty?.Value);
         sink.Field(Ip);
         sink.Field(TotpVerified ? "totp" : null);
+        // Only when present: a transaction without a channel keeps the fingerprint it had before channels existed,
+        // so a re-delivery across the upgrade is still recognised.
+        if (Channel is not null) sink.Field(Channel);
         return true;
     }
 }

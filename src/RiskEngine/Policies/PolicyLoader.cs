@@ -91,7 +91,7 @@ public static class PolicyLoader
     private static RiskPolicy? Build(Node root, Context ctx, string version)
     {
         if (!root.IsObject("the policy")) return null;
-        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords");
+        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords", "channels");
         var name = root.Optional("name")?.String() ?? "unnamed";
 
         var assets = new Dictionary<CurrencyCode, AssetPolicy>();
@@ -278,6 +278,7 @@ public static class PolicyLoader
         }
 
         var passwords = Passwords(root.Optional("passwords"));
+        var channels = Channels(root.Optional("channels"), assets);
 
         if (ctx.Errors.Count > 0) return null;
         return new RiskPolicy(name, version, ctx.Source, assets.ToFrozenDictionary(), regions, velocity, logins, totp,
@@ -285,7 +286,33 @@ public static class PolicyLoader
             idempotency, support, new MessageCatalog(languages, byLanguage.ToFrozenDictionary(StringComparer.Ordinal)))
         {
             Passwords = passwords,
+            Channels = channels,
         };
+    }
+
+    /// <summary>The <c>channels</c> section: channel → currency (one the policy lists) → caps.</summary>
+    private static FrozenDictionary<string, FrozenDictionary<CurrencyCode, ChannelCaps>> Channels(Node? section, Dictionary<CurrencyCode, AssetPolicy> assets)
+    {
+        var result = new Dictionary<string, FrozenDictionary<CurrencyCode, ChannelCaps>>(StringComparer.Ordinal);
+        if (section is not { } cn || !cn.IsObject("an object of channel to currency to caps")) return result.ToFrozenDictionary(StringComparer.Ordinal);
+        foreach (var (channel, byCurrency) in cn.Properties())
+        {
+            if (TextRules.CheckIdentifier(channel, 32, "a channel name") is { } err) { byCurrency.Error(err); continue; }
+            if (!byCurrency.IsObject("an object of currency code to caps")) continue;
+            var caps = new Dictionary<CurrencyCode, ChannelCaps>();
+            foreach (var (code, node) in byCurrency.Properties())
+            {
+                if (!CurrencyCode.TryCreate(code, out var currency, out var cerr)) { node.Error(cerr); continue; }
+                if (!assets.ContainsKey(currency)) { node.Error($"{code} is not one of the policy's assets"); continue; }
+                if (!node.IsObject("an object of caps")) continue;
+                node.AllowOnly("perTransaction", "daily", "monthly");
+                var c = new ChannelCaps(node.Optional("perTransaction")?.PositiveDecimal(), node.Optional("daily")?.PositiveDecimal(), node.Optional("monthly")?.PositiveDecimal());
+                if (c is { PerTransaction: null, Daily: null, Monthly: null }) node.Error("must hold at least one of perTransaction, daily, monthly");
+                caps[currency] = c;
+            }
+            result[channel] = caps.ToFrozenDictionary();
+        }
+        return result.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     /// <summary>The <c>passwords</c> section; each field absent keeps <see cref="Passwords.PasswordPolicy.Default"/>'s value.</summary>

@@ -29,6 +29,9 @@ public static class ReasonCodes
     public const string TotpFailedAttempts = "totp.failed_attempts";
     public const string TotpReplayed = "totp.replayed";
     public const string AccountReported = "account.reported";
+    public const string CapChannelPerTransaction = "cap.channel.per_transaction";
+    public const string CapChannelDaily = "cap.channel.daily";
+    public const string CapChannelMonthly = "cap.channel.monthly";
     public const string ReversalApplied = "reversal.applied";
     public const string ReversalUnknown = "reversal.unknown";
     public const string ReversalDuplicate = "reversal.duplicate";

@@ -75,9 +75,16 @@ public sealed class RiskPolicy
     /// <summary>Message templates per language.</summary>
     public MessageCatalog Messages { get; }
 
+    /// <summary>Extra caps per payment channel and currency (<c>channels</c>); empty when the policy has none.</summary>
+    public FrozenDictionary<string, FrozenDictionary<CurrencyCode, ChannelCaps>> Channels { get; internal init; } =
+        FrozenDictionary<string, FrozenDictionary<CurrencyCode, ChannelCaps>>.Empty;
+
     /// <summary>What a new password must satisfy (<see cref="Passwords.PasswordPolicy.Default"/> when the policy has no <c>passwords</c> section).</summary>
     public Passwords.PasswordPolicy Passwords { get; internal init; } = RiskEngine.Passwords.PasswordPolicy.Default;
 }
+
+/// <summary>A payment channel's caps for one currency, in addition to the asset's; null: no cap of that kind.</summary>
+public sealed record ChannelCaps(decimal? PerTransaction, decimal? Daily, decimal? Monthly);
 
 /// <summary>Caps for one currency or asset.</summary>
 public sealed record AssetPolicy(

@@ -73,6 +73,24 @@ public sealed class TransactionFact : MoneyFact
     /// <summary>A TOTP code was verified for this attempt.</summary>
     public bool Authenticated { get; init; }
 
+    /// <summary>The attempt's channel has caps for its currency (and the caps are checked).</summary>
+    public bool ChannelCapsApply { get; init; }
+
+    /// <summary>The channel's per-transaction cap (0: none).</summary>
+    public decimal ChannelPerTransactionCap { get; init; }
+
+    /// <summary>Allowed amount through the channel in the trailing 24 hours.</summary>
+    public decimal ChannelDailyUsed { get; init; }
+
+    /// <summary>The channel's daily cap (0: none).</summary>
+    public decimal ChannelDailyCap { get; init; }
+
+    /// <summary>Allowed amount through the channel in the trailing 30 days.</summary>
+    public decimal ChannelMonthlyUsed { get; init; }
+
+    /// <summary>The channel's monthly cap (0: none).</summary>
+    public decimal ChannelMonthlyCap { get; init; }
+
     /// <summary>Attempts in each velocity window of the policy (this one included), by entry index; empty when frozen.</summary>
     public int[] VelocityCounts { get; init; } = [];
 

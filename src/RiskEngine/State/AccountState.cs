@@ -153,7 +153,8 @@ public sealed record FreezeState(string Reason, DateTimeOffset At, string Event)
 /// <summary>An amount at a time, for cap and velocity windows.</summary>
 /// <param name="Event">The transaction's event id (allowed transactions: what a reversal names).</param>
 /// <param name="Reversed">A reversal took it out of the caps; it stays so a second reversal is recognised.</param>
-public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount, string? Event = null, bool Reversed = false);
+/// <param name="Channel">The payment channel it went through, when named (channel caps count only their own).</param>
+public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount, string? Event = null, bool Reversed = false, string? Channel = null);
 
 /// <summary>A limit the user arranged in advance.</summary>
 public sealed record ArrangedLimit(decimal Amount, DateTimeOffset From, DateTimeOffset Until);

@@ -196,6 +196,7 @@ public static class AccountStateCodec
                 Decimal(a.Amount);
                 String(a.Event ?? "");
                 Byte(a.Reversed ? (byte)1 : (byte)0);
+                String(a.Channel ?? "");
             }
         }
 
@@ -299,7 +300,8 @@ public static class AccountStateCodec
                 var id = String();
                 var flags = Byte();
                 if (flags > 1) throw new FormatException("account state has an invalid entry flag");
-                list.Add(new AmountEntry(at, currency, amount, id.Length == 0 ? null : id, flags == 1));
+                var channel = String();
+                list.Add(new AmountEntry(at, currency, amount, id.Length == 0 ? null : id, flags == 1, channel.Length == 0 ? null : channel));
             }
         }
 

@@ -75,7 +75,7 @@ public sealed class DifferentialParserProperties(ITestOutputHelper output)
     /// <summary>A value of any JSON kind, mostly sensible for the contract, sometimes not JSON at all.</summary>
     private static Gen<string> Value =>
         Weighted(
-            (6, JsonString(Gen.OneOf(EventLines.AnyText, Pick("totp", "US", "CN", "USD", "d1", "1.2.3.4", "::ffff:1.2.3.4", "transaction", "login", "limit", "unfreeze", "reversal", "report", "user", "agent-7")))),
+            (6, JsonString(Gen.OneOf(EventLines.AnyText, Pick("totp", "US", "CN", "USD", "d1", "1.2.3.4", "::ffff:1.2.3.4", "transaction", "login", "limit", "unfreeze", "reversal", "report", "user", "card", "agent-7")))),
             (3, JsonString(Timestamp)),
             (3, Number),
             (2, Pick("true", "false", "null", "{}", "[]", "{\"a\":[1,{\"b\":null}]}", "[[[[\"x\"]]]]", "\"\\ud800\"", "\"\\udc00x\"", "\"a\\u0000b\"")),
@@ -83,7 +83,7 @@ public sealed class DifferentialParserProperties(ITestOutputHelper output)
 
     private static readonly string[] Known =
         ["id", "type", "at", "account", "amount", "currency", "country", "device", "residence", "counterpartyCountry", "ip",
-         "authenticated", "success", "lat", "lon", "until", "by", "reason", "transaction", "event", "note"];
+         "authenticated", "success", "lat", "lon", "until", "by", "reason", "transaction", "event", "note", "channel"];
 
     /// <summary>A property name: mostly the contract's, sometimes escaped, unknown, or one of a few repeated extras.</summary>
     private static Gen<string> Name =>

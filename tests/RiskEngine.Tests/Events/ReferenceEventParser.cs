@@ -126,12 +126,20 @@ internal static partial class ReferenceEventParser
         if (!TryCountry(f, "counterpartyCountry", required: false, out var counterparty, out err)) return Reject(f, "counterpartyCountry", err);
         if (!TryIp(f, out var ip, out err)) return Reject(f, "ip", err);
         if (!TryAuthenticated(f, out var totp, out err)) return Reject(f, "authenticated", err);
+        string? channel = null;
+        if (f.Has("channel"))
+        {
+            if (!f.TryString("channel", out var c, out err)) return Reject(f, "channel", err);
+            if ((err = TextRules.CheckIdentifier(c, 32, "channel")) is not null) return Reject(f, "channel", err);
+            channel = c;
+        }
         return new ParsedEvent(new TransactionAttempt(id, at, account, money, origin!.Value, device)
         {
             Residence = residence,
             Counterparty = counterparty,
             Ip = ip,
             TotpVerified = totp,
+            Channel = channel,
         }, null);
     }
 
