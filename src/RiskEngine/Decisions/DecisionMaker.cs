@@ -39,6 +39,7 @@ internal static class DecisionMaker
             LimitArrangement a => LimitFactFor(policy, a, state),
             TransactionReversal r => ReversalFactFor(r, state),
             ActivityReport a => new ReportFact { Report = a },
+            LimitCancellation c => new LimitCancellationFact { Cancellation = c },
             SupportUnfreeze => null,
             _ => throw new ArgumentException($"unknown event type {e.GetType().Name}", nameof(e)),
         };
@@ -69,7 +70,10 @@ internal static class DecisionMaker
                 break;
             case LimitArrangement a:
                 if (Combine(hits) == Outcome.Allow)
-                    state.Limits[a.Amount.Currency.Value] = new ArrangedLimit(a.Amount.Amount, a.At, a.Until);
+                    state.Limits[a.Amount.Currency.Value] = new ArrangedLimit(a.Amount.Amount, a.At, a.Until, MonthlyUsed(state, a.Amount.Currency.Value, a.At));
+                break;
+            case LimitCancellation c:
+                if (Combine(hits) == Outcome.Allow) state.Limits.Remove(c.Currency.Value);
                 break;
             case TransactionReversal r:
                 if (Combine(hits) == Outcome.Allow) Reverse(state, r.Transaction.Value);
@@ -119,7 +123,7 @@ internal static class DecisionMaker
         var currency = t.Amount.Currency;
         var frozen = state.Freeze is not null;
         var supported = policy.Assets.TryGetValue(currency, out var asset);
-        decimal daily = 0, monthly = 0, perTxCap = 0, dailyCap = 0, channelDaily = 0, channelMonthly = 0;
+        decimal daily = 0, monthly = 0, perTxCap = 0, dailyCap = 0, monthlyCap = 0, channelDaily = 0, channelMonthly = 0;
         ChannelCaps? channelCaps = null;
         if (supported && !frozen)
         {
@@ -136,10 +140,12 @@ internal static class DecisionMaker
                 if (a.At > dayStart) channelDaily += a.Amount;
             }
             (perTxCap, dailyCap) = (asset!.PerTransaction, asset.Daily);
+            monthlyCap = asset.Monthly;
             if (state.Limits.TryGetValue(currency.Value, out var limit) && limit.From <= t.At && t.At < limit.Until)
             {
                 perTxCap = Math.Max(perTxCap, limit.Amount);
                 dailyCap = Math.Max(dailyCap, limit.Amount);
+                monthlyCap = Math.Max(monthlyCap, limit.Amount + limit.UsedBefore); // the arranged transfer fits the month too
             }
         }
 
@@ -179,7 +185,7 @@ internal static class DecisionMaker
             DailyUsed = daily,
             DailyCap = dailyCap,
             MonthlyUsed = monthly,
-            MonthlyCap = asset?.Monthly ?? 0,
+            MonthlyCap = monthlyCap,
             ChallengeAbove = asset?.ChallengeAbove,
             Authenticated = t.TotpVerified,
             ChannelCapsApply = channelCaps is not null,
@@ -200,6 +206,15 @@ internal static class DecisionMaker
             AccountState.InsertOrdered(state.Attempts, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
         if (outcome == Outcome.Allow)
             AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, t.Id.Value, Channel: t.Channel), static x => x.At);
+    }
+
+    /// <summary>Allowed, unreversed spending in <paramref name="currency"/> over the 30 days up to <paramref name="at"/>.</summary>
+    private static decimal MonthlyUsed(AccountState state, string currency, DateTimeOffset at)
+    {
+        decimal used = 0;
+        foreach (var a in state.Allowed)
+            if (!a.Reversed && a.Currency == currency && a.At <= at && a.At > at - Month) used += a.Amount;
+        return used;
     }
 
     /// <summary>What the account's allowed transactions (the 30-day cap window) say about the one a reversal names.</summary>
@@ -230,6 +245,7 @@ internal static class DecisionMaker
             FreezeReason = state.Freeze?.Reason,
             Currency = a.Amount.Currency.Value,
             CurrencySupported = asset is not null,
+            TooLong = a.Until - a.At > policy.MaxLimitDuration,
         };
     }
 

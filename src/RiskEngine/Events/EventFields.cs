@@ -9,7 +9,7 @@ namespace RiskEngine.Events;
 internal enum Field
 {
     Id, Type, At, Account, Amount, Currency, Country, Device, Residence, CounterpartyCountry, Ip, Authenticated,
-    Success, Lat, Lon, Until, By, Reason, Transaction, Event, Note, Channel,
+    Success, Lat, Lon, Until, By, Reason, Transaction, Event, Note, Channel, Cancel,
 }
 
 /// <summary>
@@ -31,7 +31,7 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         Field.Currency => "currency", Field.Country => "country", Field.Device => "device", Field.Residence => "residence",
         Field.CounterpartyCountry => "counterpartyCountry", Field.Ip => "ip", Field.Authenticated => "authenticated",
         Field.Success => "success", Field.Lat => "lat", Field.Lon => "lon", Field.Until => "until", Field.By => "by",
-        Field.Reason => "reason", Field.Transaction => "transaction", Field.Event => "event", Field.Note => "note", Field.Channel => "channel",
+        Field.Reason => "reason", Field.Transaction => "transaction", Field.Event => "event", Field.Note => "note", Field.Channel => "channel", Field.Cancel => "cancel",
         _ => throw new ArgumentOutOfRangeException(nameof(field)),
     };
 
@@ -44,7 +44,7 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         4 => name.SequenceEqual("type"u8) ? Field.Type : name.SequenceEqual("note"u8) ? Field.Note : null,
         5 => name.SequenceEqual("until"u8) ? Field.Until : name.SequenceEqual("event"u8) ? Field.Event : null,
         6 => name.SequenceEqual("amount"u8) ? Field.Amount : name.SequenceEqual("device"u8) ? Field.Device
-            : name.SequenceEqual("reason"u8) ? Field.Reason : null,
+            : name.SequenceEqual("reason"u8) ? Field.Reason : name.SequenceEqual("cancel"u8) ? Field.Cancel : null,
         7 => name.SequenceEqual("account"u8) ? Field.Account : name.SequenceEqual("country"u8) ? Field.Country
             : name.SequenceEqual("success"u8) ? Field.Success : name.SequenceEqual("channel"u8) ? Field.Channel : null,
         8 => name.SequenceEqual("currency"u8) ? Field.Currency : null,
@@ -210,7 +210,7 @@ internal ref struct EventFields(ReadOnlySpan<byte> line)
         }
     }
 
-    [InlineArray(22)] // one per Field
+    [InlineArray(23)] // one per Field
     private struct Slots
     {
         private Slot _first;

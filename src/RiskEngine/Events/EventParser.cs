@@ -209,10 +209,25 @@ public static class EventParser
 
     private static ParsedEvent Limit(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
     {
+        if (f.Has(Field.Cancel))
+        {
+            if (!f.TryBool(Field.Cancel, out var cancel, out var cerr)) return Reject(id, "cancel", cerr);
+            if (cancel) return Cancellation(f, id, at, account);
+        }
         if (!TryMoney(f, out var money, out var field, out var err)) return Reject(id, field, err);
         if (!TryTime(f, Field.Until, out var until, out err)) return Reject(id, "until", err);
         if (!TryAuthenticated(f, out var totp, out err)) return Reject(id, "authenticated", err);
         return new ParsedEvent(new LimitArrangement(id, at, account, money, until) { TotpVerified = totp }, null);
+    }
+
+    /// <summary>A <c>limit</c> with <c>cancel: true</c>: the currency only.</summary>
+    private static ParsedEvent Cancellation(in EventFields f, EventId id, DateTimeOffset at, AccountId account)
+    {
+        if (f.Has(Field.Amount)) return Reject(id, "amount", "amount must be absent when cancel is true");
+        if (f.Has(Field.Until)) return Reject(id, "until", "until must be absent when cancel is true");
+        if (!f.TryString(Field.Currency, out var text, out var err)) return Reject(id, "currency", err);
+        if (!CurrencyCode.TryCreate(text, out var currency, out err)) return Reject(id, "currency", err);
+        return new ParsedEvent(new LimitCancellation(id, at, account, currency), null);
     }
 
     private static ParsedEvent Unfreeze(in EventFields f, EventId id, DateTimeOffset at, AccountId account)

@@ -159,6 +159,24 @@ public sealed record LimitArrangement(
     }
 }
 
+/// <summary>The user cancels the limit they arranged in a currency (a <c>limit</c> event with <c>cancel: true</c>).</summary>
+public sealed record LimitCancellation(
+    EventId Id,
+    DateTimeOffset At,
+    AccountId Account,
+    CurrencyCode Currency) : RiskEvent(Id, At, Account)
+{
+    /// <inheritdoc />
+    public override string Canonical() => CanonicalText();
+
+    private protected override bool TryWrite(CanonicalSink sink)
+    {
+        WriteCommon(sink, "limit-cancel");
+        sink.Field(Currency.Value);
+        return true;
+    }
+}
+
 /// <summary>A support agent lifts a freeze.</summary>
 /// <param name="By">The agent's id.</param>
 /// <param name="Reason">Why, for the audit trail.</param>

@@ -91,7 +91,7 @@ public static class PolicyLoader
     private static RiskPolicy? Build(Node root, Context ctx, string version)
     {
         if (!root.IsObject("the policy")) return null;
-        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords", "channels");
+        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords", "channels", "limits");
         var name = root.Optional("name")?.String() ?? "unnamed";
 
         var assets = new Dictionary<CurrencyCode, AssetPolicy>();
@@ -279,6 +279,16 @@ public static class PolicyLoader
 
         var passwords = Passwords(root.Optional("passwords"));
         var channels = Channels(root.Optional("channels"), assets);
+        var maxLimitDuration = TimeSpan.FromDays(30);
+        if (root.Optional("limits") is { } ln2 && ln2.IsObject("an object"))
+        {
+            ln2.AllowOnly("maxDuration");
+            if (ln2.Optional("maxDuration")?.Duration() is { } md)
+            {
+                if (md < TimeSpan.FromHours(1)) ln2.Child("maxDuration").Error("must be at least 1h");
+                else maxLimitDuration = md;
+            }
+        }
 
         if (ctx.Errors.Count > 0) return null;
         return new RiskPolicy(name, version, ctx.Source, assets.ToFrozenDictionary(), regions, velocity, logins, totp,
@@ -287,6 +297,7 @@ public static class PolicyLoader
         {
             Passwords = passwords,
             Channels = channels,
+            MaxLimitDuration = maxLimitDuration,
         };
     }
 

@@ -16,6 +16,8 @@ public static class ReasonCodes
     public const string CurrencyUnsupported = "currency.unsupported";
     public const string LimitAboveMax = "limit.above_max";
     public const string LimitUnauthenticated = "limit.unauthenticated";
+    public const string LimitTooLong = "limit.too_long";
+    public const string LimitCancelled = "limit.cancelled";
     public const string RegionUnavailable = "region.unavailable";
     public const string VelocityCount = "velocity.count";
     public const string VelocityAmount = "velocity.amount";

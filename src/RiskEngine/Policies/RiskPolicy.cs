@@ -75,6 +75,9 @@ public sealed class RiskPolicy
     /// <summary>Message templates per language.</summary>
     public MessageCatalog Messages { get; }
 
+    /// <summary>The longest an arranged limit may last (<c>limits.maxDuration</c>, default 30 days).</summary>
+    public TimeSpan MaxLimitDuration { get; internal init; } = TimeSpan.FromDays(30);
+
     /// <summary>Extra caps per payment channel and currency (<c>channels</c>); empty when the policy has none.</summary>
     public FrozenDictionary<string, FrozenDictionary<CurrencyCode, ChannelCaps>> Channels { get; internal init; } =
         FrozenDictionary<string, FrozenDictionary<CurrencyCode, ChannelCaps>>.Empty;

@@ -106,6 +106,16 @@ public sealed class LimitFact : MoneyFact
 
     /// <summary>The asset's policy (null when the currency is not supported).</summary>
     public AssetPolicy? Asset { get; init; }
+
+    /// <summary>It would last longer than the policy's <c>limits.maxDuration</c>.</summary>
+    public bool TooLong { get; init; }
+}
+
+/// <summary>The cancellation of an arranged limit.</summary>
+public sealed class LimitCancellationFact : EventFact
+{
+    /// <summary>The cancellation.</summary>
+    public required LimitCancellation Cancellation { get; init; }
 }
 
 /// <summary>A sign-in attempt with what the account's history says about it.</summary>

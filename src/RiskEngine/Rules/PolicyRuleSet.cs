@@ -11,7 +11,7 @@ namespace RiskEngine.Rules;
 /// </summary>
 public sealed class PolicyRuleSet
 {
-    private static readonly Type[] FactTypes = [typeof(TransactionFact), typeof(LoginFact), typeof(LimitFact), typeof(ReversalFact), typeof(ReportFact)];
+    private static readonly Type[] FactTypes = [typeof(TransactionFact), typeof(LoginFact), typeof(LimitFact), typeof(ReversalFact), typeof(ReportFact), typeof(LimitCancellationFact)];
 
     // Idle sessions of this thread, one per fact type, for the rule set they were made from (policy swaps are rare,
     // so one owner is enough). Creating a session costs more than the rules themselves; a session is not thread-safe.
@@ -130,6 +130,7 @@ public sealed class PolicyRuleSet
         LimitFact => 2,
         ReversalFact => 3,
         ReportFact => 4,
+        LimitCancellationFact => 5,
         _ => throw new ArgumentException($"no rules match {fact.GetType().Name}", nameof(fact)),
     };
 

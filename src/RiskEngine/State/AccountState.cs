@@ -157,7 +157,9 @@ public sealed record FreezeState(string Reason, DateTimeOffset At, string Event)
 public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount, string? Event = null, bool Reversed = false, string? Channel = null);
 
 /// <summary>A limit the user arranged in advance.</summary>
-public sealed record ArrangedLimit(decimal Amount, DateTimeOffset From, DateTimeOffset Until);
+/// <param name="UsedBefore">What the account had spent in the currency over the 30 days before it was arranged: while the
+/// limit is in force the monthly cap is at least <c>Amount + UsedBefore</c>, so the arranged transfer fits.</param>
+public sealed record ArrangedLimit(decimal Amount, DateTimeOffset From, DateTimeOffset Until, decimal UsedBefore = 0);
 
 /// <summary>Where and when an allowed sign-in with coordinates happened.</summary>
 public sealed record LoginPlace(DateTimeOffset At, double Latitude, double Longitude, string Country);

@@ -63,6 +63,7 @@ public static class AccountStateCodec
                 w.Decimal(limit.Amount);
                 w.Time(limit.From);
                 w.Time(limit.Until);
+                w.Decimal(limit.UsedBefore);
             }
         }
         w.Strings(state.KnownDevices);
@@ -111,7 +112,7 @@ public static class AccountStateCodec
         r.Amounts(s.Attempts);
         if ((has & Has.Limits) != 0)
         {
-            for (var n = r.Count(); n > 0; n--) s.Limits[r.String()] = new ArrangedLimit(r.Decimal(), r.Time(), r.Time());
+            for (var n = r.Count(); n > 0; n--) s.Limits[r.String()] = new ArrangedLimit(r.Decimal(), r.Time(), r.Time(), r.Decimal());
         }
         r.Strings(s.KnownDevices);
         r.Strings(s.KnownCountries);

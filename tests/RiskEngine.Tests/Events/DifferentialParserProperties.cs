@@ -83,7 +83,7 @@ public sealed class DifferentialParserProperties(ITestOutputHelper output)
 
     private static readonly string[] Known =
         ["id", "type", "at", "account", "amount", "currency", "country", "device", "residence", "counterpartyCountry", "ip",
-         "authenticated", "success", "lat", "lon", "until", "by", "reason", "transaction", "event", "note", "channel"];
+         "authenticated", "success", "lat", "lon", "until", "by", "reason", "transaction", "event", "note", "channel", "cancel"];
 
     /// <summary>A property name: mostly the contract's, sometimes escaped, unknown, or one of a few repeated extras.</summary>
     private static Gen<string> Name =>

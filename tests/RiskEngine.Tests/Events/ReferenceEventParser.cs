@@ -170,6 +170,18 @@ internal static partial class ReferenceEventParser
 
     private static ParsedEvent Limit(Fields f, EventId id, DateTimeOffset at, AccountId account)
     {
+        if (f.Has("cancel"))
+        {
+            if (!f.TryBool("cancel", out var cancel, out var cerr)) return Reject(f, "cancel", cerr);
+            if (cancel)
+            {
+                if (f.Has("amount")) return Reject(f, "amount", "amount must be absent when cancel is true");
+                if (f.Has("until")) return Reject(f, "until", "until must be absent when cancel is true");
+                if (!f.TryString("currency", out var text, out var e2)) return Reject(f, "currency", e2);
+                if (!CurrencyCode.TryCreate(text, out var currency, out e2)) return Reject(f, "currency", e2);
+                return new ParsedEvent(new LimitCancellation(id, at, account, currency), null);
+            }
+        }
         if (!TryMoney(f, out var money, out var field, out var err)) return Reject(f, field, err);
         if (!TryTime(f, "until", out var until, out err)) return Reject(f, "until", err);
         if (!TryAuthenticated(f, out var totp, out err)) return Reject(f, "authenticated", err);

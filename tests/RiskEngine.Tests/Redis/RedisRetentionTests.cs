@@ -34,7 +34,8 @@ public sealed class RedisRetentionTests(RedisFixture redis)
     public async Task Factors_freezes_limits_lockouts_and_sign_in_history_outlive_an_idle_month_and_an_account_with_nothing_to_keep_does_not()
     {
         var prefix = "r" + Guid.NewGuid().ToString("N")[..12];
-        await using var t = new TestEngine(store: new RedisRiskStateStore(redis.Connection, prefix));
+        // Limits may last 60 days here (the default is 30): bob's must outlive the 31-day idle expiry.
+        await using var t = new TestEngine(p => p["limits"] = new System.Text.Json.Nodes.JsonObject { ["maxDuration"] = "60d" }, store: new RedisRiskStateStore(redis.Connection, prefix));
         var (alice, bob, carol, dave, erin, frank) = (AccountId.Create("alice"), AccountId.Create("bob"), AccountId.Create("carol"),
             AccountId.Create("dave"), AccountId.Create("erin"), AccountId.Create("frank"));
 

@@ -22,7 +22,7 @@ public sealed class AccountStateCodecTests
         };
         s.Allowed.AddRange([new AmountEntry(T0.AddDays(-29), "USD", 1234.5678m), new AmountEntry(T0, "CNY", 0.01m, "tx-9", Reversed: true, Channel: "card"), new AmountEntry(T0.AddTicks(1), "BTC", 123456789012345.12345678m)]);
         s.Attempts.AddRange([new AmountEntry(T0.AddSeconds(-5), "USD", -0m), new AmountEntry(T0, "USD", 79228162514264337593543950335m)]);
-        s.Limits["USD"] = new ArrangedLimit(50_000m, T0, new DateTimeOffset(2026, 12, 27, 10, 0, 0, TimeSpan.FromHours(8)));
+        s.Limits["USD"] = new ArrangedLimit(50_000m, T0, new DateTimeOffset(2026, 12, 27, 10, 0, 0, TimeSpan.FromHours(8)), 1234.56m);
         s.Limits["CNY"] = new ArrangedLimit(0.5m, T0.AddDays(-1), T0.AddDays(1));
         s.KnownDevices.AddRange(["dev-1", "设备-二", "Ã©", "é"]);
         s.KnownCountries.AddRange(["US", "CN"]);
