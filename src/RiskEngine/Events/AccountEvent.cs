@@ -57,10 +57,10 @@ public sealed record AccountUnfrozen(
 }
 
 /// <summary>
-/// Receives account events as they are committed. Register any number; the engine calls each in turn, while it
-/// still holds the decision locks of the account (and, in a batch, of the other accounts of its wave): a sink must
-/// not call back into the engine, and should hand the event on quickly (a queue, an outbox). Sinks are called
-/// concurrently for different accounts: they must be thread-safe. A sink that throws is logged; the decision stands.
+/// Receives account events once the batch that caused them is committed (durable in a durable store). Register any
+/// number; the engine calls each in turn after the commit, holding no lock, so a sink may call back into the engine;
+/// it should still hand the event on quickly (a queue, an outbox), since the caller waits for it. Sinks are called
+/// concurrently for different batches: they must be thread-safe. A sink that throws is logged; the decision stands.
 /// </summary>
 public interface IRiskEventSink
 {

@@ -179,4 +179,10 @@ public sealed record TotpState(string ProtectedSecret, bool Confirmed, long Last
 
     /// <summary>Seconds per step.</summary>
     public int Period { get; init; } = 30;
+
+    /// <summary>
+    /// When the first valid code confirmed the factor (null: before this was recorded, treated as long ago). A factor
+    /// confirmed after a freeze cannot lift that freeze by self-service: whoever caused it may have enrolled it.
+    /// </summary>
+    public DateTimeOffset? ConfirmedAt { get; init; }
 }

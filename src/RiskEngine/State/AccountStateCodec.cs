@@ -25,6 +25,7 @@ public static class AccountStateCodec
         LatestEventAt = 32,
         Limits = 64,
         TotpConfirmed = 128,
+        TotpConfirmedAt = 256,
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -43,7 +44,8 @@ public static class AccountStateCodec
         var w = new Writer(output);
         var has = (state.Freeze is not null ? Has.Freeze : 0) | (state.HasLoggedIn ? Has.LoggedIn : 0) | (state.LastLogin is not null ? Has.LastLogin : 0)
             | (state.LockedUntil is not null ? Has.LockedUntil : 0) | (state.Totp is not null ? Has.Totp : 0) | (state.LatestEventAt is not null ? Has.LatestEventAt : 0)
-            | (state.Limits.Count > 0 ? Has.Limits : 0) | (state.Totp is { Confirmed: true } ? Has.TotpConfirmed : 0);
+            | (state.Limits.Count > 0 ? Has.Limits : 0) | (state.Totp is { Confirmed: true } ? Has.TotpConfirmed : 0)
+            | (state.Totp is { ConfirmedAt: not null } ? Has.TotpConfirmedAt : 0);
         w.Byte(Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
@@ -86,6 +88,7 @@ public static class AccountStateCodec
             w.String(t.Algorithm);
             w.UVar((ulong)t.Digits);
             w.UVar((ulong)t.Period);
+            if (t.ConfirmedAt is { } confirmedAt) w.Time(confirmedAt);
         }
         if (state.LatestEventAt is { } latest) w.Time(latest);
     }
@@ -127,6 +130,7 @@ public static class AccountStateCodec
             var failures = new List<DateTimeOffset>();
             r.Times(failures);
             s.Totp = new TotpState(secret, (has & Has.TotpConfirmed) != 0, step, failures) { Algorithm = r.String(), Digits = (int)r.UVar(), Period = (int)r.UVar() };
+            if ((has & Has.TotpConfirmedAt) != 0) s.Totp = s.Totp with { ConfirmedAt = r.Time() };
         }
         if ((has & Has.LatestEventAt) != 0) s.LatestEventAt = r.Time();
         if (!r.AtEnd) throw new FormatException("account state has trailing bytes");

@@ -114,8 +114,11 @@ public sealed class TwoFactorService : ITwoFactorService
             else
             {
                 status = TotpStatus.Accepted;
-                state.Totp = factor with { Confirmed = true, LastAcceptedStep = matched.Value, Failures = [] };
-                if (!confirming && state.Freeze is { } freeze && policy.Freeze.SelfService.Contains(freeze.Reason))
+                state.Totp = factor with { Confirmed = true, LastAcceptedStep = matched.Value, Failures = [], ConfirmedAt = confirming ? now : factor.ConfirmedAt };
+                // Self-service lifts a freeze only with a factor the account had before it: a factor enrolled on a
+                // frozen account may belong to whoever caused the freeze.
+                if (!confirming && state.Freeze is { } freeze && policy.Freeze.SelfService.Contains(freeze.Reason) &&
+                    (factor.ConfirmedAt is not { } confirmedAt || confirmedAt < freeze.At))
                     events.Add(DecisionMaker.Unfreeze(policy, state, CauseId(now), account, now, "totp"));
             }
             return (true, new TotpVerification(status, events));

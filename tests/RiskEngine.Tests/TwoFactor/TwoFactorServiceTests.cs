@@ -233,6 +233,25 @@ public sealed class TwoFactorServiceTests
     }
 
     [Fact]
+    public async Task A_factor_enrolled_after_the_freeze_cannot_lift_it_by_self_service()
+    {
+        await using var t = new TestEngine();
+        // Frozen on velocity.count (self-service in the example policy) before any factor exists ...
+        for (var i = 0; i < 6; i++) await t.Decide(t.Tx("alice", 1m, after: TimeSpan.FromSeconds(i)));
+        Assert.Equal("velocity.count", (await t.Engine.GetAccountStatusAsync(Alice)).FreezeReason);
+        // ... then someone who can reach the API enrols a factor of their own and confirms it.
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        var e = (await t.TwoFactor.EnrollAsync(Alice)).Enrollment!;
+        var key = Rfc6238.FromBase32(Rfc6238.Query(e.Uri)["secret"]);
+        Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.ConfirmEnrollmentAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())))).Status);
+        t.Time.Advance(TimeSpan.FromSeconds(30));
+        var r = await t.TwoFactor.VerifyAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())));
+        Assert.Equal(TotpStatus.Accepted, r.Status); // a valid code, but not one that may lift this freeze
+        Assert.Empty(r.Events);
+        Assert.True((await t.Engine.GetAccountStatusAsync(Alice)).Frozen);
+    }
+
+    [Fact]
     public async Task The_store_never_holds_the_secret_in_the_clear()
     {
         var store = new InMemoryRiskStateStore();
