@@ -35,8 +35,11 @@ public sealed class MessageCatalog
     private string? Lookup(string language, string name, IReadOnlyDictionary<string, string> values)
     {
         if (!values.TryGetValue(name, out var value)) return null;
-        // {reason} holds a reason code; show the language's words for it when the policy has them.
-        return name == "reason" ? Find(language, value) ?? Find(DefaultLanguage, value) ?? value : value;
+        // {reason} holds a reason code: the policy's words for it in the language, else the engine's own, else the
+        // policy's default language, and only then the code itself.
+        return name == "reason"
+            ? Find(language, value) ?? BuiltInWording.Find(language, value) ?? Find(DefaultLanguage, value) ?? BuiltInWording.Find("en", value) ?? value
+            : value;
     }
 
     /// <summary>Renders <paramref name="key"/> in every language; <c>{reason}</c> is itself looked up as a message key.</summary>

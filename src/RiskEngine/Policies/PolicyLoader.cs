@@ -265,7 +265,20 @@ public static class PolicyLoader
                 var map = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (var (key, text) in node.Properties())
                 {
-                    if (text.String() is { } t) map[key] = t;
+                    if (text.String() is not { } t) continue;
+                    map[key] = t;
+                    foreach (var placeholder in PlaceholdersIn(t))
+                    {
+                        if (!BuiltInWording.Placeholders.Contains(placeholder))
+                            text.Error($"uses the placeholder {{{placeholder}}}, which is not one of {{{string.Join("}, {", BuiltInWording.Placeholders)}}}");
+                    }
+                }
+                if (!BuiltInWording.Languages.Contains(language))
+                {
+                    // The engine words every freeze reason in en and zh-CN only: another language must word them all.
+                    var missing = ReasonCodes.Freezing.Where(c => !map.ContainsKey(c)).Order(StringComparer.Ordinal).ToArray();
+                    if (missing.Length > 0)
+                        node.Error($"has no wording for {string.Join(", ", missing)}; the engine words them in {string.Join(" and ", BuiltInWording.Languages)} only");
                 }
                 foreach (var key in (string[])["account.frozen", "account.unfrozen"])
                 {
@@ -324,6 +337,19 @@ public static class PolicyLoader
             result[channel] = caps.ToFrozenDictionary();
         }
         return result.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary>The names inside <c>{...}</c> in a template.</summary>
+    private static IEnumerable<string> PlaceholdersIn(string template)
+    {
+        var i = 0;
+        while ((i = template.IndexOf('{', i)) >= 0)
+        {
+            var close = template.IndexOf('}', i + 1);
+            if (close < 0) yield break;
+            yield return template[(i + 1)..close];
+            i = close + 1;
+        }
     }
 
     /// <summary>The <c>passwords</c> section; each field absent keeps <see cref="Passwords.PasswordPolicy.Default"/>'s value.</summary>

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using RiskEngine.Decisions;
+using RiskEngine.Events;
+using RiskEngine.Policies;
+
+namespace RiskEngine.Tests.Wallet;
+
+/// <summary>Every freeze tells the user why in words, in every language; policies cannot word it with holes.</summary>
+public sealed class FreezeWordingTests
+{
+    private static JsonObject ExamplePolicy() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "policy.example.json")))!.AsObject();
+
+    private static IReadOnlyList<PolicyError> Errors(JsonObject policy) =>
+        PolicyLoader.TryLoad(System.Text.Encoding.UTF8.GetBytes(policy.ToJsonString()), "p.json").Errors;
+
+    [Fact]
+    public async Task A_freeze_reason_the_policy_does_not_word_is_said_in_the_engines_words_not_as_a_code()
+    {
+        // velocity.amount has no wording in the example policy; before, the message read "because of velocity.amount".
+        await using var t = new TestEngine(p => p["velocity"] = JsonNode.Parse("""[{"id": "big", "window": "1h", "maxAmount": 15000, "currency": "USD", "then": "freeze"}]"""));
+        await t.Decide(t.Tx("a", 9_000m, totp: true));
+        var d = await t.Decide(t.Tx("a", 9_000m, after: TimeSpan.FromMinutes(1), totp: true));
+        DecisionAssert.Is(d, Outcome.Freeze, "velocity.amount");
+        var frozen = Assert.IsType<AccountFrozen>(Assert.Single(d.Events));
+        Assert.Contains("an unusually large amount sent in a short time", frozen.Message["en"], StringComparison.Ordinal);
+        Assert.Contains("短时间内转出金额异常", frozen.Message["zh-CN"], StringComparison.Ordinal);
+        Assert.DoesNotContain("velocity.amount", frozen.Message["en"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_language_the_engine_does_not_word_must_word_every_freeze_reason()
+    {
+        var policy = ExamplePolicy();
+        policy["messages"]!["fr"] = JsonNode.Parse("""{"account.frozen": "Compte gelé : {reason}.", "account.unfrozen": "Compte actif.", "velocity.count": "trop de paiements"}""");
+        var error = Assert.Single(Errors(policy));
+        Assert.Equal("$.messages.fr", error.Path);
+        Assert.Contains("velocity.amount", error.Message, StringComparison.Ordinal);
+        Assert.Contains("account.reported", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_template_with_an_unknown_placeholder_is_refused()
+    {
+        var policy = ExamplePolicy();
+        policy["messages"]!["en"]!["account.unfrozen"] = "Welcome back, {firstName}.";
+        var error = Assert.Single(Errors(policy));
+        Assert.Equal("$.messages.en['account.unfrozen']", error.Path);
+        Assert.Contains("{firstName}", error.Message, StringComparison.Ordinal);
+    }
+}
