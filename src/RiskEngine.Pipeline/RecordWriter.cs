@@ -99,6 +99,7 @@ public static class RecordWriter
                 case AccountUnfrozen u:
                     w.WriteString(Name.By, u.By);
                     w.WriteString(Name.Reason, u.Reason);
+                    if (u.Note is { } note) w.WriteString("note"u8, note);
                     break;
             }
             w.WriteBoolean(Name.SelfService, e.SelfService);
@@ -113,6 +114,19 @@ public static class RecordWriter
             foreach (var s in e.Support.Prepare) w.WriteStringValue(s);
             w.WriteEndArray();
             w.WriteEndObject();
+            if (e.Case is { } c)
+            {
+                w.WriteStartObject("case"u8);
+                w.WriteString(Name.Account, c.Account.Value);
+                w.WriteString(Name.Event, c.Event.Value);
+                w.WriteString(Name.Type, c.Type);
+                if (c.Amount is { } amount) w.WriteNumber("amount"u8, amount);
+                if (c.Currency is { } currency) w.WriteString("currency"u8, currency);
+                if (c.Country is { } country) w.WriteString("country"u8, country);
+                WriteTime(w, Name.At, c.At);
+                w.WriteString(Name.Reason, c.Reason);
+                w.WriteEndObject();
+            }
             w.WriteStartObject(Name.Message);
             foreach (var (language, text) in e.Message) w.WriteString(language, text);
             w.WriteEndObject();

@@ -86,7 +86,7 @@ internal static class DecisionMaker
                 }
                 else
                 {
-                    events.Add(Unfreeze(policy, state, e.Id, e.Account, e.At, u.By));
+                    events.Add(Unfreeze(policy, state, e.Id, e.Account, e.At, u.By, note: u.Reason));
                 }
                 break;
         }
@@ -95,7 +95,7 @@ internal static class DecisionMaker
         if (outcome == Outcome.Freeze && state.Freeze is null)
         {
             var reason = hits.First(h => h.Outcome == Outcome.Freeze).Code;
-            events.Add(Freeze(policy, state, e.Id, e.Account, e.At, reason));
+            events.Add(Freeze(policy, state, e.Id, e.Account, e.At, reason, TypeOf(e), e));
         }
         Prune(policy, state, e.At);
         if (state.LatestEventAt is not { } latest || e.At > latest) state.LatestEventAt = e.At;
@@ -318,21 +318,37 @@ internal static class DecisionMaker
             events.Add(Unfreeze(policy, state, e.Id, e.Account, f.At + coolDown, "cooldown"));
     }
 
-    /// <summary>Freezes the account and renders the event that tells the user how to reach support.</summary>
-    internal static AccountFrozen Freeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string reason)
+    /// <summary>
+    /// Freezes the account and renders the event that tells the user how to reach support, with the support case
+    /// filled in from <paramref name="causeEvent"/> (the amount, currency, country and time they will be asked about).
+    /// </summary>
+    internal static AccountFrozen Freeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string reason,
+        string causeType, RiskEvent? causeEvent = null)
     {
-        state.Freeze = new FreezeState(reason, at, cause.Value);
+        var (amount, currency, country) = causeEvent switch
+        {
+            TransactionAttempt t => ((decimal?)Money.Normalize(t.Amount.Amount), t.Amount.Currency.Value, t.Origin.Value),
+            LoginAttempt l => ((decimal?)null, (string?)null, l.Country.Value),
+            _ => (null, null, null),
+        };
+        state.Freeze = new FreezeState(reason, at, cause.Value) { EventType = causeType, Amount = amount, Currency = currency, Country = country };
+        var @case = CaseOf(account, state.Freeze);
         return new AccountFrozen(cause, account, at, reason, policy.Freeze.SelfService.Contains(reason), policy.Support,
-            policy.Messages.RenderAll("account.frozen", Placeholders(policy, account, reason)));
+            policy.Messages.RenderAll("account.frozen", Placeholders(policy, account, reason, @case)))
+        {
+            Case = @case,
+        };
     }
 
     /// <summary>
     /// Lifts the freeze and forgets the evidence that froze the account — velocity windows, failed sign-ins and
-    /// lockouts, the last sign-in place — so it cannot freeze the user again at their next attempt.
+    /// lockouts, the last sign-in place — so it cannot freeze the user again at their next attempt. The event carries
+    /// the freeze's support case and, when support lifted it, the agent's <paramref name="note"/>.
     /// </summary>
-    internal static AccountUnfrozen Unfreeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string by)
+    internal static AccountUnfrozen Unfreeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string by, string? note = null)
     {
         var reason = state.Freeze?.Reason ?? "";
+        var @case = state.Freeze is { } f ? CaseOf(account, f) : null;
         state.Freeze = null;
         state.Attempts.Clear();
         state.LoginFailures.Clear();
@@ -340,13 +356,37 @@ internal static class DecisionMaker
         state.LockedUntil = null;
         state.LastLogin = null;
         return new AccountUnfrozen(cause, account, at, by, reason, policy.Support,
-            policy.Messages.RenderAll("account.unfrozen", Placeholders(policy, account, reason)));
+            policy.Messages.RenderAll("account.unfrozen", Placeholders(policy, account, reason, @case)))
+        {
+            Case = @case,
+            Note = note,
+        };
     }
 
-    private static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason)
+    /// <summary>The wire type of an event, for the support case.</summary>
+    internal static string TypeOf(RiskEvent e) => e switch
+    {
+        TransactionAttempt => "transaction",
+        LoginAttempt => "login",
+        LimitArrangement or LimitCancellation => "limit",
+        TransactionReversal => "reversal",
+        ActivityReport => "report",
+        SupportUnfreeze => "unfreeze",
+        _ => "event",
+    };
+
+    private static SupportCase CaseOf(AccountId account, FreezeState f) =>
+        new(account, EventId.Create(f.Event), f.EventType ?? "unknown", f.At, f.Reason) { Amount = f.Amount, Currency = f.Currency, Country = f.Country };
+
+    private static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason, SupportCase? @case)
     {
         var values = PolicyRule.Placeholders(policy, reason);
         values["account"] = account.Value;
+        if (@case is null) return values;
+        values["event"] = @case.Event.Value;
+        values["at"] = @case.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        if (@case.Amount is { } amount) values["amount"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (@case.Currency is { } currency) values["currency"] = currency;
         return values;
     }
 

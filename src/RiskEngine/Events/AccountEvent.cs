@@ -23,6 +23,29 @@ public abstract record AccountEvent(
 {
     /// <summary>The contract's record type: <c>account.frozen</c> or <c>account.unfrozen</c>.</summary>
     public abstract string Type { get; }
+
+    /// <summary>What the user should give support, filled in from the event that caused the freeze.</summary>
+    public SupportCase? Case { get; init; }
+}
+
+/// <summary>
+/// The support case of a freeze: what the user will be asked about, filled in (the contract's <c>case</c>).
+/// </summary>
+/// <param name="Account">The account.</param>
+/// <param name="Event">The event that caused the freeze.</param>
+/// <param name="Type">That event's type (<c>transaction</c>, <c>login</c>, <c>report</c>, <c>totp</c>, …).</param>
+/// <param name="At">When it happened.</param>
+/// <param name="Reason">The freeze reason code.</param>
+public sealed record SupportCase(AccountId Account, EventId Event, string Type, DateTimeOffset At, string Reason)
+{
+    /// <summary>The transaction's amount, when a transaction caused it.</summary>
+    public decimal? Amount { get; init; }
+
+    /// <summary>The transaction's currency, when a transaction caused it.</summary>
+    public string? Currency { get; init; }
+
+    /// <summary>The country the causing event came from, when it had one.</summary>
+    public string? Country { get; init; }
 }
 
 /// <summary>The account was frozen.</summary>
@@ -54,6 +77,9 @@ public sealed record AccountUnfrozen(
 {
     /// <inheritdoc />
     public override string Type => "account.unfrozen";
+
+    /// <summary>The support agent's reason, when support lifted the freeze (kept in the account's history).</summary>
+    public string? Note { get; init; }
 }
 
 /// <summary>

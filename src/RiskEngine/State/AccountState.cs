@@ -148,7 +148,20 @@ public sealed class AccountState
 /// <param name="Reason">The reason code, e.g. <c>velocity.count</c>.</param>
 /// <param name="At">When it was frozen.</param>
 /// <param name="Event">The event whose decision froze it.</param>
-public sealed record FreezeState(string Reason, DateTimeOffset At, string Event);
+public sealed record FreezeState(string Reason, DateTimeOffset At, string Event)
+{
+    /// <summary>The causing event's type (for the support case; null in states written before cases existed).</summary>
+    public string? EventType { get; init; }
+
+    /// <summary>The causing transaction's amount.</summary>
+    public decimal? Amount { get; init; }
+
+    /// <summary>The causing transaction's currency.</summary>
+    public string? Currency { get; init; }
+
+    /// <summary>The country the causing event came from.</summary>
+    public string? Country { get; init; }
+}
 
 /// <summary>An amount at a time, for cap and velocity windows.</summary>
 /// <param name="Event">The transaction's event id (allowed transactions: what a reversal names).</param>

@@ -26,6 +26,7 @@ public static class AccountStateCodec
         Limits = 64,
         TotpConfirmed = 128,
         TotpConfirmedAt = 256,
+        FreezeCase = 512,
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -45,7 +46,8 @@ public static class AccountStateCodec
         var has = (state.Freeze is not null ? Has.Freeze : 0) | (state.HasLoggedIn ? Has.LoggedIn : 0) | (state.LastLogin is not null ? Has.LastLogin : 0)
             | (state.LockedUntil is not null ? Has.LockedUntil : 0) | (state.Totp is not null ? Has.Totp : 0) | (state.LatestEventAt is not null ? Has.LatestEventAt : 0)
             | (state.Limits.Count > 0 ? Has.Limits : 0) | (state.Totp is { Confirmed: true } ? Has.TotpConfirmed : 0)
-            | (state.Totp is { ConfirmedAt: not null } ? Has.TotpConfirmedAt : 0);
+            | (state.Totp is { ConfirmedAt: not null } ? Has.TotpConfirmedAt : 0)
+            | (state.Freeze is { EventType: not null } ? Has.FreezeCase : 0);
         w.Byte(Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
@@ -53,6 +55,14 @@ public static class AccountStateCodec
             w.String(f.Reason);
             w.Time(f.At);
             w.String(f.Event);
+            if (f.EventType is { } type)
+            {
+                w.String(type);
+                w.Byte(f.Amount is null ? (byte)0 : (byte)1);
+                if (f.Amount is { } amount) w.Decimal(amount);
+                w.String(f.Currency ?? "");
+                w.String(f.Country ?? "");
+            }
         }
         w.Amounts(state.Allowed);
         w.Amounts(state.Attempts);
@@ -110,7 +120,18 @@ public static class AccountStateCodec
         var r = new Reader(bytes[1..]);
         var has = (Has)r.UVar();
         s.HasLoggedIn = (has & Has.LoggedIn) != 0;
-        if ((has & Has.Freeze) != 0) s.Freeze = new FreezeState(r.String(), r.Time(), r.String());
+        if ((has & Has.Freeze) != 0)
+        {
+            s.Freeze = new FreezeState(r.String(), r.Time(), r.String());
+            if ((has & Has.FreezeCase) != 0)
+            {
+                var type = r.String();
+                decimal? amount = r.Byte() switch { 0 => null, 1 => r.Decimal(), _ => throw new FormatException("account state has an invalid freeze case") };
+                var currency = r.String();
+                var country = r.String();
+                s.Freeze = s.Freeze with { EventType = type, Amount = amount, Currency = currency.Length == 0 ? null : currency, Country = country.Length == 0 ? null : country };
+            }
+        }
         r.Amounts(s.Allowed);
         r.Amounts(s.Attempts);
         if ((has & Has.Limits) != 0)

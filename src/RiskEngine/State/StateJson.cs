@@ -32,7 +32,11 @@ public static partial class StateJson
             d.Reasons.Select(r => new ReasonDto(r.Rule, r.Code, r.Message, r.Outcome)).ToArray(), d.PolicyVersion)
         {
             Events = d.Events.Count == 0 ? null : d.Events.Select(e => new EventDto(e.Type, e.Event.Value, e.Account.Value, e.At, (e as AccountFrozen)?.Reason ?? (e as AccountUnfrozen)?.Reason ?? "",
-                (e as AccountUnfrozen)?.By, e.SelfService, e.Support, e.Message.ToDictionary())).ToArray(),
+                (e as AccountUnfrozen)?.By, e.SelfService, e.Support, e.Message.ToDictionary())
+            {
+                Note = (e as AccountUnfrozen)?.Note,
+                Case = e.Case is { } c ? new CaseDto(c.Event.Value, c.Type, c.At, c.Reason, c.Amount, c.Currency, c.Country) : null,
+            }).ToArray(),
         };
         return JsonSerializer.SerializeToUtf8Bytes(dto, StateContext.Default.DecisionDto);
     }
@@ -42,9 +46,13 @@ public static partial class StateJson
     {
         var dto = JsonSerializer.Deserialize(json, StateContext.Default.DecisionDto) ?? throw new JsonException("decision is null");
         var account = AccountId.Create(dto.Account);
-        IReadOnlyList<AccountEvent> events = dto.Events is null ? [] : dto.Events.Select(e => e.Type == "account.frozen"
-            ? (AccountEvent)new AccountFrozen(EventId.Create(e.Event), account, e.At, e.Reason, e.SelfService, e.Support, e.Message)
-            : new AccountUnfrozen(EventId.Create(e.Event), account, e.At, e.By ?? "", e.Reason, e.Support, e.Message)).ToArray();
+        IReadOnlyList<AccountEvent> events = dto.Events is null ? [] : dto.Events.Select(e =>
+        {
+            var @case = e.Case is { } c ? new SupportCase(account, EventId.Create(c.Event), c.Type, c.At, c.Reason) { Amount = c.Amount, Currency = c.Currency, Country = c.Country } : null;
+            return e.Type == "account.frozen"
+                ? (AccountEvent)new AccountFrozen(EventId.Create(e.Event), account, e.At, e.Reason, e.SelfService, e.Support, e.Message) { Case = @case }
+                : new AccountUnfrozen(EventId.Create(e.Event), account, e.At, e.By ?? "", e.Reason, e.Support, e.Message) { Case = @case, Note = e.Note };
+        }).ToArray();
         return new Decision(EventId.Create(dto.Event), account, dto.At, dto.Outcome,
             dto.Reasons.Select(r => new RuleHit(r.Rule, r.Code, r.Message, r.Outcome)).ToArray(), dto.Policy, events);
     }
@@ -55,7 +63,14 @@ public static partial class StateJson
     }
 
     internal sealed record EventDto(string Type, string Event, string Account, DateTimeOffset At, string Reason, string? By, bool SelfService,
-        Policies.SupportContacts Support, Dictionary<string, string> Message);
+        Policies.SupportContacts Support, Dictionary<string, string> Message)
+    {
+        public string? Note { get; init; }
+
+        public CaseDto? Case { get; init; }
+    }
+
+    internal sealed record CaseDto(string Event, string Type, DateTimeOffset At, string Reason, decimal? Amount, string? Currency, string? Country);
 
     internal sealed record ReasonDto(string Rule, string Code, string Message, Outcome Outcome);
 }

@@ -104,7 +104,7 @@ public sealed class TwoFactorService : ITwoFactorService
                 status = TotpStatus.Invalid;
                 AccountState.InsertOrdered(factor.Failures, now, static x => x);
                 if (!confirming && factor.Failures.Count >= policy.Totp.MaxFailures && state.Freeze is null)
-                    events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, ReasonCodes.TotpFailedAttempts));
+                    events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, ReasonCodes.TotpFailedAttempts, "totp"));
             }
             else if (matched.Value <= factor.LastAcceptedStep)
             {

@@ -74,6 +74,7 @@ internal static class ReferenceRecordWriter
                 case AccountUnfrozen u:
                     w.WriteString("by", u.By);
                     w.WriteString("reason", u.Reason);
+                    if (u.Note is { } note) w.WriteString("note", note);
                     break;
             }
             w.WriteBoolean("selfService", e.SelfService);
@@ -88,6 +89,19 @@ internal static class ReferenceRecordWriter
             foreach (var s in e.Support.Prepare) w.WriteStringValue(s);
             w.WriteEndArray();
             w.WriteEndObject();
+            if (e.Case is { } c)
+            {
+                w.WriteStartObject("case");
+                w.WriteString("account", c.Account.Value);
+                w.WriteString("event", c.Event.Value);
+                w.WriteString("type", c.Type);
+                if (c.Amount is { } amount) w.WriteNumber("amount", amount);
+                if (c.Currency is { } currency) w.WriteString("currency", currency);
+                if (c.Country is { } country) w.WriteString("country", country);
+                w.WriteString("at", FormatTime(c.At));
+                w.WriteString("reason", c.Reason);
+                w.WriteEndObject();
+            }
             w.WriteStartObject("message");
             foreach (var (language, text) in e.Message) w.WriteString(language, text);
             w.WriteEndObject();

@@ -13,7 +13,7 @@ public sealed class AccountStateCodecTests
     {
         var s = new AccountState
         {
-            Freeze = new FreezeState("velocity.count", new DateTimeOffset(2026, 11, 27, 18, 0, 0, TimeSpan.FromHours(8)), "ev-9"),
+            Freeze = new FreezeState("velocity.count", new DateTimeOffset(2026, 11, 27, 18, 0, 0, TimeSpan.FromHours(8)), "ev-9") { EventType = "transaction", Amount = 120.5m, Currency = "USD", Country = "US" },
             HasLoggedIn = true,
             LastLogin = new LoginPlace(T0.AddTicks(1234567), 31.2304, -121.4737, "CN"),
             LockedUntil = T0.AddMinutes(15),
