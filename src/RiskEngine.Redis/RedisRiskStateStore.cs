@@ -170,7 +170,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     /// to the state without being placed in one list or the other.
     /// </summary>
     internal static readonly string[] WindowProperties =
-        [nameof(AccountState.Allowed), nameof(AccountState.Attempts), nameof(AccountState.LoginFailures), nameof(AccountState.LatestEventAt)];
+        [nameof(AccountState.Allowed), nameof(AccountState.Attempts), nameof(AccountState.LoginFailures), nameof(AccountState.LatestEventAt), nameof(AccountState.StepUps)];
 
     /// <summary>The properties <see cref="MayExpire"/> checks: any of them set keeps the account for good.</summary>
     internal static readonly string[] KeptProperties =

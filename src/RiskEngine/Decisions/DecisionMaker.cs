@@ -187,7 +187,7 @@ internal static class DecisionMaker
             MonthlyUsed = monthly,
             MonthlyCap = monthlyCap,
             ChallengeAbove = asset?.ChallengeAbove,
-            Authenticated = t.TotpVerified,
+            Authenticated = StepUp(policy, state, t.TotpVerified, t.At),
             ChannelCapsApply = channelCaps is not null,
             ChannelPerTransactionCap = channelCaps?.PerTransaction ?? 0,
             ChannelDailyUsed = channelDaily,
@@ -206,6 +206,25 @@ internal static class DecisionMaker
             AccountState.InsertOrdered(state.Attempts, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
         if (outcome == Outcome.Allow)
             AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, t.Id.Value, Channel: t.Channel), static x => x.At);
+    }
+
+    /// <summary>
+    /// Whether an event's <c>authenticated: "totp"</c> counts. Trusted as stated unless the policy asks for verified
+    /// step-up: then it counts only when RiskEngine accepted a code for the account within <c>stepUpValidity</c>
+    /// before the event (30 s after it allowed, for clocks a little apart), and that code is used up.
+    /// </summary>
+    private static bool StepUp(RiskPolicy policy, AccountState state, bool claimed, DateTimeOffset at)
+    {
+        if (!claimed) return false;
+        if (policy.Totp.StepUp == StepUpMode.TrustCaller) return true;
+        for (var i = 0; i < state.StepUps.Count; i++)
+        {
+            var accepted = state.StepUps[i];
+            if (accepted < at - policy.Totp.StepUpValidity || accepted > at + TimeSpan.FromSeconds(30)) continue;
+            state.StepUps.RemoveAt(i); // once per accepted code
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Allowed, unreversed spending in <paramref name="currency"/> over the 30 days up to <paramref name="at"/>.</summary>
@@ -246,6 +265,7 @@ internal static class DecisionMaker
             Currency = a.Amount.Currency.Value,
             CurrencySupported = asset is not null,
             TooLong = a.Until - a.At > policy.MaxLimitDuration,
+            Authenticated = StepUp(policy, state, a.TotpVerified, a.At),
         };
     }
 
@@ -271,7 +291,7 @@ internal static class DecisionMaker
         {
             Attempt = l,
             PasswordOk = l.PasswordOk,
-            TotpVerified = l.TotpVerified,
+            TotpVerified = StepUp(policy, state, l.TotpVerified, l.At),
             HasPriorLogin = state.HasLoggedIn,
             DeviceKnown = state.KnownDevices.Contains(l.Device.Value),
             CountryKnown = state.KnownCountries.Contains(l.Country.Value),
@@ -412,6 +432,7 @@ internal static class DecisionMaker
             state.Lockouts.Clear();
         }
         if (state.LockedUntil is { } until && until <= now) state.LockedUntil = null;
+        if (state.StepUps.Count > 0) AccountState.PruneBefore(state.StepUps, now - policy.Totp.StepUpValidity, static x => x);
         if (state.Limits.Count > 0) PruneLimits(state, now);
         if (state.Totp is { } totp)
             AccountState.PruneBefore(totp.Failures, now - policy.Totp.FailureWindow, static x => x);

@@ -202,7 +202,7 @@ public static class PolicyLoader
         var totp = new TotpPolicy(name, 6, 30, "SHA1", 1, 5, TimeSpan.FromMinutes(15));
         if (root.Optional("totp") is { } otp && otp.IsObject("an object"))
         {
-            otp.AllowOnly("issuer", "digits", "period", "algorithm", "drift", "maxFailures", "failureWindow");
+            otp.AllowOnly("issuer", "digits", "period", "algorithm", "drift", "maxFailures", "failureWindow", "stepUp", "stepUpValidity");
             var issuer = otp.Optional("issuer")?.String() ?? name;
             if (issuer.Contains(':', StringComparison.Ordinal)) otp.Child("issuer").Error("must not contain ':' (it separates issuer and account in otpauth URIs)");
             var digits = otp.Optional("digits")?.Int(6, 8) ?? 6;
@@ -214,7 +214,13 @@ public static class PolicyLoader
                 otp.Optional("algorithm")?.Enum("SHA1", "SHA256", "SHA512") ?? "SHA1",
                 otp.Optional("drift")?.Int(0, 2) ?? 1,
                 otp.Optional("maxFailures")?.Int(1, 100) ?? 5,
-                otp.Optional("failureWindow")?.Duration() ?? TimeSpan.FromMinutes(15));
+                otp.Optional("failureWindow")?.Duration() ?? TimeSpan.FromMinutes(15))
+            {
+                StepUp = otp.Optional("stepUp")?.Enum("verified", "trust-caller") == "verified" ? StepUpMode.Verified : StepUpMode.TrustCaller,
+                StepUpValidity = otp.Optional("stepUpValidity")?.Duration() ?? TimeSpan.FromMinutes(5),
+            };
+            if (totp.StepUpValidity > TimeSpan.FromHours(1) || totp.StepUpValidity < TimeSpan.FromSeconds(30))
+                otp.Child("stepUpValidity").Error("must be between 30s and 1h");
         }
 
         var coolDown = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);

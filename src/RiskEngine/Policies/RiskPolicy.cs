@@ -146,7 +146,28 @@ public sealed record FailedAttemptsPolicy(int Max, TimeSpan Window, TimeSpan Loc
 public sealed record IpThrottlePolicy(int MaxFailures, TimeSpan Window);
 
 /// <summary>TOTP parameters (RFC 6238).</summary>
-public sealed record TotpPolicy(string Issuer, int Digits, int Period, string Algorithm, int Drift, int MaxFailures, TimeSpan FailureWindow);
+public sealed record TotpPolicy(string Issuer, int Digits, int Period, string Algorithm, int Drift, int MaxFailures, TimeSpan FailureWindow)
+{
+    /// <summary>
+    /// What <c>authenticated: "totp"</c> on an event proves (<c>totp.stepUp</c>): with
+    /// <see cref="StepUpMode.Verified"/>, only a code RiskEngine itself accepted for the account within
+    /// <see cref="StepUpValidity"/> before the event, each accepted code once.
+    /// </summary>
+    public StepUpMode StepUp { get; init; } = StepUpMode.TrustCaller;
+
+    /// <summary>How long an accepted code stands for a later attempt (<c>totp.stepUpValidity</c>, default 5 minutes).</summary>
+    public TimeSpan StepUpValidity { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>What an event's <c>authenticated: "totp"</c> is taken to mean.</summary>
+public enum StepUpMode
+{
+    /// <summary>The caller checked the code (through RiskEngine or its own): the flag is believed (the first wave's meaning).</summary>
+    TrustCaller,
+
+    /// <summary>The flag counts only after RiskEngine accepted a code for the account shortly before, once per code.</summary>
+    Verified,
+}
 
 /// <summary>How freezes are lifted besides support.</summary>
 /// <param name="CoolDown">Reason code → time after which the freeze lifts by itself.</param>

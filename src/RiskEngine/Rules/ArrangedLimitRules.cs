@@ -15,7 +15,7 @@ public sealed class ArrangedLimitUnauthenticatedRule(RiskPolicy policy) : Policy
         var hit = Hit(ReasonCodes.LimitUnauthenticated, Outcome.Deny, "arranging a higher limit needs a verification code");
         LimitFact f = default!;
         When()
-            .Match(() => f, x => !x.Arrangement.TotpVerified);
+            .Match(() => f, x => !x.Authenticated);
         Then()
             .Do(_ => f.Add(hit));
     }

@@ -107,6 +107,9 @@ public sealed class LimitFact : MoneyFact
     /// <summary>The asset's policy (null when the currency is not supported).</summary>
     public AssetPolicy? Asset { get; init; }
 
+    /// <summary>A TOTP code verifies the arrangement (see <c>totp.stepUp</c>).</summary>
+    public bool Authenticated { get; init; }
+
     /// <summary>It would last longer than the policy's <c>limits.maxDuration</c>.</summary>
     public bool TooLong { get; init; }
 }

@@ -46,6 +46,12 @@ public sealed class AccountState
     /// <summary>TOTP enrolment, when the account has one.</summary>
     public TotpState? Totp { get; set; }
 
+    /// <summary>
+    /// When RiskEngine accepted TOTP codes for the account that no attempt has used yet (oldest first): with
+    /// <c>totp.stepUp: "verified"</c>, each lets one later <c>authenticated: "totp"</c> attempt count as verified.
+    /// </summary>
+    public List<DateTimeOffset> StepUps { get; set; } = [];
+
     /// <summary>The time of the account's latest decided event; much older events are rejected as out of order.</summary>
     public DateTimeOffset? LatestEventAt { get; set; }
 
@@ -64,6 +70,7 @@ public sealed class AccountState
         LockedUntil = LockedUntil,
         Lockouts = [.. Lockouts],
         Totp = Totp is null ? null : Totp with { Failures = [.. Totp.Failures] },
+        StepUps = [.. StepUps],
         LatestEventAt = LatestEventAt,
     };
 
@@ -91,6 +98,7 @@ public sealed class AccountState
         LockedUntil = other.LockedUntil;
         Replace(Lockouts, other.Lockouts);
         Totp = other.Totp;
+        Replace(StepUps, other.StepUps);
         LatestEventAt = other.LatestEventAt;
     }
 
@@ -109,6 +117,7 @@ public sealed class AccountState
         LockedUntil = null;
         Lockouts.Clear();
         Totp = null;
+        StepUps.Clear();
         LatestEventAt = null;
     }
 

@@ -27,6 +27,7 @@ public static class AccountStateCodec
         TotpConfirmed = 128,
         TotpConfirmedAt = 256,
         FreezeCase = 512,
+        StepUps = 1024,
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -47,7 +48,8 @@ public static class AccountStateCodec
             | (state.LockedUntil is not null ? Has.LockedUntil : 0) | (state.Totp is not null ? Has.Totp : 0) | (state.LatestEventAt is not null ? Has.LatestEventAt : 0)
             | (state.Limits.Count > 0 ? Has.Limits : 0) | (state.Totp is { Confirmed: true } ? Has.TotpConfirmed : 0)
             | (state.Totp is { ConfirmedAt: not null } ? Has.TotpConfirmedAt : 0)
-            | (state.Freeze is { EventType: not null } ? Has.FreezeCase : 0);
+            | (state.Freeze is { EventType: not null } ? Has.FreezeCase : 0)
+            | (state.StepUps.Count > 0 ? Has.StepUps : 0);
         w.Byte(Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
@@ -101,6 +103,7 @@ public static class AccountStateCodec
             if (t.ConfirmedAt is { } confirmedAt) w.Time(confirmedAt);
         }
         if (state.LatestEventAt is { } latest) w.Time(latest);
+        if (state.StepUps.Count > 0) w.Times(state.StepUps);
     }
 
     /// <summary>Decodes what <see cref="Encode(AccountState)"/> wrote, or the JSON that earlier versions stored.</summary>
@@ -154,6 +157,7 @@ public static class AccountStateCodec
             if ((has & Has.TotpConfirmedAt) != 0) s.Totp = s.Totp with { ConfirmedAt = r.Time() };
         }
         if ((has & Has.LatestEventAt) != 0) s.LatestEventAt = r.Time();
+        if ((has & Has.StepUps) != 0) r.Times(s.StepUps);
         if (!r.AtEnd) throw new FormatException("account state has trailing bytes");
     }
 

@@ -115,6 +115,13 @@ public sealed class TwoFactorService : ITwoFactorService
             {
                 status = TotpStatus.Accepted;
                 state.Totp = factor with { Confirmed = true, LastAcceptedStep = matched.Value, Failures = [], ConfirmedAt = confirming ? now : factor.ConfirmedAt };
+                if (!confirming)
+                {
+                    // A verified step-up for one later attempt (totp.stepUp: "verified"); a handful kept at most.
+                    AccountState.PruneBefore(state.StepUps, now - policy.Totp.StepUpValidity, static x => x);
+                    if (state.StepUps.Count >= 10) state.StepUps.RemoveAt(0);
+                    state.StepUps.Add(now);
+                }
                 // Self-service lifts a freeze only with a factor the account had before it: a factor enrolled on a
                 // frozen account may belong to whoever caused the freeze.
                 if (!confirming && state.Freeze is { } freeze && policy.Freeze.SelfService.Contains(freeze.Reason) &&

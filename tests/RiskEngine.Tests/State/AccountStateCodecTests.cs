@@ -28,6 +28,7 @@ public sealed class AccountStateCodecTests
         s.KnownCountries.AddRange(["US", "CN"]);
         s.LoginFailures.AddRange([T0.AddMinutes(-3), T0.AddMinutes(-1)]);
         s.Lockouts.Add(T0.AddHours(-2));
+        s.StepUps.Add(T0.AddMinutes(-2));
         return s;
     }
 
