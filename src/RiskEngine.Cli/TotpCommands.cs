@@ -54,6 +54,12 @@ internal static class TotpCommands
             var confirmed = await host.TwoFactor.ConfirmEnrollmentAsync(account, code, ct);
             Console.WriteLine();
             Console.WriteLine(confirmed.Succeeded ? "confirmed: the factor is active" : $"not confirmed: {confirmed.ReasonCode}; run enroll again");
+            if (confirmed.Succeeded)
+            {
+                // Shown once, like the secret: each works once instead of a code if the authenticator is lost.
+                Console.WriteLine("recovery codes (each works once; keep them offline):");
+                foreach (var r in enrollment.RecoveryCodes) Console.WriteLine("  " + r);
+            }
             return confirmed.Succeeded ? 0 : 1;
         })));
         return command;

@@ -69,7 +69,7 @@ public sealed class AccountState
         LoginFailures = [.. LoginFailures],
         LockedUntil = LockedUntil,
         Lockouts = [.. Lockouts],
-        Totp = Totp is null ? null : Totp with { Failures = [.. Totp.Failures] },
+        Totp = Totp is null ? null : Totp with { Failures = [.. Totp.Failures], RecoveryHashes = [.. Totp.RecoveryHashes] },
         StepUps = [.. StepUps],
         LatestEventAt = LatestEventAt,
     };
@@ -201,6 +201,9 @@ public sealed record TotpState(string ProtectedSecret, bool Confirmed, long Last
 
     /// <summary>Seconds per step.</summary>
     public int Period { get; init; } = 30;
+
+    /// <summary>SHA-256 hashes (hex) of the unused recovery codes, each over <c>account:code</c>.</summary>
+    public List<string> RecoveryHashes { get; init; } = [];
 
     /// <summary>
     /// When the first valid code confirmed the factor (null: before this was recorded, treated as long ago). A factor

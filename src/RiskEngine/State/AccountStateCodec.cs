@@ -28,6 +28,7 @@ public static class AccountStateCodec
         TotpConfirmedAt = 256,
         FreezeCase = 512,
         StepUps = 1024,
+        RecoveryHashes = 2048,
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -49,7 +50,8 @@ public static class AccountStateCodec
             | (state.Limits.Count > 0 ? Has.Limits : 0) | (state.Totp is { Confirmed: true } ? Has.TotpConfirmed : 0)
             | (state.Totp is { ConfirmedAt: not null } ? Has.TotpConfirmedAt : 0)
             | (state.Freeze is { EventType: not null } ? Has.FreezeCase : 0)
-            | (state.StepUps.Count > 0 ? Has.StepUps : 0);
+            | (state.StepUps.Count > 0 ? Has.StepUps : 0)
+            | (state.Totp is { RecoveryHashes.Count: > 0 } ? Has.RecoveryHashes : 0);
         w.Byte(Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
@@ -101,6 +103,7 @@ public static class AccountStateCodec
             w.UVar((ulong)t.Digits);
             w.UVar((ulong)t.Period);
             if (t.ConfirmedAt is { } confirmedAt) w.Time(confirmedAt);
+            if (t.RecoveryHashes.Count > 0) w.Strings(t.RecoveryHashes);
         }
         if (state.LatestEventAt is { } latest) w.Time(latest);
         if (state.StepUps.Count > 0) w.Times(state.StepUps);
@@ -155,6 +158,7 @@ public static class AccountStateCodec
             r.Times(failures);
             s.Totp = new TotpState(secret, (has & Has.TotpConfirmed) != 0, step, failures) { Algorithm = r.String(), Digits = (int)r.UVar(), Period = (int)r.UVar() };
             if ((has & Has.TotpConfirmedAt) != 0) s.Totp = s.Totp with { ConfirmedAt = r.Time() };
+            if ((has & Has.RecoveryHashes) != 0) r.Strings(s.Totp.RecoveryHashes);
         }
         if ((has & Has.LatestEventAt) != 0) s.LatestEventAt = r.Time();
         if ((has & Has.StepUps) != 0) r.Times(s.StepUps);

@@ -24,7 +24,8 @@ public interface ITwoFactorService
     ValueTask<TotpVerification> ConfirmEnrollmentAsync(AccountId account, string code, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Verifies a code. A valid code whose time step was already accepted (or is older than the last accepted one) is
+    /// Verifies a code — a TOTP code, or one of the enrolment's recovery codes (each usable once, counted by the same
+    /// throttle). A valid code whose time step was already accepted (or is older than the last accepted one) is
     /// <see cref="TotpStatus.Replayed"/>; <c>maxFailures</c> wrong codes in <c>failureWindow</c> freeze the account
     /// (<c>totp.failed_attempts</c>); a valid code lifts a freeze whose reason is in <c>freeze.selfService</c>.
     /// </summary>
@@ -37,8 +38,14 @@ public interface ITwoFactorService
 /// <param name="Uri">The <c>otpauth://totp/...</c> provisioning URI for authenticator apps.</param>
 public sealed record TotpEnrollment(AccountId Account, string Secret, string Uri)
 {
+    /// <summary>
+    /// Ten single-use recovery codes (<c>XXXXX-XXXXX</c>), usable instead of a TOTP code when the authenticator is
+    /// lost; stored only as hashes. Show them once with the secret.
+    /// </summary>
+    public IReadOnlyList<string> RecoveryCodes { get; init; } = [];
+
     /// <inheritdoc />
-    public override string ToString() => $"TotpEnrollment {{ Account = {Account}, Secret = (hidden), Uri = (hidden) }}";
+    public override string ToString() => $"TotpEnrollment {{ Account = {Account}, Secret = (hidden), Uri = (hidden), RecoveryCodes = (hidden) }}";
 }
 
 /// <summary>The result of <see cref="ITwoFactorService.EnrollAsync(AccountId, CancellationToken)"/>.</summary>

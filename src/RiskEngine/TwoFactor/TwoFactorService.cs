@@ -52,6 +52,7 @@ public sealed class TwoFactorService : ITwoFactorService
         var secret = RandomNumberGenerator.GetBytes(TotpCode.SecretBytes(totp.Algorithm));
         try
         {
+            var recovery = RecoveryCodes.Generate();
             var enrolled = await EditAsync(account, snapshot =>
             {
                 if (snapshot.State.Totp is { Confirmed: true }) return (false, false);
@@ -60,12 +61,13 @@ public sealed class TwoFactorService : ITwoFactorService
                     Algorithm = totp.Algorithm,
                     Digits = totp.Digits,
                     Period = totp.Period,
+                    RecoveryHashes = [.. recovery.Select(c => RecoveryCodes.Hash(account, c))],
                 };
                 return (true, true);
             }, cancellationToken);
             if (!enrolled) return new TotpEnrollmentResult(null, TotpStatus.AlreadyEnrolled);
             var base32 = Base32Encoding.ToString(secret).TrimEnd('=');
-            return new TotpEnrollmentResult(new TotpEnrollment(account, base32, Uri(totp, account, base32)), TotpStatus.Accepted);
+            return new TotpEnrollmentResult(new TotpEnrollment(account, base32, Uri(totp, account, base32)) { RecoveryCodes = recovery }, TotpStatus.Accepted);
         }
         finally
         {
@@ -91,12 +93,24 @@ public sealed class TwoFactorService : ITwoFactorService
             var factor = state.Totp;
             if (factor is null || factor.Confirmed == confirming)
                 return (false, Result(factor is null || !confirming ? TotpStatus.NotEnrolled : TotpStatus.AlreadyEnrolled));
-            if (!TotpCode.IsWellFormed(code, factor.Digits)) return (false, Result(TotpStatus.Malformed));
+            var recovery = !confirming && RecoveryCodes.IsWellFormed(code);
+            if (!recovery && !TotpCode.IsWellFormed(code, factor.Digits)) return (false, Result(TotpStatus.Malformed));
 
             AccountState.PruneBefore(factor.Failures, now - policy.Totp.FailureWindow, static x => x);
             if (factor.Failures.Count >= policy.Totp.MaxFailures) return (false, Result(TotpStatus.Throttled));
 
-            var matched = Match(factor, code, now, policy.Totp.Drift);
+            long? matched;
+            if (recovery)
+            {
+                // A recovery code stands for the current step: used once (its hash is removed), throttled alike.
+                var used = RecoveryCodes.Find(factor.RecoveryHashes, account, code);
+                matched = used < 0 ? null : Math.Max(factor.LastAcceptedStep + 1, TotpCode.Step(now, factor.Period));
+                if (used >= 0) factor = factor with { RecoveryHashes = [.. factor.RecoveryHashes.Where((_, i) => i != used)] };
+            }
+            else
+            {
+                matched = Match(factor, code, now, policy.Totp.Drift);
+            }
             var events = new List<AccountEvent>(1);
             TotpStatus status;
             if (matched is null)
