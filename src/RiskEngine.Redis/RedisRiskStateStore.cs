@@ -177,7 +177,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     [
         nameof(AccountState.Freeze), nameof(AccountState.Totp), nameof(AccountState.Limits), nameof(AccountState.LockedUntil),
         nameof(AccountState.Lockouts), nameof(AccountState.HasLoggedIn), nameof(AccountState.KnownDevices),
-        nameof(AccountState.KnownCountries), nameof(AccountState.LastLogin),
+        nameof(AccountState.KnownCountries), nameof(AccountState.LastLogin), nameof(AccountState.SupportLog),
     ];
 
     /// <summary>
@@ -190,7 +190,8 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     /// </summary>
     internal static bool MayExpire(AccountState state) =>
         state.Freeze is null && state.Totp is null && state.Limits.Count == 0 && state.LockedUntil is null && state.Lockouts.Count == 0 &&
-        !state.HasLoggedIn && state.KnownDevices.Count == 0 && state.KnownCountries.Count == 0 && state.LastLogin is null;
+        !state.HasLoggedIn && state.KnownDevices.Count == 0 && state.KnownCountries.Count == 0 && state.LastLogin is null &&
+        state.SupportLog.Count == 0;
 
     /// <inheritdoc />
     public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>

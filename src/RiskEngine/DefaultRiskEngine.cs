@@ -267,7 +267,10 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         var f = state.Freeze;
         DateTimeOffset? unfreezesAt = f is not null && policy.Freeze.CoolDown.TryGetValue(f.Reason, out var cd) ? f.At + cd : null;
         return new AccountStatus(account, f is not null, f?.Reason, f?.At, f is not null && policy.Freeze.SelfService.Contains(f.Reason),
-            unfreezesAt, state.LockedUntil is { } u && u > now ? u : null, state.Totp is { Confirmed: true });
+            unfreezesAt, state.LockedUntil is { } u && u > now ? u : null, state.Totp is { Confirmed: true })
+        {
+            SupportLog = [.. state.SupportLog],
+        };
     }
 
     /// <summary>

@@ -78,4 +78,8 @@ public sealed record AccountStatus(
     bool SelfService,
     DateTimeOffset? UnfreezesAt,
     DateTimeOffset? LockedUntil,
-    bool TotpEnrolled);
+    bool TotpEnrolled)
+{
+    /// <summary>What support did to the account outside decisions (factor resets): who, when, why; newest last.</summary>
+    public IReadOnlyList<State.SupportAction> SupportLog { get; init; } = [];
+}

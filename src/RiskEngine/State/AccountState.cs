@@ -46,6 +46,9 @@ public sealed class AccountState
     /// <summary>TOTP enrolment, when the account has one.</summary>
     public TotpState? Totp { get; set; }
 
+    /// <summary>What support did to the account outside decisions (a factor reset), newest last, at most 20: who, when, why.</summary>
+    public List<SupportAction> SupportLog { get; set; } = [];
+
     /// <summary>
     /// When RiskEngine accepted TOTP codes for the account that no attempt has used yet (oldest first): with
     /// <c>totp.stepUp: "verified"</c>, each lets one later <c>authenticated: "totp"</c> attempt count as verified.
@@ -71,6 +74,7 @@ public sealed class AccountState
         Lockouts = [.. Lockouts],
         Totp = Totp is null ? null : Totp with { Failures = [.. Totp.Failures], RecoveryHashes = [.. Totp.RecoveryHashes] },
         StepUps = [.. StepUps],
+        SupportLog = [.. SupportLog],
         LatestEventAt = LatestEventAt,
     };
 
@@ -99,6 +103,7 @@ public sealed class AccountState
         Replace(Lockouts, other.Lockouts);
         Totp = other.Totp;
         Replace(StepUps, other.StepUps);
+        Replace(SupportLog, other.SupportLog);
         LatestEventAt = other.LatestEventAt;
     }
 
@@ -118,6 +123,7 @@ public sealed class AccountState
         Lockouts.Clear();
         Totp = null;
         StepUps.Clear();
+        SupportLog.Clear();
         LatestEventAt = null;
     }
 
@@ -152,6 +158,13 @@ public sealed class AccountState
         list.Insert(i, item);
     }
 }
+
+/// <summary>Something support did to an account outside a decision.</summary>
+/// <param name="At">When (the engine's clock).</param>
+/// <param name="By">The agent.</param>
+/// <param name="Action">What: <c>totp.reset</c>.</param>
+/// <param name="Reason">Why, as the agent wrote it.</param>
+public sealed record SupportAction(DateTimeOffset At, string By, string Action, string Reason);
 
 /// <summary>Why and since when an account is frozen.</summary>
 /// <param name="Reason">The reason code, e.g. <c>velocity.count</c>.</param>

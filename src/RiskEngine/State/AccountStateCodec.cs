@@ -29,6 +29,7 @@ public static class AccountStateCodec
         FreezeCase = 512,
         StepUps = 1024,
         RecoveryHashes = 2048,
+        SupportLog = 4096,
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -51,7 +52,8 @@ public static class AccountStateCodec
             | (state.Totp is { ConfirmedAt: not null } ? Has.TotpConfirmedAt : 0)
             | (state.Freeze is { EventType: not null } ? Has.FreezeCase : 0)
             | (state.StepUps.Count > 0 ? Has.StepUps : 0)
-            | (state.Totp is { RecoveryHashes.Count: > 0 } ? Has.RecoveryHashes : 0);
+            | (state.Totp is { RecoveryHashes.Count: > 0 } ? Has.RecoveryHashes : 0)
+            | (state.SupportLog.Count > 0 ? Has.SupportLog : 0);
         w.Byte(Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
@@ -107,6 +109,17 @@ public static class AccountStateCodec
         }
         if (state.LatestEventAt is { } latest) w.Time(latest);
         if (state.StepUps.Count > 0) w.Times(state.StepUps);
+        if (state.SupportLog.Count > 0)
+        {
+            w.UVar((ulong)state.SupportLog.Count);
+            foreach (var a in state.SupportLog)
+            {
+                w.Time(a.At);
+                w.String(a.By);
+                w.String(a.Action);
+                w.String(a.Reason);
+            }
+        }
     }
 
     /// <summary>Decodes what <see cref="Encode(AccountState)"/> wrote, or the JSON that earlier versions stored.</summary>
@@ -162,6 +175,10 @@ public static class AccountStateCodec
         }
         if ((has & Has.LatestEventAt) != 0) s.LatestEventAt = r.Time();
         if ((has & Has.StepUps) != 0) r.Times(s.StepUps);
+        if ((has & Has.SupportLog) != 0)
+        {
+            for (var n = r.Count(); n > 0; n--) s.SupportLog.Add(new SupportAction(r.Time(), r.String(), r.String(), r.String()));
+        }
         if (!r.AtEnd) throw new FormatException("account state has trailing bytes");
     }
 

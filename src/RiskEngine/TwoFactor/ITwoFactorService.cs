@@ -30,6 +30,12 @@ public interface ITwoFactorService
     /// (<c>totp.failed_attempts</c>); a valid code lifts a freeze whose reason is in <c>freeze.selfService</c>.
     /// </summary>
     ValueTask<TotpVerification> VerifyAsync(AccountId account, string code, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Support removes a lost factor (and its recovery codes) so the user can enrol again; who and why are kept in
+    /// the account's support log. <see cref="TotpStatus.NotEnrolled"/> when there was none.
+    /// </summary>
+    ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A new factor's secret and provisioning URI. Show it to the user once; never log it.</summary>

@@ -160,6 +160,25 @@ public sealed class TwoFactorService : ITwoFactorService
         return result;
     }
 
+    /// <inheritdoc />
+    public async ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, CancellationToken cancellationToken = default)
+    {
+        if (TextRules.CheckIdentifier(by, 128, "by") is { } byError) throw new ArgumentException(byError, nameof(by));
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        if (reason.Length > 512) throw new ArgumentException("reason must be at most 512 characters", nameof(reason));
+        var now = _time.GetUtcNow();
+        return await EditAsync(account, snapshot =>
+        {
+            var state = snapshot.State;
+            if (state.Totp is null) return (false, TotpStatus.NotEnrolled);
+            state.Totp = null;
+            state.StepUps.Clear();
+            if (state.SupportLog.Count >= 20) state.SupportLog.RemoveAt(0);
+            state.SupportLog.Add(new SupportAction(now, by, "totp.reset", reason));
+            return (true, TotpStatus.Accepted);
+        }, cancellationToken);
+    }
+
     /// <summary>Compares the code with every step in the drift window in constant time, without stopping at a match.</summary>
     private long? Match(TotpState factor, string code, DateTimeOffset now, int drift)
     {

@@ -29,6 +29,7 @@ public sealed class AccountStateCodecTests
         s.LoginFailures.AddRange([T0.AddMinutes(-3), T0.AddMinutes(-1)]);
         s.Lockouts.Add(T0.AddHours(-2));
         s.StepUps.Add(T0.AddMinutes(-2));
+        s.SupportLog.Add(new SupportAction(T0.AddDays(-1), "agent-7", "totp.reset", "phone lost; identity checked by video call"));
         return s;
     }
 

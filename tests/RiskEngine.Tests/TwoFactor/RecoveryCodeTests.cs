@@ -59,3 +59,32 @@ public sealed class RecoveryCodeTests
         Assert.Equal("totp.failed_attempts", (await t.Engine.GetAccountStatusAsync(Alice)).FreezeReason);
     }
 }
+
+/// <summary>Support resets a lost factor; who and why stay in the account's support log.</summary>
+public sealed class FactorResetTests
+{
+    private static readonly AccountId Alice = AccountId.Create("alice");
+
+    [Fact]
+    public async Task A_reset_removes_the_factor_and_its_recovery_codes_and_logs_who_and_why()
+    {
+        await using var t = new TestEngine();
+        var e = (await t.TwoFactor.EnrollAsync(Alice)).Enrollment!;
+        var key = Rfc6238.FromBase32(Rfc6238.Query(e.Uri)["secret"]);
+        await t.TwoFactor.ConfirmEnrollmentAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())));
+        Assert.Equal(TotpStatus.AlreadyEnrolled, (await t.TwoFactor.EnrollAsync(Alice)).Status);
+
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TotpStatus.Accepted, await t.TwoFactor.ResetAsync(Alice, "agent-7", "phone lost; identity checked by video call"));
+        Assert.Equal(TotpStatus.NotEnrolled, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[0])).Status);
+        var status = await t.Engine.GetAccountStatusAsync(Alice);
+        Assert.False(status.TotpEnrolled);
+        var logged = Assert.Single(status.SupportLog);
+        Assert.Equal(("agent-7", "totp.reset", "phone lost; identity checked by video call", t.Time.GetUtcNow()), (logged.By, logged.Action, logged.Reason, logged.At));
+        Assert.NotNull((await t.TwoFactor.EnrollAsync(Alice)).Enrollment); // the user can enrol again
+        Assert.Equal(TotpStatus.Accepted, await t.TwoFactor.ResetAsync(Alice, "agent-7", "abandoned enrolment"));
+        Assert.Equal(TotpStatus.NotEnrolled, await t.TwoFactor.ResetAsync(Alice, "agent-7", "again"));
+        Assert.Equal(2, (await t.Engine.GetAccountStatusAsync(Alice)).SupportLog.Count);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await t.TwoFactor.ResetAsync(Alice, "agent\u0007", "x"));
+    }
+}
