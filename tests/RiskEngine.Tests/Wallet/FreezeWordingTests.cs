@@ -8,12 +8,6 @@ namespace RiskEngine.Tests.Wallet;
 /// <summary>Every freeze tells the user why in words, in every language; policies cannot word it with holes.</summary>
 public sealed class FreezeWordingTests
 {
-    private static JsonObject ExamplePolicy() =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "policy.example.json")))!.AsObject();
-
-    private static IReadOnlyList<PolicyError> Errors(JsonObject policy) =>
-        PolicyLoader.TryLoad(System.Text.Encoding.UTF8.GetBytes(policy.ToJsonString()), "p.json").Errors;
-
     [Fact]
     public async Task A_freeze_reason_the_policy_does_not_word_is_said_in_the_engines_words_not_as_a_code()
     {
@@ -31,9 +25,7 @@ public sealed class FreezeWordingTests
     [Fact]
     public void A_language_the_engine_does_not_word_must_word_every_freeze_reason()
     {
-        var policy = ExamplePolicy();
-        policy["messages"]!["fr"] = JsonNode.Parse("""{"account.frozen": "Compte gelé : {reason}.", "account.unfrozen": "Compte actif.", "velocity.count": "trop de paiements"}""");
-        var error = Assert.Single(Errors(policy));
+        var error = Assert.Single(TestPolicies.ErrorsOf(p => p["messages"]!["fr"] = JsonNode.Parse("""{"account.frozen": "Compte gelé : {reason}.", "account.unfrozen": "Compte actif.", "velocity.count": "trop de paiements"}""")));
         Assert.Equal("$.messages.fr", error.Path);
         Assert.Contains("velocity.amount", error.Message, StringComparison.Ordinal);
         Assert.Contains("account.reported", error.Message, StringComparison.Ordinal);
@@ -42,9 +34,7 @@ public sealed class FreezeWordingTests
     [Fact]
     public void A_template_with_an_unknown_placeholder_is_refused()
     {
-        var policy = ExamplePolicy();
-        policy["messages"]!["en"]!["account.unfrozen"] = "Welcome back, {firstName}.";
-        var error = Assert.Single(Errors(policy));
+        var error = Assert.Single(TestPolicies.ErrorsOf(p => p["messages"]!["en"]!["account.unfrozen"] = "Welcome back, {firstName}."));
         Assert.Equal("$.messages.en['account.unfrozen']", error.Path);
         Assert.Contains("{firstName}", error.Message, StringComparison.Ordinal);
     }
