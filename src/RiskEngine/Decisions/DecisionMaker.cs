@@ -205,7 +205,7 @@ internal static class DecisionMaker
         if (policy.Velocity.Count > 0)
             AccountState.InsertOrdered(state.Attempts, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
         if (outcome == Outcome.Allow)
-            AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, t.Id.Value, Channel: t.Channel), static x => x.At);
+            AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, AmountEntry.KeyOf(t.Id.Value), Channel: t.Channel), static x => x.At);
     }
 
     /// <summary>
@@ -239,9 +239,10 @@ internal static class DecisionMaker
     /// <summary>What the account's allowed transactions (the 30-day cap window) say about the one a reversal names.</summary>
     private static ReversalFact ReversalFactFor(TransactionReversal r, AccountState state)
     {
+        var key = AmountEntry.KeyOf(r.Transaction.Value);
         foreach (var a in state.Allowed)
         {
-            if (a.Event == r.Transaction.Value) return new ReversalFact { Reversal = r, Known = true, AlreadyReversed = a.Reversed };
+            if (a.EventKey == key) return new ReversalFact { Reversal = r, Known = true, AlreadyReversed = a.Reversed };
         }
         return new ReversalFact { Reversal = r };
     }
@@ -249,7 +250,8 @@ internal static class DecisionMaker
     /// <summary>Takes the transaction out of the caps, keeping its entry so a second reversal is recognised.</summary>
     private static void Reverse(AccountState state, string transaction)
     {
-        var i = state.Allowed.FindIndex(a => a.Event == transaction);
+        var key = AmountEntry.KeyOf(transaction);
+        var i = state.Allowed.FindIndex(a => a.EventKey == key);
         if (i >= 0) state.Allowed[i] = state.Allowed[i] with { Reversed = true };
     }
 

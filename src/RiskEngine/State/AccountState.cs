@@ -186,10 +186,18 @@ public sealed record FreezeState(string Reason, DateTimeOffset At, string Event)
 }
 
 /// <summary>An amount at a time, for cap and velocity windows.</summary>
-/// <param name="Event">The transaction's event id (allowed transactions: what a reversal names).</param>
+/// <param name="EventKey">
+/// For allowed transactions, <see cref="KeyOf"/> of the transaction's event id: what a reversal names. A hash, not the
+/// id, so reading an account allocates no id strings; 64 bits never collide within one account's 30-day window.
+/// </param>
 /// <param name="Reversed">A reversal took it out of the caps; it stays so a second reversal is recognised.</param>
 /// <param name="Channel">The payment channel it went through, when named (channel caps count only their own).</param>
-public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount, string? Event = null, bool Reversed = false, string? Channel = null);
+public readonly record struct AmountEntry(DateTimeOffset At, string Currency, decimal Amount, ulong EventKey = 0, bool Reversed = false, string? Channel = null)
+{
+    /// <summary>The key of an event id (XXH3 of its UTF-16 code units; never 0, which means none).</summary>
+    public static ulong KeyOf(string eventId) =>
+        System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(eventId.AsSpan())) | 1;
+}
 
 /// <summary>A limit the user arranged in advance.</summary>
 /// <param name="UsedBefore">What the account had spent in the currency over the 30 days before it was arranged: while the

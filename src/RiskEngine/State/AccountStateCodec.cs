@@ -245,7 +245,7 @@ public static class AccountStateCodec
                 Var((long)a.At.Offset.TotalMinutes);
                 String(a.Currency);
                 Decimal(a.Amount);
-                String(a.Event ?? "");
+                UVar(a.EventKey);
                 Byte(a.Reversed ? (byte)1 : (byte)0);
                 String(a.Channel ?? "");
             }
@@ -348,11 +348,11 @@ public static class AccountStateCodec
                 var at = At(ticks, Var());
                 var currency = String();
                 var amount = Decimal();
-                var id = String();
+                var key = UVar();
                 var flags = Byte();
                 if (flags > 1) throw new FormatException("account state has an invalid entry flag");
                 var channel = String();
-                list.Add(new AmountEntry(at, currency, amount, id.Length == 0 ? null : id, flags == 1, channel.Length == 0 ? null : channel));
+                list.Add(new AmountEntry(at, currency, amount, key, flags == 1, channel.Length == 0 ? null : channel));
             }
         }
 

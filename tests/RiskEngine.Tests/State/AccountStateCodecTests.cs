@@ -20,7 +20,7 @@ public sealed class AccountStateCodecTests
             LatestEventAt = new DateTimeOffset(2026, 11, 27, 5, 30, 0, TimeSpan.FromMinutes(-330)),
             Totp = new TotpState("CfDJ8-envelope", Confirmed: true, LastAcceptedStep: 59_000_000, Failures: [T0, T0.AddSeconds(1)]) { Algorithm = "SHA256", Digits = 8, Period = 60, ConfirmedAt = T0.AddDays(-3), RecoveryHashes = ["ab12", "cd34"] },
         };
-        s.Allowed.AddRange([new AmountEntry(T0.AddDays(-29), "USD", 1234.5678m), new AmountEntry(T0, "CNY", 0.01m, "tx-9", Reversed: true, Channel: "card"), new AmountEntry(T0.AddTicks(1), "BTC", 123456789012345.12345678m)]);
+        s.Allowed.AddRange([new AmountEntry(T0.AddDays(-29), "USD", 1234.5678m), new AmountEntry(T0, "CNY", 0.01m, AmountEntry.KeyOf("tx-9"), Reversed: true, Channel: "card"), new AmountEntry(T0.AddTicks(1), "BTC", 123456789012345.12345678m)]);
         s.Attempts.AddRange([new AmountEntry(T0.AddSeconds(-5), "USD", -0m), new AmountEntry(T0, "USD", 79228162514264337593543950335m)]);
         s.Limits["USD"] = new ArrangedLimit(50_000m, T0, new DateTimeOffset(2026, 12, 27, 10, 0, 0, TimeSpan.FromHours(8)), 1234.56m);
         s.Limits["CNY"] = new ArrangedLimit(0.5m, T0.AddDays(-1), T0.AddDays(1));
