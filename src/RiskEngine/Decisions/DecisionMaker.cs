@@ -409,6 +409,7 @@ internal static class DecisionMaker
         values["at"] = @case.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
         if (@case.Amount is { } amount) values["amount"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (@case.Currency is { } currency) values["currency"] = currency;
+        foreach (var language in BuiltInWording.Languages) values["case:" + language] = BuiltInWording.CasePhrase(language, @case);
         return values;
     }
 

@@ -45,6 +45,36 @@ public static class BuiltInWording
     /// <summary>Placeholders a template may use.</summary>
     public static FrozenSet<string> Placeholders { get; } = new[]
     {
-        "reason", "phone", "chat", "email", "account", "amount", "currency", "event", "at",
+        "reason", "phone", "chat", "email", "account", "amount", "currency", "event", "at", "case",
     }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <c>{case}</c>: what support will ask about, as a phrase in <paramref name="language"/> (en for a language the
+    /// engine does not word) — the payment with its amount and time, the sign-in with its time and country, …
+    /// </summary>
+    public static string CasePhrase(string language, Events.SupportCase c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var at = c.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        var amount = c.Amount?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (language == "zh-CN")
+        {
+            return c.Type switch
+            {
+                "transaction" when amount is not null => $"{at} 的 {amount} {c.Currency} 付款",
+                "login" => c.Country is { } cc ? $"{at} 来自 {cc} 的登录" : $"{at} 的登录",
+                "report" => $"您在 {at} 报告的操作",
+                "totp" => $"{at} 输入的验证码",
+                _ => $"{at} 发生的操作",
+            };
+        }
+        return c.Type switch
+        {
+            "transaction" when amount is not null => $"the payment of {amount} {c.Currency} on {at}",
+            "login" => c.Country is { } country ? $"the sign-in from {country} on {at}" : $"the sign-in on {at}",
+            "report" => $"the activity you reported on {at}",
+            "totp" => $"the verification codes entered on {at}",
+            _ => $"what happened on {at}",
+        };
+    }
 }

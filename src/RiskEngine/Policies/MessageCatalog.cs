@@ -34,6 +34,8 @@ public sealed class MessageCatalog
 
     private string? Lookup(string language, string name, IReadOnlyDictionary<string, string> values)
     {
+        // {case} is worded per language: the engine put one phrase per language it words beside the values.
+        if (name == "case") return values.GetValueOrDefault("case:" + language) ?? values.GetValueOrDefault("case:en");
         if (!values.TryGetValue(name, out var value)) return null;
         // {reason} holds a reason code: the policy's words for it in the language, else the engine's own, else the
         // policy's default language, and only then the code itself.

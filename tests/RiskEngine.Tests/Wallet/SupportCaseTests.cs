@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using RiskEngine.Decisions;
 using RiskEngine.Domain;
 using RiskEngine.Events;
@@ -35,6 +36,34 @@ public sealed class SupportCaseTests : IDisposable
             (c.Account.Value, c.Event, c.Type, c.Amount, c.Currency, c.Country, c.At, c.Reason));
         Assert.Equal($"Frozen because of an unusually high number of transactions in a short time. Support will ask about 12.5 USD at 2026-11-27 10:00 UTC (event {last.EventId}).", frozen.Message["en"]);
         Assert.Contains("12.5 USD", frozen.Message["zh-CN"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_embedded_default_tells_the_user_which_payment_or_sign_in_support_will_ask_about_in_both_languages()
+    {
+        using var provider = new ServiceCollection()
+            .AddSingleton<TimeProvider>(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestEngine.T0))
+            .AddRiskEngine(o => o.MaxFutureSkew = null)
+            .BuildServiceProvider();
+        var engine = provider.GetRequiredService<IRiskEngine>();
+        Decision last = null!;
+        for (var i = 0; i < 6; i++)
+        {
+            last = (await engine.EvaluateAsync(new TransactionAttempt(EventId.Create($"p{i}"), TestEngine.T0.AddSeconds(i), AccountId.Create("a"),
+                Money.Create(25m, "USD"), CountryCode.Create("US"), DeviceId.Create("d")))).GetDecisionOrThrow();
+        }
+        var frozen = Assert.IsType<AccountFrozen>(Assert.Single(last.Events));
+        Assert.EndsWith("Have ready your account id and the payment of 25 USD on 2026-11-27 10:00 UTC.", frozen.Message["en"], StringComparison.Ordinal);
+        Assert.Contains("2026-11-27 10:00 UTC 的 25 USD 付款", frozen.Message["zh-CN"], StringComparison.Ordinal);
+
+        var login = (await engine.EvaluateAsync(new LoginAttempt(EventId.Create("l1"), TestEngine.T0.AddHours(1), AccountId.Create("b"), true, DeviceId.Create("d"), CountryCode.Create("US"))
+            { Location = new GeoPoint(40.71, -74.01) })).GetDecisionOrThrow();
+        Assert.Equal(Outcome.Allow, login.Outcome);
+        var travel = (await engine.EvaluateAsync(new LoginAttempt(EventId.Create("l2"), TestEngine.T0.AddHours(1.5), AccountId.Create("b"), true, DeviceId.Create("d"), CountryCode.Create("GB"))
+            { Location = new GeoPoint(51.51, -0.13) })).GetDecisionOrThrow();
+        var loginFrozen = Assert.IsType<AccountFrozen>(Assert.Single(travel.Events));
+        Assert.Contains("the sign-in from GB on 2026-11-27 11:30 UTC", loginFrozen.Message["en"], StringComparison.Ordinal);
+        Assert.DoesNotContain("{", loginFrozen.Message["en"], StringComparison.Ordinal);
     }
 
     [Fact]
