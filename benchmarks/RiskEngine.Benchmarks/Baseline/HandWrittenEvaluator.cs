@@ -17,6 +17,10 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
     private readonly Dictionary<string, (string Fingerprint, Outcome Outcome)> _decided = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<DateTimeOffset>> _ipFailures = new(StringComparer.Ordinal);
 
+    // Verified step-up: a claimed "totp" counts only after a code was accepted through RiskEngine, and a stream of
+    // events alone never carries one, so under that policy setting every claim is refused.
+    private readonly bool _trustClaims = policy.Totp.StepUp == RiskEngine.Policies.StepUpMode.TrustCaller;
+
     /// <summary>Decides one event; null when the engine would reject it.</summary>
     public Outcome? Decide(RiskEvent e)
     {
@@ -97,7 +101,7 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
             }
             var amount = t.Amount.Amount;
             if (amount > perTx || daily + amount > dayCap || monthly + amount > asset.Monthly) o = Max(o, Outcome.Deny);
-            if (!t.TotpVerified && asset.ChallengeAbove is { } c && amount > c) o = Max(o, Outcome.Challenge);
+            if (!(t.TotpVerified && _trustClaims) && asset.ChallengeAbove is { } c && amount > c) o = Max(o, Outcome.Challenge);
         }
         if (!frozen)
         {
@@ -132,7 +136,7 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
         var o = a.FrozenReason is not null ? Outcome.Deny : Outcome.Allow;
         if (!policy.Assets.TryGetValue(l.Amount.Currency, out var asset)) o = Outcome.Deny;
         else if (l.Amount.Amount > asset.MaxArrangedLimit) o = Outcome.Deny;
-        if (!l.TotpVerified) o = Outcome.Deny;
+        if (!(l.TotpVerified && _trustClaims)) o = Outcome.Deny;
         if (o == Outcome.Allow) a.Limits[l.Amount.Currency.Value] = (l.Amount.Amount, l.At, l.Until);
         return o;
     }
@@ -197,7 +201,7 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
                     o = Max(o, it.Then);
                 }
             }
-            if (a.HasLoggedIn && !l.TotpVerified)
+            if (a.HasLoggedIn && !(l.TotpVerified && _trustClaims))
             {
                 if (p.NewDevice != Outcome.Allow && !a.Devices.Contains(l.Device.Value)) o = Max(o, p.NewDevice);
                 if (p.NewCountry != Outcome.Allow && !a.Countries.Contains(l.Country.Value)) o = Max(o, p.NewCountry);
