@@ -281,8 +281,8 @@ public static class PolicyLoader
                 }
                 if (!BuiltInWording.Languages.Contains(language))
                 {
-                    // The engine words every freeze reason in en and zh-CN only: another language must word them all.
-                    var missing = ReasonCodes.Freezing.Where(c => !map.ContainsKey(c)).Order(StringComparer.Ordinal).ToArray();
+                    // The engine words every reason code in en and zh-CN only: another language must word them all.
+                    var missing = ReasonCodes.All.Where(c => !map.ContainsKey(c)).Order(StringComparer.Ordinal).ToArray();
                     if (missing.Length > 0)
                         node.Error($"has no wording for {string.Join(", ", missing)}; the engine words them in {string.Join(" and ", BuiltInWording.Languages)} only");
                 }

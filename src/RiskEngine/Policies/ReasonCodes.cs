@@ -46,6 +46,13 @@ public static class ReasonCodes
         AccountReported,
     }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>Every reason code the engine emits (each has the engine's own words in en and zh-CN).</summary>
+    public static readonly IReadOnlyList<string> All = typeof(ReasonCodes)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToArray();
+
     /// <summary>Freeze reasons only support may lift: never listed in <c>freeze.selfService</c>.</summary>
     public static readonly FrozenSet<string> SupportOnly = new[] { AccountReported }.ToFrozenSet(StringComparer.Ordinal);
 }

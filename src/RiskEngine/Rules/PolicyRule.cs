@@ -46,7 +46,12 @@ public abstract class PolicyRule : Rule
     /// <summary>The policy's message for <paramref name="code"/>, or null when it has none (then callers describe the event).</summary>
     protected string? Message(string code, string? reason = null)
     {
-        if (Policy.Messages.Find(Policy.Messages.DefaultLanguage, code) is null) return null;
+        var language = Policy.Messages.DefaultLanguage;
+        if (Policy.Messages.Find(language, code) is null)
+        {
+            // English keeps the rules' texts (they name the currency, limit or region); zh-CN gets the engine's words.
+            return language == "en" ? null : BuiltInWording.Find(language, code);
+        }
         return Policy.Messages.RenderOne(Policy.Messages.DefaultLanguage, code, Placeholders(Policy, reason ?? code), "");
     }
 

@@ -32,6 +32,30 @@ public sealed class FreezeWordingTests
     }
 
     [Fact]
+    public void The_engine_words_every_reason_code_it_emits_in_en_and_zh_CN()
+    {
+        Assert.True(ReasonCodes.All.Count >= 30);
+        foreach (var code in ReasonCodes.All)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(BuiltInWording.Find("en", code)), $"no en words for {code}");
+            Assert.False(string.IsNullOrWhiteSpace(BuiltInWording.Find("zh-CN", code)), $"no zh-CN words for {code}");
+        }
+    }
+
+    [Fact]
+    public async Task A_policy_in_zh_CN_alone_gets_decision_messages_in_zh_CN()
+    {
+        await using var t = new TestEngine(p =>
+        {
+            p["messages"]!.AsObject().Remove("en");
+            p.Remove("velocity");
+        });
+        var d = await t.Decide(t.Tx("a", 15_000m));
+        DecisionAssert.Is(d, Outcome.Deny, "cap.per_transaction");
+        Assert.Equal("金额超过单笔限额", d.Reasons.Single(r => r.Code == "cap.per_transaction").Message);
+    }
+
+    [Fact]
     public void A_template_with_an_unknown_placeholder_is_refused()
     {
         var error = Assert.Single(TestPolicies.ErrorsOf(p => p["messages"]!["en"]!["account.unfrozen"] = "Welcome back, {firstName}."));
