@@ -159,12 +159,14 @@ internal static class DecisionMaker
             {
                 var v = policy.Velocity[i];
                 var start = t.At - v.Window;
-                int count = 1;
+                // With "below", only small attempts of the entry's currency count (card testing).
+                var thisCounts = v.Below is not { } below || (v.Currency == currency && t.Amount.Amount < below);
+                int count = thisCounts ? 1 : 0;
                 decimal amount = v.Currency is { } vc && vc == currency ? t.Amount.Amount : 0;
                 foreach (var a in state.Attempts)
                 {
                     if (a.At <= start || a.At > t.At) continue;
-                    count++;
+                    if (v.Below is not { } b || (v.Currency is { } bc && a.Currency == bc.Value && a.Amount < b)) count++;
                     if (v.Currency is { } c && a.Currency == c.Value) amount += a.Amount;
                 }
                 counts[i] = count;
@@ -285,6 +287,7 @@ internal static class DecisionMaker
         if (l.Location is { } here && state.LastLogin is { } last && l.At >= last.At)
         {
             var km = here.DistanceKm(new GeoPoint(last.Latitude, last.Longitude));
+            if (p.ImpossibleTravel is { MinKm: > 0 } travel && km < travel.MinKm) km = 0; // jitter within a city is no travel
             var hours = (l.At - last.At).TotalHours;
             // Same instant: any real distance is impossible; a few km is GPS/IP geolocation noise.
             kmh = hours > 0 ? km / hours : km > 50 ? double.PositiveInfinity : 0;

@@ -144,7 +144,7 @@ public static class PolicyLoader
         foreach (var v in root.Optional("velocity")?.Items() ?? [])
         {
             if (!v.IsObject("an object")) continue;
-            v.AllowOnly("id", "window", "maxCount", "maxAmount", "currency", "then", "mode");
+            v.AllowOnly("id", "window", "maxCount", "maxAmount", "currency", "then", "mode", "below");
             var id = v.Required("id")?.String() ?? "?";
             if (velocity.Any(x => x.Id == id)) v.Child("id").Error($"'{id}' is used by another velocity entry");
             var window = v.Required("window")?.Duration() ?? TimeSpan.Zero;
@@ -160,9 +160,12 @@ public static class PolicyLoader
             if (maxCount is null && maxAmount is null) v.Error("needs maxCount, maxAmount, or both");
             if (maxAmount is not null && currency is null && v.Optional("currency") is null) v.Error("maxAmount needs a currency");
             var then = v.Optional("then")?.OutcomeValue() ?? Outcome.Freeze;
+            var below = v.Optional("below")?.PositiveDecimal();
+            if (below is not null && v.Optional("currency") is null) v.Child("below").Error("needs a currency (amounts of different currencies are not comparable)");
             velocity.Add(new VelocityLimit(id, window, maxCount, maxAmount, currency, then)
             {
                 Shadow = v.Optional("mode")?.Enum("enforce", "shadow") == "shadow",
+                Below = below,
             });
         }
 
@@ -173,8 +176,13 @@ public static class PolicyLoader
             ImpossibleTravelPolicy? travel = null;
             if (ln.Optional("impossibleTravel") is { } tn && tn.IsObject("an object"))
             {
-                tn.AllowOnly("maxKmh", "then");
-                travel = new ImpossibleTravelPolicy((double)(tn.Required("maxKmh")?.PositiveDecimal() ?? 1), tn.Optional("then")?.OutcomeValue() ?? Outcome.Freeze);
+                tn.AllowOnly("maxKmh", "then", "minKm");
+                var minKm = 0m;
+                if (tn.Optional("minKm") is { } mk && mk.PositiveDecimal() is { } km) minKm = km; // 0 is the default; a given value must be > 0
+                travel = new ImpossibleTravelPolicy((double)(tn.Required("maxKmh")?.PositiveDecimal() ?? 1), tn.Optional("then")?.OutcomeValue() ?? Outcome.Freeze)
+                {
+                    MinKm = (double)minKm,
+                };
             }
             FailedAttemptsPolicy? failed = null;
             if (ln.Optional("failedAttempts") is { } fn && fn.IsObject("an object"))

@@ -126,6 +126,9 @@ public sealed record VelocityLimit(string Id, TimeSpan Window, int? MaxCount, de
 {
     /// <summary>Shadow mode: evaluated and reported under <c>shadow</c>, never changes an outcome.</summary>
     public bool Shadow { get; init; }
+
+    /// <summary>With <see cref="Currency"/>: count only attempts in that currency below this amount (card testing: many tiny payments).</summary>
+    public decimal? Below { get; init; }
 }
 
 /// <summary>Unusual-login rules.</summary>
@@ -137,7 +140,11 @@ public sealed record LoginPolicy(
     IpThrottlePolicy? IpThrottle);
 
 /// <summary>Speed above <see cref="MaxKmh"/> between two sign-ins decides <see cref="Then"/>.</summary>
-public sealed record ImpossibleTravelPolicy(double MaxKmh, Outcome Then);
+public sealed record ImpossibleTravelPolicy(double MaxKmh, Outcome Then)
+{
+    /// <summary>Moves shorter than this never count as travel (GPS and IP-geolocation jitter within a city; default 0).</summary>
+    public double MinKm { get; init; }
+}
 
 /// <summary>Failed-password lockout with escalation to freeze.</summary>
 public sealed record FailedAttemptsPolicy(int Max, TimeSpan Window, TimeSpan Lockout, int FreezeAfterLockouts, TimeSpan LockoutWindow);

@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using RiskEngine.Decisions;
+using RiskEngine.Events;
+
+namespace RiskEngine.Tests.Detection;
+
+/// <summary>The contract's detection fields: location jitter is not travel; card testing counts tiny payments.</summary>
+public sealed class DetectionFieldTests
+{
+    [Fact]
+    public async Task Sign_ins_a_few_kilometres_apart_seconds_apart_are_jitter_below_min_km_and_travel_without_it()
+    {
+        async Task<Decision> SecondSignIn(Action<JsonObject> edit)
+        {
+            await using var t = new TestEngine(edit);
+            DecisionAssert.Is(await t.Decide(t.Login("a", true, TimeSpan.Zero, at: new GeoPoint(31.2304, 121.4737))), Outcome.Allow);
+            // ~7 km across Shanghai, 20 seconds later: 1,260 km/h on paper.
+            return await t.Decide(t.Login("a", true, TimeSpan.FromSeconds(20), at: new GeoPoint(31.2304, 121.5466)));
+        }
+
+        DecisionAssert.Is(await SecondSignIn(_ => { }), Outcome.Freeze, "login.impossible_travel");
+        DecisionAssert.Is(await SecondSignIn(p => p["logins"]!["impossibleTravel"]!["minKm"] = 10), Outcome.Allow);
+    }
+
+    [Fact]
+    public async Task A_velocity_entry_with_below_counts_only_tiny_payments_of_its_currency()
+    {
+        static void CardTesting(JsonObject p) =>
+            p["velocity"] = JsonNode.Parse("""[{"id": "card-testing", "window": "10m", "maxCount": 3, "currency": "USD", "below": 5, "then": "freeze"}]""");
+
+        await using var t = new TestEngine(CardTesting);
+        for (var i = 0; i < 3; i++) DecisionAssert.Is(await t.Decide(t.Tx("tester", 1m, after: TimeSpan.FromSeconds(i))), Outcome.Allow);
+        DecisionAssert.Is(await t.Decide(t.Tx("tester", 1m, after: TimeSpan.FromSeconds(3))), Outcome.Freeze, "velocity.count");
+
+        await using var u = new TestEngine(CardTesting);
+        for (var i = 0; i < 6; i++) DecisionAssert.Is(await u.Decide(u.Tx("shopper", 40m, after: TimeSpan.FromSeconds(i))), Outcome.Allow);
+        for (var i = 0; i < 3; i++) DecisionAssert.Is(await u.Decide(u.Tx("shopper", 1m, currency: "CNY", after: TimeSpan.FromSeconds(10 + i))), Outcome.Allow);
+    }
+
+    [Fact]
+    public void Below_without_a_currency_and_a_negative_min_km_are_refused()
+    {
+        Assert.Contains(TestPolicies.ErrorsOf(p => p["velocity"] = JsonNode.Parse("""[{"id": "x", "window": "10m", "maxCount": 3, "below": 5}]""")),
+            e => e.Path == "$.velocity[0].below" && e.Message.Contains("currency", StringComparison.Ordinal));
+        Assert.Contains(TestPolicies.ErrorsOf(p => p["logins"]!["impossibleTravel"]!["minKm"] = -1), e => e.Path == "$.logins.impossibleTravel.minKm");
+    }
+}
