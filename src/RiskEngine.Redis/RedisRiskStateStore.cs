@@ -178,6 +178,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
         nameof(AccountState.Freeze), nameof(AccountState.Totp), nameof(AccountState.Limits), nameof(AccountState.LockedUntil),
         nameof(AccountState.Lockouts), nameof(AccountState.HasLoggedIn), nameof(AccountState.KnownDevices),
         nameof(AccountState.KnownCountries), nameof(AccountState.LastLogin), nameof(AccountState.SupportLog),
+        nameof(AccountState.PaymentDevices), nameof(AccountState.PaymentCountries),
     ];
 
     /// <summary>
@@ -191,7 +192,7 @@ public sealed class RedisRiskStateStore : IRiskStateStore
     internal static bool MayExpire(AccountState state) =>
         state.Freeze is null && state.Totp is null && state.Limits.Count == 0 && state.LockedUntil is null && state.Lockouts.Count == 0 &&
         !state.HasLoggedIn && state.KnownDevices.Count == 0 && state.KnownCountries.Count == 0 && state.LastLogin is null &&
-        state.SupportLog.Count == 0;
+        state.SupportLog.Count == 0 && state.PaymentDevices.Count == 0 && state.PaymentCountries.Count == 0;
 
     /// <inheritdoc />
     public ValueTask<StoredDecision?> FindDecisionAsync(AccountId account, EventId eventId, CancellationToken cancellationToken = default) =>

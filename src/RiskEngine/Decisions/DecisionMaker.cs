@@ -190,6 +190,9 @@ internal static class DecisionMaker
             MonthlyCap = monthlyCap,
             ChallengeAbove = asset?.ChallengeAbove,
             Authenticated = StepUp(policy, state, t.TotpVerified, t.At),
+            HasHistory = state.LatestEventAt is not null,
+            DeviceKnown = state.KnownDevices.Contains(t.Device.Value) || state.PaymentDevices.Contains(t.Device.Value),
+            CountryKnown = state.KnownCountries.Contains(t.Origin.Value) || state.PaymentCountries.Contains(t.Origin.Value),
             ChannelCapsApply = channelCaps is not null,
             ChannelPerTransactionCap = channelCaps?.PerTransaction ?? 0,
             ChannelDailyUsed = channelDaily,
@@ -206,8 +209,10 @@ internal static class DecisionMaker
         if (state.Freeze is not null) return; // attempts on a frozen account count towards nothing
         if (policy.Velocity.Count > 0)
             AccountState.InsertOrdered(state.Attempts, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount), static x => x.At);
-        if (outcome == Outcome.Allow)
-            AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, AmountEntry.KeyOf(t.Id.Value), Channel: t.Channel), static x => x.At);
+        if (outcome != Outcome.Allow) return;
+        AccountState.InsertOrdered(state.Allowed, new AmountEntry(t.At, t.Amount.Currency.Value, t.Amount.Amount, AmountEntry.KeyOf(t.Id.Value), Channel: t.Channel), static x => x.At);
+        if (policy.Transactions.NewDevice != Outcome.Allow) AccountState.Touch(state.PaymentDevices, t.Device.Value);
+        if (policy.Transactions.NewCountry != Outcome.Allow) AccountState.Touch(state.PaymentCountries, t.Origin.Value);
     }
 
     /// <summary>

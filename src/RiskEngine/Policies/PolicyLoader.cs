@@ -91,7 +91,7 @@ public static class PolicyLoader
     private static RiskPolicy? Build(Node root, Context ctx, string version)
     {
         if (!root.IsObject("the policy")) return null;
-        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords", "channels", "limits");
+        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords", "channels", "limits", "transactions");
         var name = root.Optional("name")?.String() ?? "unnamed";
 
         var assets = new Dictionary<CurrencyCode, AssetPolicy>();
@@ -306,6 +306,12 @@ public static class PolicyLoader
 
         var passwords = Passwords(root.Optional("passwords"));
         var channels = Channels(root.Optional("channels"), assets);
+        var transactions = (Outcome.Allow, Outcome.Allow);
+        if (root.Optional("transactions") is { } txn && txn.IsObject("an object"))
+        {
+            txn.AllowOnly("newDevice", "newCountry");
+            transactions = (txn.Optional("newDevice")?.OutcomeValue() ?? Outcome.Allow, txn.Optional("newCountry")?.OutcomeValue() ?? Outcome.Allow);
+        }
         var maxLimitDuration = TimeSpan.FromDays(30);
         if (root.Optional("limits") is { } ln2 && ln2.IsObject("an object"))
         {
@@ -325,6 +331,7 @@ public static class PolicyLoader
             Passwords = passwords,
             Channels = channels,
             MaxLimitDuration = maxLimitDuration,
+            Transactions = transactions,
         };
     }
 

@@ -31,6 +31,8 @@ public static class ReasonCodes
     public const string TotpFailedAttempts = "totp.failed_attempts";
     public const string TotpReplayed = "totp.replayed";
     public const string AccountReported = "account.reported";
+    public const string PaymentNewDevice = "payment.new_device";
+    public const string PaymentNewCountry = "payment.new_country";
     public const string CapChannelPerTransaction = "cap.channel.per_transaction";
     public const string CapChannelDaily = "cap.channel.daily";
     public const string CapChannelMonthly = "cap.channel.monthly";

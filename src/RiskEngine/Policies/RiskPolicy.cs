@@ -75,6 +75,12 @@ public sealed class RiskPolicy
     /// <summary>Message templates per language.</summary>
     public MessageCatalog Messages { get; }
 
+    /// <summary>
+    /// Transactions from a device or origin country never seen in an allowed sign-in or allowed transaction of the
+    /// account (<c>transactions.newDevice</c> / <c>newCountry</c>; <see cref="Outcome.Allow"/> = off, the default).
+    /// </summary>
+    public (Outcome NewDevice, Outcome NewCountry) Transactions { get; internal init; } = (Outcome.Allow, Outcome.Allow);
+
     /// <summary>The longest an arranged limit may last (<c>limits.maxDuration</c>, default 30 days).</summary>
     public TimeSpan MaxLimitDuration { get; internal init; } = TimeSpan.FromDays(30);
 

@@ -73,6 +73,15 @@ public sealed class TransactionFact : MoneyFact
     /// <summary>A TOTP code was verified for this attempt.</summary>
     public bool Authenticated { get; init; }
 
+    /// <summary>The account decided an event before this one (the first is never challenged for novelty).</summary>
+    public bool HasHistory { get; init; }
+
+    /// <summary>The device was seen in an allowed sign-in or allowed transaction.</summary>
+    public bool DeviceKnown { get; init; }
+
+    /// <summary>The origin country was seen in an allowed sign-in or allowed transaction.</summary>
+    public bool CountryKnown { get; init; }
+
     /// <summary>The attempt's channel has caps for its currency (and the caps are checked).</summary>
     public bool ChannelCapsApply { get; init; }
 

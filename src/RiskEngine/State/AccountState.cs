@@ -28,6 +28,12 @@ public sealed class AccountState
     /// <summary>Countries seen in allowed sign-ins, most recent last.</summary>
     public List<string> KnownCountries { get; set; } = [];
 
+    /// <summary>Devices of allowed transactions, most recent last (the transaction rules' "known device" adds these to sign-ins').</summary>
+    public List<string> PaymentDevices { get; set; } = [];
+
+    /// <summary>Origin countries of allowed transactions, most recent last.</summary>
+    public List<string> PaymentCountries { get; set; } = [];
+
     /// <summary>True once a sign-in has been allowed.</summary>
     public bool HasLoggedIn { get; set; }
 
@@ -67,6 +73,8 @@ public sealed class AccountState
         Limits = new Dictionary<string, ArrangedLimit>(Limits, StringComparer.Ordinal),
         KnownDevices = [.. KnownDevices],
         KnownCountries = [.. KnownCountries],
+        PaymentDevices = [.. PaymentDevices],
+        PaymentCountries = [.. PaymentCountries],
         HasLoggedIn = HasLoggedIn,
         LastLogin = LastLogin,
         LoginFailures = [.. LoginFailures],
@@ -96,6 +104,8 @@ public sealed class AccountState
         }
         Replace(KnownDevices, other.KnownDevices);
         Replace(KnownCountries, other.KnownCountries);
+        Replace(PaymentDevices, other.PaymentDevices);
+        Replace(PaymentCountries, other.PaymentCountries);
         HasLoggedIn = other.HasLoggedIn;
         LastLogin = other.LastLogin;
         Replace(LoginFailures, other.LoginFailures);
@@ -116,6 +126,8 @@ public sealed class AccountState
         if (Limits.Count > 0) Limits.Clear();
         KnownDevices.Clear();
         KnownCountries.Clear();
+        PaymentDevices.Clear();
+        PaymentCountries.Clear();
         HasLoggedIn = false;
         LastLogin = null;
         LoginFailures.Clear();

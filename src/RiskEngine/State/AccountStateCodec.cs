@@ -30,6 +30,7 @@ public static class AccountStateCodec
         StepUps = 1024,
         RecoveryHashes = 2048,
         SupportLog = 4096,
+        PaymentPlaces = 8192,
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -53,7 +54,8 @@ public static class AccountStateCodec
             | (state.Freeze is { EventType: not null } ? Has.FreezeCase : 0)
             | (state.StepUps.Count > 0 ? Has.StepUps : 0)
             | (state.Totp is { RecoveryHashes.Count: > 0 } ? Has.RecoveryHashes : 0)
-            | (state.SupportLog.Count > 0 ? Has.SupportLog : 0);
+            | (state.SupportLog.Count > 0 ? Has.SupportLog : 0)
+            | (state.PaymentDevices.Count > 0 || state.PaymentCountries.Count > 0 ? Has.PaymentPlaces : 0);
         w.Byte(Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
@@ -109,6 +111,11 @@ public static class AccountStateCodec
         }
         if (state.LatestEventAt is { } latest) w.Time(latest);
         if (state.StepUps.Count > 0) w.Times(state.StepUps);
+        if (state.PaymentDevices.Count > 0 || state.PaymentCountries.Count > 0)
+        {
+            w.Strings(state.PaymentDevices);
+            w.Strings(state.PaymentCountries);
+        }
         if (state.SupportLog.Count > 0)
         {
             w.UVar((ulong)state.SupportLog.Count);
@@ -175,6 +182,11 @@ public static class AccountStateCodec
         }
         if ((has & Has.LatestEventAt) != 0) s.LatestEventAt = r.Time();
         if ((has & Has.StepUps) != 0) r.Times(s.StepUps);
+        if ((has & Has.PaymentPlaces) != 0)
+        {
+            r.Strings(s.PaymentDevices);
+            r.Strings(s.PaymentCountries);
+        }
         if ((has & Has.SupportLog) != 0)
         {
             for (var n = r.Count(); n > 0; n--) s.SupportLog.Add(new SupportAction(r.Time(), r.String(), r.String(), r.String()));

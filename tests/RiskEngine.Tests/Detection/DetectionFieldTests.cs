@@ -45,3 +45,41 @@ public sealed class DetectionFieldTests
         Assert.Contains(TestPolicies.ErrorsOf(p => p["logins"]!["impossibleTravel"]!["minKm"] = -1), e => e.Path == "$.logins.impossibleTravel.minKm");
     }
 }
+
+/// <summary>Transactions from a new device or country (account takeover draining below the step-up threshold).</summary>
+public sealed class TransactionNoveltyTests
+{
+    private static void Novelty(JsonObject p)
+    {
+        p["transactions"] = JsonNode.Parse("""{"newDevice": "challenge", "newCountry": "challenge"}""");
+        p.Remove("velocity");
+    }
+
+    private static TransactionAttempt Pay(TestEngine t, string device, string country, int minute, bool totp = false) =>
+        new(t.NextId(), TestEngine.T0.AddMinutes(minute), RiskEngine.Domain.AccountId.Create("a"), RiskEngine.Domain.Money.Create(50m, "USD"),
+            RiskEngine.Domain.CountryCode.Create(country), RiskEngine.Domain.DeviceId.Create(device)) { TotpVerified = totp };
+
+    [Fact]
+    public async Task A_payment_from_a_new_device_or_country_is_challenged_until_verified_and_then_known()
+    {
+        await using var t = new TestEngine(Novelty);
+        DecisionAssert.Is(await t.Decide(Pay(t, "dev-1", "US", 0)), Outcome.Allow); // an account's first event: never challenged
+        DecisionAssert.Is(await t.Decide(Pay(t, "dev-1", "US", 1)), Outcome.Allow); // known from the allowed payment
+        DecisionAssert.Is(await t.Decide(Pay(t, "dev-9", "US", 2)), Outcome.Challenge, "payment.new_device");
+        DecisionAssert.Is(await t.Decide(Pay(t, "dev-1", "NG", 3)), Outcome.Challenge, "payment.new_country");
+        DecisionAssert.Is(await t.Decide(Pay(t, "dev-9", "US", 4, totp: true)), Outcome.Allow); // step-up satisfies it ...
+        DecisionAssert.Is(await t.Decide(Pay(t, "dev-9", "US", 5)), Outcome.Allow); // ... and the device is known now
+    }
+
+    [Fact]
+    public async Task A_device_from_an_allowed_sign_in_is_known_to_payments_and_the_rules_are_off_by_default()
+    {
+        await using var t = new TestEngine(Novelty);
+        DecisionAssert.Is(await t.Decide(t.Login("a", true, TimeSpan.Zero, device: "phone", country: "US")), Outcome.Allow);
+        DecisionAssert.Is(await t.Decide(Pay(t, "phone", "US", 1)), Outcome.Allow);
+
+        await using var off = new TestEngine(p => p.Remove("velocity"));
+        DecisionAssert.Is(await off.Decide(Pay(off, "dev-1", "US", 0)), Outcome.Allow);
+        DecisionAssert.Is(await off.Decide(Pay(off, "dev-9", "NG", 1)), Outcome.Allow);
+    }
+}

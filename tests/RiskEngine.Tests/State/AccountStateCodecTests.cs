@@ -26,6 +26,8 @@ public sealed class AccountStateCodecTests
         s.Limits["CNY"] = new ArrangedLimit(0.5m, T0.AddDays(-1), T0.AddDays(1));
         s.KnownDevices.AddRange(["dev-1", "设备-二", "Ã©", "é"]);
         s.KnownCountries.AddRange(["US", "CN"]);
+        s.PaymentDevices.Add("web-3");
+        s.PaymentCountries.Add("GB");
         s.LoginFailures.AddRange([T0.AddMinutes(-3), T0.AddMinutes(-1)]);
         s.Lockouts.Add(T0.AddHours(-2));
         s.StepUps.Add(T0.AddMinutes(-2));
