@@ -191,6 +191,7 @@ internal static class DecisionMaker
             ChallengeAbove = asset?.ChallengeAbove,
             Authenticated = StepUp(policy, state, t.TotpVerified, t.At),
             HasHistory = state.LatestEventAt is not null,
+            StructuringCount = supported && !frozen ? StructuringCount(policy, state, t, asset!) : 0,
             DeviceKnown = state.KnownDevices.Contains(t.Device.Value) || state.PaymentDevices.Contains(t.Device.Value),
             CountryKnown = state.KnownCountries.Contains(t.Origin.Value) || state.PaymentCountries.Contains(t.Origin.Value),
             ChannelCapsApply = channelCaps is not null,
@@ -232,6 +233,23 @@ internal static class DecisionMaker
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Payments of the asset within [nearBelow × challengeAbove, challengeAbove] in the structuring window: the allowed
+    /// ones before this one, plus this one — 0 when this one is not near the threshold itself.
+    /// </summary>
+    private static int StructuringCount(RiskPolicy policy, AccountState state, TransactionAttempt t, AssetPolicy asset)
+    {
+        if (policy.Structuring is not { } s || asset.ChallengeAbove is not { } top) return 0;
+        var low = s.NearBelow * top;
+        if (t.Amount.Amount < low || t.Amount.Amount > top) return 0;
+        var count = 1;
+        foreach (var a in state.Allowed)
+        {
+            if (!a.Reversed && a.Currency == asset.Currency.Value && a.At > t.At - s.Window && a.At <= t.At && a.Amount >= low && a.Amount <= top) count++;
+        }
+        return count;
     }
 
     /// <summary>Allowed, unreversed spending in <paramref name="currency"/> over the 30 days up to <paramref name="at"/>.</summary>

@@ -91,7 +91,7 @@ public static class PolicyLoader
     private static RiskPolicy? Build(Node root, Context ctx, string version)
     {
         if (!root.IsObject("the policy")) return null;
-        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords", "channels", "limits", "transactions");
+        root.AllowOnly("name", "description", "assets", "regions", "velocity", "logins", "totp", "freeze", "idempotencyWindow", "support", "messages", "passwords", "channels", "limits", "transactions", "structuring");
         var name = root.Optional("name")?.String() ?? "unnamed";
 
         var assets = new Dictionary<CurrencyCode, AssetPolicy>();
@@ -312,6 +312,16 @@ public static class PolicyLoader
             txn.AllowOnly("newDevice", "newCountry");
             transactions = (txn.Optional("newDevice")?.OutcomeValue() ?? Outcome.Allow, txn.Optional("newCountry")?.OutcomeValue() ?? Outcome.Allow);
         }
+        StructuringPolicy? structuring = null;
+        if (root.Optional("structuring") is { } stn && stn.IsObject("an object"))
+        {
+            stn.AllowOnly("window", "nearBelow", "maxCount", "then");
+            var window = stn.Required("window")?.Duration() ?? TimeSpan.Zero;
+            if (window > TimeSpan.FromDays(30)) stn.Child("window").Error("must be at most 30d (allowed payments are kept for 30 days)");
+            var near = stn.Required("nearBelow")?.PositiveDecimal() ?? 0;
+            if (near >= 1) stn.Child("nearBelow").Error("must be a fraction between 0 and 1 (e.g. 0.8: from 80 % of challengeAbove up to it)");
+            structuring = new StructuringPolicy(window, near, stn.Required("maxCount")?.Int(1, 1000) ?? 1, stn.Optional("then")?.OutcomeValue() ?? Outcome.Challenge);
+        }
         var maxLimitDuration = TimeSpan.FromDays(30);
         if (root.Optional("limits") is { } ln2 && ln2.IsObject("an object"))
         {
@@ -332,6 +342,7 @@ public static class PolicyLoader
             Channels = channels,
             MaxLimitDuration = maxLimitDuration,
             Transactions = transactions,
+            Structuring = structuring,
         };
     }
 

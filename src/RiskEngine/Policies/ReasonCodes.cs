@@ -13,6 +13,7 @@ public static class ReasonCodes
     public const string CapDaily = "cap.daily";
     public const string CapMonthly = "cap.monthly";
     public const string CapStepUp = "cap.step_up";
+    public const string CapStructuring = "cap.structuring";
     public const string CurrencyUnsupported = "currency.unsupported";
     public const string LimitAboveMax = "limit.above_max";
     public const string LimitUnauthenticated = "limit.unauthenticated";

@@ -81,6 +81,9 @@ public sealed class RiskPolicy
     /// </summary>
     public (Outcome NewDevice, Outcome NewCountry) Transactions { get; internal init; } = (Outcome.Allow, Outcome.Allow);
 
+    /// <summary>Repeated payments just below the step-up threshold (<c>structuring</c>); null when off.</summary>
+    public StructuringPolicy? Structuring { get; internal init; }
+
     /// <summary>The longest an arranged limit may last (<c>limits.maxDuration</c>, default 30 days).</summary>
     public TimeSpan MaxLimitDuration { get; internal init; } = TimeSpan.FromDays(30);
 
@@ -91,6 +94,13 @@ public sealed class RiskPolicy
     /// <summary>What a new password must satisfy (<see cref="Passwords.PasswordPolicy.Default"/> when the policy has no <c>passwords</c> section).</summary>
     public Passwords.PasswordPolicy Passwords { get; internal init; } = RiskEngine.Passwords.PasswordPolicy.Default;
 }
+
+/// <summary>
+/// More than <paramref name="MaxCount"/> payments in <paramref name="Window"/> within
+/// [<paramref name="NearBelow"/> × challengeAbove, challengeAbove] of their asset (the allowed ones before plus this
+/// one) → <paramref name="Then"/>, code <c>cap.structuring</c>.
+/// </summary>
+public sealed record StructuringPolicy(TimeSpan Window, decimal NearBelow, int MaxCount, Outcome Then);
 
 /// <summary>A payment channel's caps for one currency, in addition to the asset's; null: no cap of that kind.</summary>
 public sealed record ChannelCaps(decimal? PerTransaction, decimal? Daily, decimal? Monthly);

@@ -73,6 +73,9 @@ public sealed class TransactionFact : MoneyFact
     /// <summary>A TOTP code was verified for this attempt.</summary>
     public bool Authenticated { get; init; }
 
+    /// <summary>Near-threshold payments in the structuring window, this one included (0 when off or this one is not near).</summary>
+    public int StructuringCount { get; init; }
+
     /// <summary>The account decided an event before this one (the first is never challenged for novelty).</summary>
     public bool HasHistory { get; init; }
 

@@ -83,3 +83,33 @@ public sealed class TransactionNoveltyTests
         DecisionAssert.Is(await off.Decide(Pay(off, "dev-9", "NG", 1)), Outcome.Allow);
     }
 }
+
+/// <summary>Structuring: payments kept just below the step-up threshold, again and again.</summary>
+public sealed class StructuringTests
+{
+    private static void Structuring(JsonObject p)
+    {
+        p["structuring"] = JsonNode.Parse("""{"window": "24h", "nearBelow": 0.8, "maxCount": 2, "then": "challenge"}""");
+        p.Remove("velocity");
+    }
+
+    [Fact]
+    public async Task The_third_payment_just_below_the_threshold_in_a_day_is_challenged_and_step_up_satisfies_it()
+    {
+        await using var t = new TestEngine(Structuring); // USD challengeAbove 5,000: near is 4,000–5,000
+        DecisionAssert.Is(await t.Decide(t.Tx("a", 4_900m, after: TimeSpan.FromHours(1))), Outcome.Allow);
+        DecisionAssert.Is(await t.Decide(t.Tx("a", 4_800m, after: TimeSpan.FromHours(2))), Outcome.Allow);
+        DecisionAssert.Is(await t.Decide(t.Tx("a", 100m, after: TimeSpan.FromHours(3))), Outcome.Allow); // not near: not counted
+        DecisionAssert.Is(await t.Decide(t.Tx("a", 4_950m, after: TimeSpan.FromHours(4))), Outcome.Challenge, "cap.structuring");
+        DecisionAssert.Is(await t.Decide(t.Tx("a", 4_950m, after: TimeSpan.FromHours(5), totp: true)), Outcome.Allow);
+        // A day after the first ones, the window has moved on.
+        DecisionAssert.Is(await t.Decide(t.Tx("a", 4_500m, after: TimeSpan.FromHours(30))), Outcome.Allow);
+    }
+
+    [Theory]
+    [InlineData("""{"window": "24h", "nearBelow": 1.2, "maxCount": 2}""", "$.structuring.nearBelow")]
+    [InlineData("""{"window": "40d", "nearBelow": 0.8, "maxCount": 2}""", "$.structuring.window")]
+    [InlineData("""{"window": "24h", "nearBelow": 0.8}""", "$.structuring.maxCount")]
+    public void A_bad_structuring_section_is_refused_with_its_path(string section, string path) =>
+        Assert.Contains(TestPolicies.ErrorsOf(p => p["structuring"] = JsonNode.Parse(section)), e => e.Path == path);
+}
