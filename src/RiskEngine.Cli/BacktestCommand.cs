@@ -86,7 +86,8 @@ internal static class BacktestCommand
             for (var i = 0; i < batch.Count; i++)
             {
                 if (pumpA.Read(batch[i]).Event is not { } e) { report.Rejected++; continue; }
-                report.Add(e, Label(batch[i].Bytes.Span), ra[i].Decision, rb[i].Decision);
+                var (label, scenario) = Label(batch[i].Bytes.Span);
+                report.Add(e, label, scenario, ra[i].Decision, rb[i].Decision);
             }
         }
         progress.Done();
@@ -100,18 +101,24 @@ internal static class BacktestCommand
             .BuildServiceProvider();
 
     /// <summary>The optional top-level <c>label</c> field (the parser ignores fields it does not know).</summary>
-    private static string? Label(ReadOnlySpan<byte> json)
+    private static (string? Label, string? Scenario) Label(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+        string? label = null, scenario = null;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return (null, null);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var isLabel = reader.ValueTextEquals("label"u8);
+            var isScenario = reader.ValueTextEquals("scenario"u8);
             reader.Read();
-            if (isLabel && reader.TokenType == JsonTokenType.String) return reader.GetString();
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                if (isLabel) label = reader.GetString();
+                else if (isScenario) scenario = reader.GetString();
+            }
             reader.Skip();
         }
-        return null;
+        return (label, scenario);
     }
 
     /// <summary>A progress bar on standard error, only when a person is watching.</summary>
@@ -160,13 +167,18 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
 
     public int FreezesLost => Changed.Count(c => c.Current == Outcome.Freeze && c.Candidate != Outcome.Freeze);
 
-    public void Add(RiskEvent e, string? label, Decision? current, Decision? candidate)
+    public void Add(RiskEvent e, string? label, string? scenario, Decision? current, Decision? candidate)
     {
         if (current is null || candidate is null) { Rejected++; return; }
         Events++;
         Labelled |= label is not null;
         Current.Add(current, label);
         Candidate.Add(candidate, label);
+        if (label is not null)
+        {
+            Current.Scenarios.Add(e, label, scenario, current.Outcome);
+            Candidate.Scenarios.Add(e, label, scenario, candidate.Outcome);
+        }
         if (current.Outcome != candidate.Outcome)
             Changed.Add((e.Id.Value, e.Account.Value, e.At, current.Outcome, candidate.Outcome, label));
         var hour = new DateTimeOffset(e.At.UtcDateTime.Year, e.At.UtcDateTime.Month, e.At.UtcDateTime.Day, e.At.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);
@@ -216,6 +228,8 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
             sb.AppendLine(CultureInfo.InvariantCulture, $"{"freeze recall",-20}{Pct(Current.Freeze.Recall),12}{Pct(Candidate.Freeze.Recall),12}");
             sb.AppendLine(CultureInfo.InvariantCulture, $"{"deny precision",-20}{Pct(Current.Deny.Precision),12}{Pct(Candidate.Deny.Precision),12}");
             sb.AppendLine(CultureInfo.InvariantCulture, $"{"deny recall",-20}{Pct(Current.Deny.Recall),12}{Pct(Candidate.Deny.Recall),12}");
+            sb.AppendLine();
+            sb.Append(ScenarioMetrics.Table(Current.Scenarios, Candidate.Scenarios));
         }
         if (Changed.Count > 0)
         {
@@ -244,6 +258,8 @@ internal sealed class PolicyStats(string version)
 
     public int AccountsFrozen { get; private set; }
 
+    public ScenarioMetrics Scenarios { get; } = new();
+
     public void Add(Decision d, string? label)
     {
         Counts[(int)d.Outcome]++;
@@ -261,6 +277,7 @@ internal sealed class PolicyStats(string version)
         ["accountsFrozen"] = AccountsFrozen,
         ["freeze"] = labelled ? new { precision = Freeze.Precision, recall = Freeze.Recall } : null,
         ["deny"] = labelled ? new { precision = Deny.Precision, recall = Deny.Recall } : null,
+        ["scenarios"] = labelled ? Scenarios.ToJson() : null,
     };
 }
 
