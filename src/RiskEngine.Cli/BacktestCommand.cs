@@ -65,7 +65,7 @@ internal static class BacktestCommand
         await using var b = Engine(candidate);
         var engineA = a.GetRequiredService<IRiskEngine>();
         var engineB = b.GetRequiredService<IRiskEngine>();
-        var report = new BacktestReport(current.Version, candidate.Version);
+        var report = new BacktestReport(current.Version, candidate.Version) { CurrentName = current.Name, CandidateName = candidate.Name };
         await using var stream = Program.Open(eventsPath, read: true);
         var total = stream.CanSeek ? stream.Length : 0;
         var reader = new JsonLinesReader(stream, EventParser.MaxEventBytes);
@@ -152,7 +152,12 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
 
     public PolicyStats Candidate { get; } = new(candidateVersion);
 
-    public List<(string Event, string Account, DateTimeOffset At, Outcome Current, Outcome Candidate, string? Label)> Changed { get; } = [];
+    public List<(string Event, string Account, DateTimeOffset At, Outcome Current, Outcome Candidate, string? Label, string CurrentReasons, string CandidateReasons)> Changed { get; } = [];
+
+    /// <summary>The policies' names (their <c>name</c> field), shown beside their versions.</summary>
+    public string CurrentName { get; init; } = "";
+
+    public string CandidateName { get; init; } = "";
 
     public int Rejected { get; set; }
 
@@ -180,12 +185,14 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
             Candidate.Scenarios.Add(e, label, scenario, candidate.Outcome);
         }
         if (current.Outcome != candidate.Outcome)
-            Changed.Add((e.Id.Value, e.Account.Value, e.At, current.Outcome, candidate.Outcome, label));
+            Changed.Add((e.Id.Value, e.Account.Value, e.At, current.Outcome, candidate.Outcome, label, Codes(current), Codes(candidate)));
         var hour = new DateTimeOffset(e.At.UtcDateTime.Year, e.At.UtcDateTime.Month, e.At.UtcDateTime.Day, e.At.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);
         if (!Timeline.TryGetValue(hour, out var bucket)) Timeline[hour] = bucket = (new int[4], new int[4]);
         bucket.Current[(int)current.Outcome]++;
         bucket.Candidate[(int)candidate.Outcome]++;
     }
+
+    private static string Codes(Decision d) => string.Join(", ", d.Reasons.Select(r => r.Code));
 
     public object ToJson() => new Dictionary<string, object?>
     {
@@ -201,6 +208,8 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
             ["current"] = c.Current.ToWire(),
             ["candidate"] = c.Candidate.ToWire(),
             ["label"] = c.Label,
+            ["currentReasons"] = c.CurrentReasons,
+            ["candidateReasons"] = c.CandidateReasons,
         }).ToArray(),
         ["freezesGained"] = FreezesGained,
         ["freezesLost"] = FreezesLost,
@@ -308,43 +317,55 @@ internal static class HtmlReport
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>RiskEngine backtest</title>");
         sb.Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}</style></head><body>");
-        sb.Append(CultureInfo.InvariantCulture, $"<h1>Backtest</h1><p>{r.Events} events; current <code>{Enc(r.Current.Version)}</code>, candidate <code>{Enc(r.Candidate.Version)}</code>.</p>");
+        sb.Append(CultureInfo.InvariantCulture, $"<h1>Backtest</h1><p>{r.Events} events; current <b>{Enc(r.CurrentName)}</b> <code>{Enc(r.Current.Version)}</code>, candidate <b>{Enc(r.CandidateName)}</b> <code>{Enc(r.Candidate.Version)}</code>.</p>");
         sb.Append("<table><tr><th>outcome</th><th>current</th><th>candidate</th></tr>");
         foreach (var o in Enum.GetValues<Outcome>())
             sb.Append(CultureInfo.InvariantCulture, $"<tr><td>{o.ToWire()}</td><td>{r.Current.Counts[(int)o]}</td><td>{r.Candidate.Counts[(int)o]}</td></tr>");
         sb.Append(CultureInfo.InvariantCulture, $"</table><p>Freezes gained: {r.FreezesGained}; lost: {r.FreezesLost}; events changed: {r.Changed.Count}.</p>");
-        sb.Append("<h2>Outcomes per hour (left bar: current, right bar: candidate; green allow, amber challenge, red deny, purple freeze)</h2>");
-        sb.Append(Chart(r));
-        sb.Append("<h2>Changed events</h2><table><tr><th>event</th><th>account</th><th>at</th><th>current</th><th>candidate</th><th>label</th></tr>");
+        if (r.Labelled) sb.Append("<h2>Labelled scenarios</h2><pre>").Append(Enc(ScenarioMetrics.Table(r.Current.Scenarios, r.Candidate.Scenarios))).Append("</pre>");
+        sb.Append("<h2>Outcomes per hour</h2><p>Left bar: current, right bar: candidate; green allow, amber challenge, red deny, purple freeze. The second chart leaves out allow and has its own scale, so rare outcomes show.</p>");
+        sb.Append(Chart(r, includeAllow: true));
+        sb.Append(Chart(r, includeAllow: false));
+        sb.Append("<h2>Changed events, with the reason codes behind each decision</h2><table><tr><th>event</th><th>account</th><th>at</th><th>current</th><th>reasons</th><th>candidate</th><th>reasons</th><th>label</th></tr>");
         foreach (var c in r.Changed.Take(1000))
-            sb.Append(CultureInfo.InvariantCulture, $"<tr><td>{Enc(c.Event)}</td><td>{Enc(c.Account)}</td><td>{RecordWriter.FormatTime(c.At)}</td><td>{c.Current.ToWire()}</td><td>{c.Candidate.ToWire()}</td><td>{Enc(c.Label ?? "")}</td></tr>");
+            sb.Append(CultureInfo.InvariantCulture, $"<tr><td>{Enc(c.Event)}</td><td>{Enc(c.Account)}</td><td>{RecordWriter.FormatTime(c.At)}</td><td>{c.Current.ToWire()}</td><td>{Enc(c.CurrentReasons)}</td><td>{c.Candidate.ToWire()}</td><td>{Enc(c.CandidateReasons)}</td><td>{Enc(c.Label ?? "")}</td></tr>");
         sb.Append("</table></body></html>");
         return sb.ToString();
     }
 
-    private static string Chart(BacktestReport r)
+    private static string Chart(BacktestReport r, bool includeAllow)
     {
-        const int height = 200, barWidth = 8, gap = 6;
+        const int height = 160, barWidth = 8, gap = 6, left = 50;
+        var from = includeAllow ? 0 : 1;
         var buckets = r.Timeline.ToList();
-        var max = Math.Max(1, buckets.Select(b => Math.Max(b.Value.Current.Sum(), b.Value.Candidate.Sum())).DefaultIfEmpty(1).Max());
-        var width = Math.Max(100, buckets.Count * (2 * barWidth + gap) + 40);
+        int Sum(int[] counts) => counts.Skip(from).Sum();
+        var max = Math.Max(1, buckets.Select(b => Math.Max(Sum(b.Value.Current), Sum(b.Value.Candidate))).DefaultIfEmpty(1).Max());
+        var width = Math.Max(120, buckets.Count * (2 * barWidth + gap) + left + 10);
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height + 40}\" role=\"img\" aria-label=\"outcomes per hour\">");
+        sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height + 40}\" role=\"img\" aria-label=\"{(includeAllow ? "all outcomes" : "challenge, deny and freeze")} per hour\">");
+        // The y-axis: a line and four ticks with the counts they stand for.
+        sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left - 4}\" y1=\"0\" x2=\"{left - 4}\" y2=\"{height}\" stroke=\"#888\"/>");
+        for (var t = 0; t <= 4; t++)
+        {
+            var y = height - t * height / 4.0;
+            var value = (int)Math.Round(max * t / 4.0);
+            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left - 8}\" y1=\"{y:0.##}\" x2=\"{width}\" y2=\"{y:0.##}\" stroke=\"#eee\"/><text x=\"{left - 10}\" y=\"{y + 3:0.##}\" font-size=\"9\" text-anchor=\"end\">{value}</text>");
+        }
         for (var i = 0; i < buckets.Count; i++)
         {
-            var x = 30 + i * (2 * barWidth + gap);
-            Bar(sb, x, buckets[i].Value.Current, max, height, barWidth);
-            Bar(sb, x + barWidth, buckets[i].Value.Candidate, max, height, barWidth);
+            var x = left + i * (2 * barWidth + gap);
+            Bar(sb, x, buckets[i].Value.Current, from, max, height, barWidth);
+            Bar(sb, x + barWidth, buckets[i].Value.Candidate, from, max, height, barWidth);
             if (i % 6 == 0) sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x}\" y=\"{height + 15}\" font-size=\"9\">{buckets[i].Key:MM-dd HH}h</text>");
         }
         sb.Append("</svg>");
         return sb.ToString();
     }
 
-    private static void Bar(StringBuilder sb, int x, int[] counts, int max, int height, int width)
+    private static void Bar(StringBuilder sb, int x, int[] counts, int from, int max, int height, int width)
     {
         var y = (double)height;
-        for (var o = 0; o < counts.Length; o++)
+        for (var o = from; o < counts.Length; o++)
         {
             var h = counts[o] * (double)height / max;
             y -= h;

@@ -72,6 +72,11 @@ public sealed class CliCommandTests() : ScratchFolder("riskengine-cli-")
         var html = await File.ReadAllTextAsync(P("report.html"));
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.Contains($"Freezes gained: {expected.Gained}", html, StringComparison.Ordinal);
+        Assert.Contains("current <b>example</b>", html, StringComparison.Ordinal); // the policy's name, not just its hash
+        Assert.Equal(2, html.Split("<svg").Length - 1); // all outcomes, and the rare ones on their own scale
+        Assert.Contains("text-anchor=\"end\"", html, StringComparison.Ordinal); // y-axis labels
+        Assert.Contains("<th>reasons</th>", html, StringComparison.Ordinal);
+        Assert.Contains("velocity.count", html, StringComparison.Ordinal); // a reason code behind a changed decision
 
         (code, output, _) = await WorkerProcess.RunCliAsync(null, "backtest", "--events", P("events.jsonl"), "--policy", Sample("policy.example.json"), "--candidate", P("strict.json"));
         Assert.Equal(0, code);
