@@ -251,7 +251,7 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
         return sb.ToString().TrimEnd();
     }
 
-    private static string Pct(double? v) => v is null ? "n/a" : v.Value.ToString("P1", CultureInfo.InvariantCulture);
+    private static string Pct(double? v) => ScenarioMetrics.Pct(v);
 }
 
 /// <summary>Counts for one policy, and precision/recall against labels.</summary>

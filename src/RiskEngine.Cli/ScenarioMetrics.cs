@@ -102,5 +102,5 @@ internal sealed class ScenarioMetrics
 
     private static double? Share(int part, int whole) => whole == 0 ? null : (double)part / whole;
 
-    private static string Pct(double? v) => v is null ? "n/a" : v.Value.ToString("P1", CultureInfo.InvariantCulture);
+    internal static string Pct(double? v) => v is null ? "n/a" : v.Value.ToString("P1", CultureInfo.InvariantCulture);
 }

@@ -192,8 +192,9 @@ internal static class DecisionMaker
             Authenticated = StepUp(policy, state, t.TotpVerified, t.At),
             HasHistory = state.LatestEventAt is not null,
             StructuringCount = supported && !frozen ? StructuringCount(policy, state, t, asset!) : 0,
-            DeviceKnown = state.KnownDevices.Contains(t.Device.Value) || state.PaymentDevices.Contains(t.Device.Value),
-            CountryKnown = state.KnownCountries.Contains(t.Origin.Value) || state.PaymentCountries.Contains(t.Origin.Value),
+            // Only looked up when the novelty rules are on: otherwise nothing reads them.
+            DeviceKnown = policy.Transactions.NewDevice == Outcome.Allow || state.KnownDevices.Contains(t.Device.Value) || state.PaymentDevices.Contains(t.Device.Value),
+            CountryKnown = policy.Transactions.NewCountry == Outcome.Allow || state.KnownCountries.Contains(t.Origin.Value) || state.PaymentCountries.Contains(t.Origin.Value),
             ChannelCapsApply = channelCaps is not null,
             ChannelPerTransactionCap = channelCaps?.PerTransaction ?? 0,
             ChannelDailyUsed = channelDaily,
@@ -432,7 +433,7 @@ internal static class DecisionMaker
         values["account"] = account.Value;
         if (@case is null) return values;
         values["event"] = @case.Event.Value;
-        values["at"] = @case.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        values["at"] = BuiltInWording.CaseTime(@case.At);
         if (@case.Amount is { } amount) values["amount"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (@case.Currency is { } currency) values["currency"] = currency;
         foreach (var language in BuiltInWording.Languages) values["case:" + language] = BuiltInWording.CasePhrase(language, @case);

@@ -102,6 +102,10 @@ public static class BuiltInWording
         "reason", "phone", "chat", "email", "account", "amount", "currency", "event", "at", "case",
     }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>A support case's time as a person reads it in a message (<c>{at}</c>, and inside <c>{case}</c>).</summary>
+    internal static string CaseTime(DateTimeOffset at) =>
+        at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>
     /// <c>{case}</c>: what support will ask about, as a phrase in <paramref name="language"/> (en for a language the
     /// engine does not word) — the payment with its amount and time, the sign-in with its time and country, …
@@ -109,7 +113,7 @@ public static class BuiltInWording
     public static string CasePhrase(string language, Events.SupportCase c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        var at = c.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        var at = CaseTime(c.At);
         var amount = c.Amount?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (language == "zh-CN")
         {

@@ -79,10 +79,10 @@ public sealed class TransactionFact : MoneyFact
     /// <summary>The account decided an event before this one (the first is never challenged for novelty).</summary>
     public bool HasHistory { get; init; }
 
-    /// <summary>The device was seen in an allowed sign-in or allowed transaction.</summary>
+    /// <summary>The device was seen in an allowed sign-in or allowed transaction (true when <c>transactions.newDevice</c> is off).</summary>
     public bool DeviceKnown { get; init; }
 
-    /// <summary>The origin country was seen in an allowed sign-in or allowed transaction.</summary>
+    /// <summary>The origin country was seen in an allowed sign-in or allowed transaction (true when <c>transactions.newCountry</c> is off).</summary>
     public bool CountryKnown { get; init; }
 
     /// <summary>The attempt's channel has caps for its currency (and the caps are checked).</summary>

@@ -86,37 +86,6 @@ public sealed class AccountState
         LatestEventAt = LatestEventAt,
     };
 
-    /// <summary>
-    /// Makes this state equal to <paramref name="other"/>, reusing this instance's lists. A long-lived store copies a
-    /// committed state into the one it holds rather than keeping the new object: the new lists would otherwise all
-    /// survive into the oldest GC generation on every commit.
-    /// </summary>
-    public void CopyFrom(AccountState other)
-    {
-        ArgumentNullException.ThrowIfNull(other);
-        Freeze = other.Freeze;
-        Replace(Allowed, other.Allowed);
-        Replace(Attempts, other.Attempts);
-        if (Limits.Count > 0 || other.Limits.Count > 0)
-        {
-            Limits.Clear();
-            foreach (var (k, v) in other.Limits) Limits[k] = v;
-        }
-        Replace(KnownDevices, other.KnownDevices);
-        Replace(KnownCountries, other.KnownCountries);
-        Replace(PaymentDevices, other.PaymentDevices);
-        Replace(PaymentCountries, other.PaymentCountries);
-        HasLoggedIn = other.HasLoggedIn;
-        LastLogin = other.LastLogin;
-        Replace(LoginFailures, other.LoginFailures);
-        LockedUntil = other.LockedUntil;
-        Replace(Lockouts, other.Lockouts);
-        Totp = other.Totp;
-        Replace(StepUps, other.StepUps);
-        Replace(SupportLog, other.SupportLog);
-        LatestEventAt = other.LatestEventAt;
-    }
-
     /// <summary>Back to an empty state, keeping the lists' storage (for a store that reuses state objects).</summary>
     internal void Reset()
     {
@@ -137,12 +106,6 @@ public sealed class AccountState
         StepUps.Clear();
         SupportLog.Clear();
         LatestEventAt = null;
-    }
-
-    private static void Replace<T>(List<T> target, List<T> source)
-    {
-        target.Clear();
-        target.AddRange(source);
     }
 
     /// <summary>Remembers <paramref name="value"/> as most recently used, forgetting the oldest past the bound.</summary>
