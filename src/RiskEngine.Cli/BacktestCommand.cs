@@ -61,24 +61,48 @@ internal static class BacktestCommand
 
     internal static async Task<BacktestReport> RunAsync(string eventsPath, RiskPolicy current, RiskPolicy candidate, CancellationToken ct)
     {
-        await using var a = Engine(current);
-        await using var b = Engine(candidate);
-        var engineA = a.GetRequiredService<IRiskEngine>();
-        var engineB = b.GetRequiredService<IRiskEngine>();
+        await using var a = new ReplayEngine(current);
+        await using var b = new ReplayEngine(candidate);
         var report = new BacktestReport(current.Version, candidate.Version) { CurrentName = current.Name, CandidateName = candidate.Name };
         await using var stream = Program.Open(eventsPath, read: true);
         var total = stream.CanSeek ? stream.Length : 0;
         var reader = new JsonLinesReader(stream, EventParser.MaxEventBytes);
         var progress = new Progress(total);
         // The pump every host uses: lines parsed once per engine and decided a batch at a time.
-        var pumpA = new EventStreamProcessor(engineA);
-        var pumpB = new EventStreamProcessor(engineB);
+        var pumpA = new EventStreamProcessor(a.Engine);
+        var pumpB = new EventStreamProcessor(b.Engine);
         var batch = new List<JsonLine>(EventStreamProcessor.BatchSize);
+        var marks = new List<Marks>(EventStreamProcessor.BatchSize);
+        (JsonLine Line, Marks Marks)? held = null;
         while (true)
         {
             batch.Clear();
-            while (batch.Count < EventStreamProcessor.BatchSize && await reader.ReadLineAsync(ct) is { } next)
-                batch.Add(next with { Bytes = next.Bytes.ToArray() }); // the reader reuses its buffer
+            marks.Clear();
+            while (batch.Count < EventStreamProcessor.BatchSize)
+            {
+                JsonLine line;
+                Marks m;
+                if (held is { } h) { (line, m) = h; held = null; }
+                else if (await reader.ReadLineAsync(ct) is { } next)
+                {
+                    line = next with { Bytes = next.Bytes.ToArray() }; // the reader reuses its buffer
+                    m = Read(line.Bytes.Span);
+                }
+                else break;
+                if (m.TotpPassed)
+                {
+                    // The customer typed a valid code just before this line: decide everything before it first, then
+                    // verify a real code at the line's time in both engines, so the step-up is recorded as live.
+                    if (batch.Count > 0) { held = (line, m); break; }
+                    if (EventParser.Parse(line.Bytes.Span).Event is { } retry)
+                    {
+                        await a.PassTotpAsync(retry.Account, retry.At, ct);
+                        await b.PassTotpAsync(retry.Account, retry.At, ct);
+                    }
+                }
+                batch.Add(line);
+                marks.Add(m);
+            }
             if (batch.Count == 0) break;
             progress.Report(batch[^1].EndOffset);
             var ra = await pumpA.ProcessLinesAsync(batch, ct);
@@ -86,39 +110,49 @@ internal static class BacktestCommand
             for (var i = 0; i < batch.Count; i++)
             {
                 if (pumpA.Read(batch[i]).Event is not { } e) { report.Rejected++; continue; }
-                var (label, scenario) = Label(batch[i].Bytes.Span);
-                report.Add(e, label, scenario, ra[i].Decision, rb[i].Decision);
+                report.Add(e, marks[i].Label, marks[i].Scenario, ra[i].Decision, rb[i].Decision);
             }
         }
         progress.Done();
+        report.TotpPassed = a.Passed;
+        report.TotpRefused = a.Refused;
         return report;
     }
 
-    private static ServiceProvider Engine(RiskPolicy policy) =>
-        new ServiceCollection()
-            .AddSingleton<IPolicyProvider>(new PolicyHolder(policy))
-            .AddRiskEngine(o => o.MaxFutureSkew = null)
-            .BuildServiceProvider();
+    /// <summary>
+    /// The simulation-only fields of a line, which the engine's parser ignores: <c>label</c>, <c>scenario</c>, and
+    /// <c>simulation: "totp_passed"</c> (the customer passed a TOTP check just before this attempt).
+    /// </summary>
+    private readonly record struct Marks(string? Label, string? Scenario, bool TotpPassed);
 
-    /// <summary>The optional top-level <c>label</c> field (the parser ignores fields it does not know).</summary>
-    private static (string? Label, string? Scenario) Label(ReadOnlySpan<byte> json)
+    private static Marks Read(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json);
         string? label = null, scenario = null;
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return (null, null);
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        var totp = false;
+        try
         {
-            var isLabel = reader.ValueTextEquals("label"u8);
-            var isScenario = reader.ValueTextEquals("scenario"u8);
-            reader.Read();
-            if (reader.TokenType == JsonTokenType.String)
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return default;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (isLabel) label = reader.GetString();
-                else if (isScenario) scenario = reader.GetString();
+                var isLabel = reader.ValueTextEquals("label"u8);
+                var isScenario = reader.ValueTextEquals("scenario"u8);
+                var isSimulation = reader.ValueTextEquals("simulation"u8);
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    if (isLabel) label = reader.GetString();
+                    else if (isScenario) scenario = reader.GetString();
+                    else if (isSimulation) totp = reader.ValueTextEquals("totp_passed"u8);
+                }
+                reader.Skip();
             }
-            reader.Skip();
         }
-        return (label, scenario);
+        catch (JsonException)
+        {
+            // A malformed line is the parser's to reject; what was read before the fault stands.
+        }
+        return new Marks(label, scenario, totp);
     }
 
     /// <summary>A progress bar on standard error, only when a person is watching.</summary>
@@ -160,6 +194,11 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
     public string CandidateName { get; init; } = "";
 
     public int Rejected { get; set; }
+
+    /// <summary>Lines marked <c>simulation: "totp_passed"</c> whose code the current policy's engine accepted, and refused.</summary>
+    public int TotpPassed { get; set; }
+
+    public int TotpRefused { get; set; }
 
     public int Events { get; private set; }
 
@@ -212,6 +251,7 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
             ["candidateReasons"] = c.CandidateReasons,
         }).ToArray(),
         ["freezesGained"] = FreezesGained,
+        ["simulatedTotp"] = new { passed = TotpPassed, refused = TotpRefused },
         ["freezesLost"] = FreezesLost,
     };
 
@@ -229,6 +269,8 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
         }
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"freezes gained: {FreezesGained}, freezes lost: {FreezesLost}, events changed: {Changed.Count}");
+        if (TotpPassed + TotpRefused > 0)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"simulated TOTP checks before retries: {TotpPassed} accepted, {TotpRefused} refused");
         if (Labelled)
         {
             sb.AppendLine();
