@@ -16,10 +16,10 @@ public sealed class ToolPackageTests() : ScratchFolder("riskengine-tool-")
     [Fact]
     public async Task The_packed_tool_installs_and_validates_and_replays_the_contract_example()
     {
-        // One pack, built in a folder of its own (--artifacts-path): the repository's bin/ and obj/ stay as they are.
+        // One pack (Release), built under the tests' own --artifacts-path: the repository's bin/ and obj/ stay as they are.
         Directory.CreateDirectory(P("feed"));
         await Dotnet.SucceedAsync(Dotnet.RepositoryRoot, null, "pack", Path.Combine("src", "RiskEngine.Cli", "RiskEngine.Cli.csproj"),
-            "--output", P("feed"), "--artifacts-path", P("build"), "-nodeReuse:false");
+            "-c", "Release", "--output", P("feed"), "--artifacts-path", Dotnet.ArtifactsPath, "-nodeReuse:false");
         var package = Assert.Single(Directory.GetFiles(P("feed"), "RiskEngine.Cli.*.nupkg"));
 
         // Installed from that feed only, through a package folder of its own: never a cached or published RiskEngine.Cli.

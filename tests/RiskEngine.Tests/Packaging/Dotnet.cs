@@ -17,6 +17,20 @@ internal static class Dotnet
     /// <summary>The configuration the tests were built in (Debug or Release).</summary>
     public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 
+    /// <summary>
+    /// One <c>--artifacts-path</c> for every build the tests make of the repository's projects (bin/, obj/ and
+    /// packages under a temporary folder that <see cref="DotnetBuilds"/> deletes when the collection ends): the
+    /// repository's own bin/ and obj/ stay as they are, and a library compiled for one test is up to date for the next.
+    /// </summary>
+    public static string ArtifactsPath => SharedArtifacts.Value;
+
+    private static readonly Lazy<string> SharedArtifacts = new(() => Directory.CreateTempSubdirectory("riskengine-tests-artifacts-").FullName);
+
+    internal static void DeleteArtifacts()
+    {
+        if (SharedArtifacts.IsValueCreated && Directory.Exists(SharedArtifacts.Value)) Directory.Delete(SharedArtifacts.Value, recursive: true);
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -74,4 +88,11 @@ internal static class Dotnet
         Assert.True(code == 0, $"dotnet {string.Join(' ', args)} exited {code}:\n{output}\n{error}");
         return output;
     }
+}
+
+/// <summary>The <c>dotnet-builds</c> collection: its tests run one at a time, and its build folder goes when they are done.</summary>
+[CollectionDefinition(Dotnet.Collection)]
+public sealed class DotnetBuilds : ICollectionFixture<DotnetBuilds>, IDisposable
+{
+    public void Dispose() => Dotnet.DeleteArtifacts();
 }
