@@ -220,8 +220,8 @@ internal sealed class BacktestReport(string currentVersion, string candidateVers
         Candidate.Add(candidate, label);
         if (label is not null)
         {
-            Current.Scenarios.Add(e, label, scenario, current.Outcome);
-            Candidate.Scenarios.Add(e, label, scenario, candidate.Outcome);
+            Current.Scenarios.Add(e, label, scenario, current);
+            Candidate.Scenarios.Add(e, label, scenario, candidate);
         }
         if (current.Outcome != candidate.Outcome)
             Changed.Add((e.Id.Value, e.Account.Value, e.At, current.Outcome, candidate.Outcome, label, Codes(current), Codes(candidate)));

@@ -2,20 +2,25 @@ using System.Globalization;
 using System.Text;
 using RiskEngine.Decisions;
 using RiskEngine.Events;
+using RiskEngine.Policies;
 
 namespace RiskEngine.Cli;
 
 /// <summary>
 /// What a policy did to labelled traffic, per scenario: an attack is a scenario against one account; it counts as
 /// stopped when any of its events is not allowed, and the fraudulent payments it got through before that are what
-/// the policy let leave. Legitimate traffic: accounts frozen, payments denied and challenged. Not thread-safe.
+/// the policy let leave. Legitimate traffic: accounts frozen, payments denied and challenged. A legitimate payment
+/// denied because an attack froze the account (the customer's own payment on an account the attacker holds the
+/// password of) is the freeze working, not a false positive: it is counted on its own line, not as denied. Not
+/// thread-safe.
 /// </summary>
 internal sealed class ScenarioMetrics
 {
     private readonly Dictionary<string, Attack> _attacks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _legitAccounts = new(StringComparer.Ordinal);
     private readonly HashSet<string> _legitFrozen = new(StringComparer.Ordinal);
-    private int _legitPayments, _legitDenied, _legitChallenged;
+    private readonly HashSet<string> _frozenByAttack = new(StringComparer.Ordinal);
+    private int _legitPayments, _legitDenied, _legitChallenged, _victimDenied;
 
     private sealed class Attack(string scenario)
     {
@@ -26,19 +31,28 @@ internal sealed class ScenarioMetrics
     }
 
     /// <summary>Counts one decided event of labelled traffic (in stream order).</summary>
-    public void Add(RiskEvent e, string label, string? scenario, Outcome outcome)
+    public void Add(RiskEvent e, string label, string? scenario, Decision decision)
     {
+        var outcome = decision.Outcome;
         var payment = e is TransactionAttempt;
+        var account = e.Account.Value;
         if (label != "fraud")
         {
-            _legitAccounts.Add(e.Account.Value);
-            if (outcome == Outcome.Freeze) _legitFrozen.Add(e.Account.Value);
+            _legitAccounts.Add(account);
+            if (outcome == Outcome.Freeze)
+            {
+                _legitFrozen.Add(account);
+                _frozenByAttack.Remove(account);
+            }
+            if (e is SupportUnfreeze && outcome == Outcome.Allow) _frozenByAttack.Remove(account);
             if (!payment) return;
             _legitPayments++;
-            if (outcome >= Outcome.Deny) _legitDenied++;
+            if (outcome >= Outcome.Deny && decision.Reasons.Count == 1 && decision.HasReason(ReasonCodes.AccountFrozen) && _frozenByAttack.Contains(account)) _victimDenied++;
+            else if (outcome >= Outcome.Deny) _legitDenied++;
             else if (outcome == Outcome.Challenge) _legitChallenged++;
             return;
         }
+        if (outcome == Outcome.Freeze) _frozenByAttack.Add(account);
         var name = scenario ?? "fraud";
         var key = name + "\n" + e.Account.Value;
         if (!_attacks.TryGetValue(key, out var attack)) _attacks[key] = attack = new Attack(name);
@@ -60,6 +74,9 @@ internal sealed class ScenarioMetrics
 
     public double? LegitPaymentsDeniedShare => Share(_legitDenied, _legitPayments);
 
+    /// <summary>Legitimate payments denied only because an attack had frozen the account (not counted in <see cref="LegitPaymentsDeniedShare"/>).</summary>
+    public double? VictimPaymentsDeniedShare => Share(_victimDenied, _legitPayments);
+
     public double? LegitPaymentsChallengedShare => Share(_legitChallenged, _legitPayments);
 
     /// <summary>Per scenario: attacks, share stopped, share of its fraudulent payments allowed before the stop.</summary>
@@ -75,6 +92,7 @@ internal sealed class ScenarioMetrics
         ["legitAccountsFrozen"] = LegitAccountsFrozenShare,
         ["legitPaymentsDenied"] = LegitPaymentsDeniedShare,
         ["legitPaymentsChallenged"] = LegitPaymentsChallengedShare,
+        ["victimPaymentsDeniedWhileFrozenByAttack"] = VictimPaymentsDeniedShare,
         ["scenarios"] = PerScenario().ToDictionary(s => s.Scenario, s => new { attacks = s.Attacks, stopped = s.Stopped, paymentsAllowed = s.PaymentsAllowed }),
     };
 
@@ -90,6 +108,7 @@ internal sealed class ScenarioMetrics
         Row("legit accounts frozen", current.LegitAccountsFrozenShare, candidate.LegitAccountsFrozenShare);
         Row("legit payments denied", current.LegitPaymentsDeniedShare, candidate.LegitPaymentsDeniedShare);
         Row("legit payments challenged", current.LegitPaymentsChallengedShare, candidate.LegitPaymentsChallengedShare);
+        Row("victims' payments denied, frozen by attack", current.VictimPaymentsDeniedShare, candidate.VictimPaymentsDeniedShare);
         var b = candidate.PerScenario().ToDictionary(s => s.Scenario, StringComparer.Ordinal);
         foreach (var s in current.PerScenario())
         {
@@ -102,5 +121,5 @@ internal sealed class ScenarioMetrics
 
     private static double? Share(int part, int whole) => whole == 0 ? null : (double)part / whole;
 
-    internal static string Pct(double? v) => v is null ? "n/a" : v.Value.ToString("P1", CultureInfo.InvariantCulture);
+    internal static string Pct(double? v) => v is null ? "n/a" : v.Value.ToString("P2", CultureInfo.InvariantCulture);
 }

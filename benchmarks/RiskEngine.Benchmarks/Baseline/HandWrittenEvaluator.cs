@@ -43,6 +43,7 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
             _ => throw new ArgumentException("unknown event", nameof(e)),
         };
         _decided[e.Id.Value] = (fp, outcome);
+        a.Seen = true;
         return outcome;
     }
 
@@ -101,18 +102,38 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
             }
             var amount = t.Amount.Amount;
             if (amount > perTx || daily + amount > dayCap || monthly + amount > asset.Monthly) o = Max(o, Outcome.Deny);
-            if (!(t.TotpVerified && _trustClaims) && asset.ChallengeAbove is { } c && amount > c) o = Max(o, Outcome.Challenge);
+            var verified = t.TotpVerified && _trustClaims;
+            if (!verified && asset.ChallengeAbove is { } c && amount > c) o = Max(o, Outcome.Challenge);
+            // Novelty: a device or country never seen in an allowed sign-in or payment, never on the account's first event.
+            var tx = policy.Transactions;
+            if (a.Seen && !verified && tx.NewDevice != Outcome.Allow && !a.Devices.Contains(t.Device.Value) && !a.PaymentDevices.Contains(t.Device.Value))
+                o = Max(o, tx.NewDevice);
+            if (a.Seen && !verified && tx.NewCountry != Outcome.Allow && !a.Countries.Contains(t.Origin.Value) && !a.PaymentCountries.Contains(t.Origin.Value))
+                o = Max(o, tx.NewCountry);
+            // Structuring: payments in [nearBelow × challengeAbove, challengeAbove], this one and the allowed ones in the window.
+            if (policy.Structuring is { } st && asset.ChallengeAbove is { } top && amount >= st.NearBelow * top && amount <= top)
+            {
+                var near = 1;
+                foreach (var x in a.Allowed)
+                    if (x.Currency == cur && x.At > t.At - st.Window && x.At <= t.At && x.Amount >= st.NearBelow * top && x.Amount <= top) near++;
+                if (near > st.MaxCount && !(st.Then == Outcome.Challenge && verified))
+                {
+                    if (st.Then == Outcome.Freeze) freezeReason ??= ReasonCodes.CapStructuring;
+                    o = Max(o, st.Then);
+                }
+            }
         }
         if (!frozen)
         {
             foreach (var v in policy.Velocity)
             {
-                int count = 1;
+                // With "below", only the small attempts of the entry's currency count (card testing).
+                int count = v.Below is not { } below || (v.Currency == t.Amount.Currency && t.Amount.Amount < below) ? 1 : 0;
                 decimal sum = v.Currency is { } vc && vc == t.Amount.Currency ? t.Amount.Amount : 0;
                 foreach (var x in a.Attempts)
                 {
                     if (x.At <= t.At - v.Window || x.At > t.At) continue;
-                    count++;
+                    if (v.Below is not { } b || (v.Currency is { } bc && x.Currency == bc.Value && x.Amount < b)) count++;
                     if (v.Currency is { } c2 && x.Currency == c2.Value) sum += x.Amount;
                 }
                 var byCount = v.MaxCount is { } mc && count > mc;
@@ -123,7 +144,12 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
                 }
             }
             if (policy.Velocity.Count > 0) a.Attempts.Add(new Entry(t.At, cur, t.Amount.Amount));
-            if (o == Outcome.Allow) a.Allowed.Add(new Entry(t.At, cur, t.Amount.Amount));
+            if (o == Outcome.Allow)
+            {
+                a.Allowed.Add(new Entry(t.At, cur, t.Amount.Amount));
+                if (policy.Transactions.NewDevice != Outcome.Allow) Touch(a.PaymentDevices, t.Device.Value);
+                if (policy.Transactions.NewCountry != Outcome.Allow) Touch(a.PaymentCountries, t.Origin.Value);
+            }
             Trim(a.Allowed, t.At - Month);
             Trim(a.Attempts, t.At - policy.LongestVelocityWindow);
         }
@@ -193,6 +219,7 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
             if (p.ImpossibleTravel is { } it && l.Location is { } here && a.LastPlace is { } last && l.At >= last.At)
             {
                 var km = here.DistanceKm(last.Point);
+                if (it.MinKm is > 0 && km < it.MinKm) km = 0; // jitter within a city is no travel
                 var hours = (l.At - last.At).TotalHours;
                 var kmh = hours > 0 ? km / hours : km > 50 ? double.PositiveInfinity : 0;
                 if (kmh > it.MaxKmh)
@@ -251,6 +278,9 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
         public readonly Dictionary<string, (decimal Amount, DateTimeOffset From, DateTimeOffset Until)> Limits = new(StringComparer.Ordinal);
         public readonly List<string> Devices = [];
         public readonly List<string> Countries = [];
+        public readonly List<string> PaymentDevices = [];
+        public readonly List<string> PaymentCountries = [];
+        public bool Seen;
         public bool HasLoggedIn;
         public (DateTimeOffset At, GeoPoint Point)? LastPlace;
         public readonly List<DateTimeOffset> Failures = [];

@@ -294,6 +294,7 @@ public sealed class TrafficGenerator
             at = at.AddMinutes(_f.Random.Double(1, 4));
         }
         a.BusyUntil = at;
+        SupportCall(a, at);
     }
 
     /// <summary>Card testing: a burst of 8–20 tiny payments seconds apart from a device the account never used.</summary>
@@ -310,6 +311,7 @@ public sealed class TrafficGenerator
             Emit(t, "fraud", "card_testing", Transaction(a.Id, t, Amount(a.Currency, tiny), a.Currency, country, device, ip, null, totp: false));
             t = t.AddSeconds(_f.Random.Double(1, 5));
         }
+        SupportCall(a, t);
     }
 
     /// <summary>Structuring: the account's owner moves money in 4–8 payments just below the step-up threshold.</summary>
@@ -352,6 +354,19 @@ public sealed class TrafficGenerator
             Emit(at, "fraud", "impossible_travel", Transaction(a.Id, at, Amount(a.Currency, a.Habit * 3), a.Currency, far.Country, a.Devices[0], ip, null, totp: false));
         }
         a.BusyUntil = at;
+        SupportCall(a, at);
+    }
+
+    /// <summary>
+    /// The victim of an attack hears of it (the freeze notice, a declined payment) and calls support 20 minutes to
+    /// 3 hours later; the agent checks who they are and lifts the freeze (an <c>unfreeze</c> event; when the policy
+    /// froze nothing it is refused as <c>account.not_frozen</c>, which is what the agent would see). Legitimate.
+    /// </summary>
+    private void SupportCall(Account a, DateTimeOffset attackEnded)
+    {
+        var at = attackEnded.AddMinutes(_f.Random.Double(20, 180));
+        Emit(at, "legit", "legit_support_unfreeze",
+            $$"""{"type":"unfreeze","id":"{{Id()}}","at":"{{Time(at)}}","account":"{{a.Id}}","by":"agent-{{_f.Random.Int(1, 40)}}","reason":"identity checked after reported suspicious activity"}""");
     }
 
     private void UnavailableRegion(DateTimeOffset t)

@@ -63,11 +63,26 @@ public sealed class TrafficGeneratorTests
     }
 
     [Fact]
+    public void Victims_call_support_20_minutes_to_3_hours_after_an_attack_on_their_account()
+    {
+        var lines = Stream.Value;
+        var calls = lines.Where(l => l.Scenario == "legit_support_unfreeze").ToList();
+        Assert.NotEmpty(calls);
+        foreach (var call in calls)
+        {
+            // The call comes 20 minutes to 3 hours after the attack ends, which is up to 5 minutes after its last event
+            // (another attack on the same account may overlap it).
+            Assert.Contains(lines, l => l.Account == call.Account && l.Scenario is "ato_drain" or "card_testing" or "impossible_travel"
+                && call.At - l.At >= TimeSpan.FromMinutes(20) && call.At - l.At <= TimeSpan.FromMinutes(185));
+        }
+    }
+
+    [Fact]
     public void Every_behaviour_appears_with_its_label()
     {
         var lines = Stream.Value;
         var scenarios = lines.GroupBy(l => (l.Label, l.Scenario)).ToDictionary(g => g.Key, g => g.Count());
-        foreach (var s in new[] { "legit_payment", "legit_sign_in", "legit_app_opens", "legit_shopping_burst", "legit_large_payment", "legit_trip" })
+        foreach (var s in new[] { "legit_payment", "legit_sign_in", "legit_app_opens", "legit_shopping_burst", "legit_large_payment", "legit_trip", "legit_support_unfreeze" })
             Assert.True(scenarios.GetValueOrDefault(("legit", s)) > 20, s);
         foreach (var s in new[] { "ato_drain", "card_testing", "structuring", "credential_stuffing", "impossible_travel", "unavailable_region" })
             Assert.True(scenarios.GetValueOrDefault(("fraud", s)) > 20, s);
