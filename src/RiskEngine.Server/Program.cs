@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using RiskEngine.Hosting;
 using RiskEngine.Server.Accounts;
@@ -18,11 +20,35 @@ public sealed partial class Program
     {
     }
 
+    /// <summary>The server's settings file, read from beside the binary (optional).</summary>
+    public const string SettingsFile = "riskengine-server.json";
+
+    /// <summary>What the server reads when nothing says otherwise: no input pump, no output file (requests come over HTTP).</summary>
+    private static readonly Dictionary<string, string?> Defaults = new(StringComparer.Ordinal)
+    {
+        ["RiskEngine:Input"] = "",
+        ["RiskEngine:Output"] = "",
+    };
+
     /// <summary>Runs the server; exit code 0 on a clean stop, 1 when it stopped on an error, 2 on bad settings.</summary>
     public static async Task<int> Main(string[] args)
     {
         const string name = "riskengine-server";
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        // Settings: the server's defaults, then riskengine-server.json beside the binary, then the environment and the
+        // command line. Not the working directory's appsettings.json: a worker's (input: standard input) is no server's.
+        var sources = builder.Configuration.Sources;
+        for (var i = sources.Count - 1; i >= 0; i--)
+        {
+            if (sources[i] is JsonConfigurationSource { Path: { } path } && path.StartsWith("appsettings", StringComparison.Ordinal)) sources.RemoveAt(i);
+        }
+        sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
+        sources.Insert(1, new JsonConfigurationSource
+        {
+            Path = SettingsFile,
+            Optional = true,
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+        });
         var switches = RiskEngineHost.Switches.ToDictionary();
         switches["--keys"] = ServerOptions.Section + ":Keys";
         switches["--rate-limit"] = ServerOptions.Section + ":PermitsPerSecond";
@@ -33,6 +59,10 @@ public sealed partial class Program
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        builder.Logging.AddFilter("RiskEngine.Server.Auth", LogLevel.Warning);
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 
         using var setup = RiskEngineHost.Configure(builder, HostKind.Server, name);
