@@ -106,6 +106,7 @@ public sealed partial class RequestPump(
     private async Task CommitAsync(List<Item> items)
     {
         var answers = new PumpAnswer[items.Count];
+        var failures = new Exception?[items.Count];
         var records = new List<JournalRecord>(items.Count * 2);
         var started = Stopwatch.GetTimestamp();
         // Nothing here is cancelled by a caller going away: the batch commits whole, and the answer stands.
@@ -135,7 +136,16 @@ public sealed partial class RequestPump(
                     EvaluationResult? result = null;
                     if (items[i].Action is { } action)
                     {
-                        value = await action(batch, buffer, CancellationToken.None);
+                        try
+                        {
+                            value = await action(batch, buffer, CancellationToken.None);
+                        }
+                        catch (Exception e) when (e is not (StateStoreUnavailableException or OperationCanceledException))
+                        {
+                            // That request's fault (an action stages nothing before it succeeds): the rest of the batch commits.
+                            failures[i] = e;
+                            buffer.ResetWrittenCount();
+                        }
                     }
                     else
                     {
@@ -183,7 +193,11 @@ public sealed partial class RequestPump(
         {
             outbox.Gate.Release();
         }
-        for (var i = 0; i < items.Count; i++) items[i].Done.TrySetResult(answers[i]);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (failures[i] is { } failure) items[i].Done.TrySetException(failure);
+            else items[i].Done.TrySetResult(answers[i]);
+        }
     }
 
     [LoggerMessage(LogLevel.Error, "publishing committed records failed; they are published again on restart")]

@@ -21,6 +21,7 @@ internal static class AccountEndpoints
         accounts.MapGet("", StatusAsync);
         accounts.MapGet("/history", HistoryAsync);
         accounts.MapPost("/unfreeze", UnfreezeAsync);
+        accounts.MapPost("/freeze", FreezeAsync);
         return app;
     }
 
@@ -114,6 +115,41 @@ internal static class AccountEndpoints
         {
             return ServerResults.Unavailable(context, e);
         }
+    }
+
+    /// <summary>
+    /// A support hold (<see cref="IRiskEngine.HoldAsync"/>) through the request pump: the freeze, its support log entry
+    /// and the <c>account.frozen</c> event commit together and the event reaches the output. 409 when already frozen.
+    /// </summary>
+    private static async Task<IResult> FreezeAsync(string id, HttpContext context, RequestPump pump)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
+        if (bad is not null) return bad;
+        var by = ServerResults.RequiredString(body, "by", out bad);
+        if (bad is not null) return bad;
+        if (by!.Length > 128) return ServerResults.Invalid("by", "'by' must be at most 128 characters");
+        var reason = ServerResults.RequiredString(body, "reason", out bad);
+        if (bad is not null) return bad;
+        if (reason!.Length > 512) return ServerResults.Invalid("reason", "'reason' must be at most 512 characters");
+        PumpAnswer answer;
+        try
+        {
+            answer = await pump.SubmitAsync(async (batch, records, ct) =>
+            {
+                var frozen = await batch.HoldAsync(new SupportHold(account, by, reason), ct);
+                if (frozen is not null) RecordWriter.WriteAccountEvent(records, frozen);
+                return frozen;
+            }, context.RequestAborted);
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            return ServerResults.Unavailable(context, e);
+        }
+        if (answer.Value is null)
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already frozen",
+                detail: $"account {account} is already frozen; nothing was changed", type: "https://riskengine.dev/problems/account.frozen");
+        return Results.Json(new { frozen = true, events = answer.Records.Select(r => JsonDocument.Parse(r).RootElement) });
     }
 
     /// <summary>An event id for a support action, as the CLI makes them: <c>support:MILLIS:RANDOM</c>.</summary>

@@ -220,6 +220,43 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
     }
 
     [Fact]
+    public async Task Support_places_a_hold_that_is_journaled_and_published_and_lifts_it()
+    {
+        var factory = Start();
+        using var support = factory.Client(ServerFactory.SupportKey);
+        using var noReason = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"by":"agent-9"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, noReason.StatusCode);
+        Assert.Equal("reason", (string)(await BodyAsync(noReason))["field"]!);
+        using var noBy = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"reason":"x"}"""));
+        Assert.Equal("by", (string)(await BodyAsync(noBy))["field"]!);
+
+        using var held = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"by":"agent-9","reason":"user reports a stolen phone"}"""));
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        var frozen = Assert.Single((await BodyAsync(held))["events"]!.AsArray())!;
+        Assert.Equal("account.frozen", (string)frozen["type"]!);
+        Assert.Equal("support.hold", (string)frozen["reason"]!);
+        Assert.False((bool)frozen["selfService"]!);
+        Assert.NotNull(frozen["message"]!["zh-CN"]);
+
+        using var again = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"by":"agent-9","reason":"twice"}"""));
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+
+        var status = await BodyAsync(await support.GetAsync("/v1/accounts/acct-H"));
+        Assert.True((bool)status["frozen"]!);
+        Assert.Equal("support.hold", (string)status["reason"]!);
+        Assert.Equal("agent-9", (string)status["supportLog"]![0]!["by"]!);
+
+        using var decide = factory.Client(ServerFactory.DecideKey);
+        var denied = await BodyAsync(await decide.PostAsync("/v1/events", Json("""{"type":"transaction","id":"h1","at":"2026-11-28T10:00:00Z","account":"acct-H","amount":1,"currency":"USD","country":"US","device":"d1"}""")));
+        Assert.Equal("deny", (string)denied["decision"]!["outcome"]!);
+
+        using var lifted = await support.PostAsync("/v1/accounts/acct-H/unfreeze", Json("""{"by":"agent-9","reason":"identity checked"}"""));
+        Assert.Equal("account.unfrozen", (string)(await BodyAsync(lifted))["events"]![0]!["type"]!);
+        var output = ContractExampleTests.Lines(await File.ReadAllTextAsync(factory.Output));
+        Assert.Equal(["account.frozen", "decision", "decision", "account.unfrozen"], output.Select(r => (string)r["type"]!));
+    }
+
+    [Fact]
     public async Task Totp_enroll_confirm_and_verify_with_codes_at_the_servers_clock()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
