@@ -257,6 +257,58 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
     }
 
     [Fact]
+    public async Task Beside_an_input_file_api_calls_and_file_events_share_one_store_and_one_output_and_both_positions_survive_a_restart()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["RiskEngine:Input"] = Sample("events.example.jsonl"),
+            ["RiskEngine:MaxFutureSkew"] = "off",
+            ["RiskEngine:FollowPollInterval"] = "00:00:00.020",
+        };
+        var factory = Start(settings);
+        using (var client = factory.Client(ServerFactory.DecideKey))
+        {
+            Assert.Equal("Healthy", await client.GetStringAsync("/health/ready")); // starts the host: the file pump and the request pump
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (Lines(factory.Output) < 37 && DateTime.UtcNow < deadline) await Task.Delay(20); // polling the file pump's progress
+            Assert.Equal(37, Lines(factory.Output));
+
+            // acct-D was frozen by the file's events: an API call sees the same store.
+            var answer = await BodyAsync(await client.PostAsync("/v1/events",
+                Json("""{"type":"transaction","id":"api-1","at":"2026-11-27T12:00:00Z","account":"acct-D","amount":5,"currency":"USD","country":"US","device":"d1"}""")));
+            Assert.Equal("deny", (string)answer["decision"]!["outcome"]!);
+            Assert.Contains(answer["decision"]!["reasons"]!.AsArray(), r => (string)r!["code"]! == "account.frozen");
+        }
+        var output = ContractExampleTests.Lines(await File.ReadAllTextAsync(factory.Output));
+        Assert.Equal(38, output.Count);
+        Assert.Equal("api-1", (string)output[^1]["event"]!);
+        ContractExampleTests.AssertMatches(ContractExampleTests.Lines(await File.ReadAllTextAsync(Sample("expected.example.jsonl"))), output.Take(37).ToList());
+        await factory.DisposeAsync();
+        // The entry point lets go of the data folder lock once the test host stopped: wait for it (polling, with a deadline).
+        var released = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        RiskEngine.Sqlite.DataFolderLock? folderLock;
+        while ((folderLock = RiskEngine.Sqlite.DataFolderLock.TryAcquire(factory.Data)) is null && DateTime.UtcNow < released) await Task.Delay(20);
+        Assert.NotNull(folderLock);
+        folderLock.Dispose();
+
+        // Restarted on the same folder: the file is not read again, the API's position and the output are where they were.
+        var again = Start(settings);
+        using (var client = again.Client(ServerFactory.DecideKey))
+        {
+            Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
+            var journal = again.Services.GetRequiredService<IEventJournal>();
+            Assert.Equal(1, (await journal.LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line);
+            Assert.Equal(34, (await journal.LoadPositionAsync(Path.GetFullPath(Sample("events.example.jsonl"))))!.Line);
+            var retry = await BodyAsync(await client.PostAsync("/v1/events",
+                Json("""{"type":"transaction","id":"api-1","at":"2026-11-27T12:00:00Z","account":"acct-D","amount":5,"currency":"USD","country":"US","device":"d1"}""")));
+            Assert.True((bool)retry["decision"]!["duplicate"]!);
+        }
+        Assert.Equal(39, Lines(again.Output)); // the retry's duplicate record, nothing of the file again
+    }
+
+    private static int Lines(string path) => File.Exists(path) ? File.ReadAllLines(path).Length : 0;
+
+    [Fact]
     public async Task Totp_enroll_confirm_and_verify_with_codes_at_the_servers_clock()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
