@@ -108,31 +108,6 @@ internal static class AccountCommands
         return command;
     }
 
-    /// <summary>
-    /// One line per decision, so that <c>--limit N</c> prints N lines: the decision record as the worker writes it,
-    /// with the account events it caused (a freeze, a support unfreeze and its <c>by</c>) nested in <c>events</c>.
-    /// </summary>
-    internal static void WriteHistoryLine(IBufferWriter<byte> output, Decision decision)
-    {
-        var records = new System.Buffers.ArrayBufferWriter<byte>();
-        RecordWriter.WriteDecision(records, decision);
-        var lines = RecordWriter.Lines(records.WrittenSpan);
-        var head = lines[0];
-        if (lines.Count == 1)
-        {
-            output.Write(head);
-        }
-        else
-        {
-            output.Write(head.AsSpan(0, head.Length - 1)); // the decision object without its closing brace
-            output.Write(",\"events\":["u8);
-            for (var i = 1; i < lines.Count; i++)
-            {
-                if (i > 1) output.Write(","u8);
-                output.Write(lines[i]);
-            }
-            output.Write("]}"u8);
-        }
-        output.Write("\n"u8);
-    }
+    /// <summary>One line per decision (<see cref="RecordWriter.WriteHistoryLine"/>), so that <c>--limit N</c> prints N lines.</summary>
+    internal static void WriteHistoryLine(IBufferWriter<byte> output, Decision decision) => RecordWriter.WriteHistoryLine(output, decision);
 }

@@ -79,6 +79,36 @@ public static class RecordWriter
         w.WriteEndArray();
     }
 
+    /// <summary>
+    /// A decision as account history shows it (the CLI's <c>account history</c>, the server's history endpoint): one
+    /// line per decision, the decision record as the worker writes it with the account events it caused (a freeze, a
+    /// support unfreeze and its <c>by</c>) nested in <c>events</c>.
+    /// </summary>
+    public static void WriteHistoryLine(IBufferWriter<byte> output, Decision decision)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var records = new ArrayBufferWriter<byte>();
+        WriteDecision(records, decision);
+        var lines = Lines(records.WrittenSpan);
+        var head = lines[0];
+        if (lines.Count == 1)
+        {
+            output.Write(head);
+        }
+        else
+        {
+            output.Write(head.AsSpan(0, head.Length - 1)); // the decision object without its closing brace
+            output.Write(",\"events\":["u8);
+            for (var i = 1; i < lines.Count; i++)
+            {
+                if (i > 1) output.Write(","u8);
+                output.Write(lines[i]);
+            }
+            output.Write("]}"u8);
+        }
+        output.Write("\n"u8);
+    }
+
     /// <summary>Writes an account event line.</summary>
     public static void WriteAccountEvent(IBufferWriter<byte> output, AccountEvent e)
     {

@@ -61,6 +61,13 @@ public sealed partial class DefaultRiskEngine
             return lifted;
         }
 
+        public async ValueTask<AccountFrozen?> HoldAsync(SupportHold hold, CancellationToken cancellationToken = default)
+        {
+            var frozen = await engine.HoldAsync(state, hold, cancellationToken);
+            if (frozen is not null) _events.Add(frozen);
+            return frozen;
+        }
+
         public async ValueTask CommitAsync(JournalEntry? journal = null, CancellationToken cancellationToken = default)
         {
             await state.CommitAsync(journal, cancellationToken);
@@ -71,6 +78,31 @@ public sealed partial class DefaultRiskEngine
         }
 
         public ValueTask DisposeAsync() => state.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Stages a support hold: freezes the account with <see cref="ReasonCodes.SupportHold"/> at the engine's clock, its
+    /// support case naming the hold's own event id (<c>hold:MILLIS:RANDOM</c>), and records who and why in the support
+    /// log. Null when the account is already frozen (nothing staged).
+    /// </summary>
+    private async ValueTask<AccountFrozen?> HoldAsync(IStateBatch batch, SupportHold hold, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(hold);
+        if (Domain.TextRules.CheckIdentifier(hold.By, 128, "by") is { } byError) throw new ArgumentException(byError, nameof(hold));
+        if (string.IsNullOrWhiteSpace(hold.Reason) || hold.Reason.Length > 512) throw new ArgumentException("reason must be 1–512 characters", nameof(hold));
+        var policy = Policy;
+        var now = _time.GetUtcNow();
+        var cause = Domain.EventId.Create("hold:" + now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" +
+            Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+        return await AccountEdit.RunAsync<AccountFrozen?>(batch, hold.Account, _options.MaxCommitRetries, now, snapshot =>
+        {
+            var state = snapshot.State;
+            if (state.Freeze is not null) return (false, null);
+            var frozen = DecisionMaker.Freeze(policy, state, cause, hold.Account, now, ReasonCodes.SupportHold, ReasonCodes.SupportHold);
+            if (state.SupportLog.Count >= 20) state.SupportLog.RemoveAt(0);
+            state.SupportLog.Add(new SupportAction(now, hold.By, ReasonCodes.SupportHold, hold.Reason));
+            return (true, frozen);
+        }, cancellationToken);
     }
 
     /// <summary>Decides a batch through <paramref name="batch"/> (see <see cref="EvaluateBatchAsync"/>); nothing is committed here.</summary>

@@ -27,6 +27,12 @@ public interface IDecisionBatch : IAsyncDisposable
     ValueTask<IReadOnlyList<AccountUnfrozen>> ExpireCoolDownsAsync(int max = 1000, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// A support hold (see <see cref="IRiskEngine.HoldAsync"/>), staged in this batch: null when the account was already frozen.
+    /// </summary>
+    ValueTask<AccountFrozen?> HoldAsync(SupportHold hold, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot place a support hold");
+
+    /// <summary>
     /// Makes everything staged durable, with <paramref name="journal"/> in the same transaction, then tells the sinks
     /// about the account events. Throws <see cref="StateStoreUnavailableException"/> when the store cannot be written.
     /// </summary>

@@ -52,6 +52,20 @@ public interface IRiskEngine
     ValueTask<EvaluationResult> UnfreezeAsync(SupportUnfreeze unfreeze, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Support freezes an account (a hold: the user asked, or support saw something a rule did not): the account is
+    /// frozen with reason <c>support.hold</c> (never self-service, no cool-down: support lifts it with an
+    /// <c>unfreeze</c> event), who, when and why go to its support log, and an <c>account.frozen</c> event is emitted
+    /// (also to the sinks). Null, and nothing changed, when the account is already frozen.
+    /// </summary>
+    async ValueTask<AccountFrozen?> HoldAsync(SupportHold hold, CancellationToken cancellationToken = default)
+    {
+        await using var batch = await BeginBatchAsync(cancellationToken);
+        var frozen = await batch.HoldAsync(hold, cancellationToken);
+        await batch.CommitAsync(null, cancellationToken);
+        return frozen;
+    }
+
+    /// <summary>
     /// Lifts every freeze whose cool-down has passed by the engine's clock, without waiting for the account's next
     /// event, and returns the <c>account.unfrozen</c> events (also sent to the sinks). Hosts call it from a timer.
     /// </summary>
@@ -60,6 +74,12 @@ public interface IRiskEngine
     /// <summary>The account's current status (frozen or not, lockout).</summary>
     ValueTask<AccountStatus> GetAccountStatusAsync(AccountId account, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A support agent's hold on an account (<see cref="IRiskEngine.HoldAsync"/>).</summary>
+/// <param name="Account">The account.</param>
+/// <param name="By">The agent id (an identifier: no control or format characters, at most 128).</param>
+/// <param name="Reason">Why, for the support log (at most 512 characters).</param>
+public sealed record SupportHold(AccountId Account, string By, string Reason);
 
 /// <summary>What support and the user see about an account.</summary>
 /// <param name="Account">The account.</param>

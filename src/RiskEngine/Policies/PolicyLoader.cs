@@ -241,6 +241,7 @@ public static class PolicyLoader
                 foreach (var (code, node) in cdn.Properties())
                 {
                     if (!ReasonCodes.Freezing.Contains(code)) node.Error($"'{code}' is not a freeze reason ({string.Join(", ", ReasonCodes.Freezing)})");
+                    else if (code == ReasonCodes.SupportHold) node.Error($"'{code}' is lifted by support only: a hold support placed must not lift itself");
                     else if (node.Duration() is { } d) coolDown[code] = d;
                 }
             }

@@ -32,6 +32,7 @@ public static class ReasonCodes
     public const string TotpFailedAttempts = "totp.failed_attempts";
     public const string TotpReplayed = "totp.replayed";
     public const string AccountReported = "account.reported";
+    public const string SupportHold = "support.hold";
     public const string PaymentNewDevice = "payment.new_device";
     public const string PaymentNewCountry = "payment.new_country";
     public const string CapChannelPerTransaction = "cap.channel.per_transaction";
@@ -46,7 +47,7 @@ public static class ReasonCodes
     public static readonly FrozenSet<string> Freezing = new[]
     {
         VelocityCount, VelocityAmount, LoginImpossibleTravel, LoginFailedAttempts, LoginNewDevice, LoginNewCountry, TotpFailedAttempts,
-        AccountReported,
+        AccountReported, SupportHold,
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Every reason code the engine emits (each has the engine's own words in en and zh-CN).</summary>
@@ -57,5 +58,5 @@ public static class ReasonCodes
         .ToArray();
 
     /// <summary>Freeze reasons only support may lift: never listed in <c>freeze.selfService</c>.</summary>
-    public static readonly FrozenSet<string> SupportOnly = new[] { AccountReported }.ToFrozenSet(StringComparer.Ordinal);
+    public static readonly FrozenSet<string> SupportOnly = new[] { AccountReported, SupportHold }.ToFrozenSet(StringComparer.Ordinal);
 }

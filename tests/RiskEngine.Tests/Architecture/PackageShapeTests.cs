@@ -25,4 +25,19 @@ public sealed class PackageShapeTests
         Assert.Equal("RiskEngine.Pipeline", typeof(RiskEngine.Pipeline.EventStreamProcessor).Assembly.GetName().Name);
         Assert.DoesNotContain(References(typeof(RiskEngine.Pipeline.EventStreamProcessor)), r => r.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal) || r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Every_host_shares_the_hosting_package_and_only_the_server_knows_asp_net_core()
+    {
+        Assert.Equal("RiskEngine.Hosting", typeof(RiskEngine.Hosting.RiskEngineHost).Assembly.GetName().Name);
+        Assert.Equal("RiskEngine.Hosting", typeof(RiskEngine.Hosting.RequestPump).Assembly.GetName().Name);
+        var hosting = References(typeof(RiskEngine.Hosting.RiskEngineHost));
+        Assert.DoesNotContain(hosting, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) && r != "Microsoft.AspNetCore.DataProtection" && r != "Microsoft.AspNetCore.DataProtection.Abstractions");
+        Assert.DoesNotContain(hosting, r => r is "RiskEngine.Server" or "RiskEngine.Worker" or "RiskEngine.Cli");
+        var server = References(typeof(RiskEngine.Server.Program));
+        Assert.Contains("RiskEngine.Hosting", server);
+        Assert.Contains(server, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+        // Neither the core nor the pipeline learned about HTTP.
+        Assert.DoesNotContain(References(typeof(RiskEngine.Pipeline.EventStreamProcessor)), r => r.StartsWith("RiskEngine.Hosting", StringComparison.Ordinal));
+    }
 }

@@ -45,6 +45,13 @@ internal sealed class WorkerProcess : IDisposable
 
     public static WorkerProcess Start(params string[] args) => StartDll(WorkerDll, args);
 
+    /// <summary>The HTTP server beside the worker (the test project builds both).</summary>
+    public static string ServerDll => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(WorkerDll)!)!)!)!)!,
+        "RiskEngine.Server", "bin", new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "RiskEngine.Server.dll");
+
+    /// <summary>Starts <c>riskengine-server</c> (its default key ring, like the worker's, is one per data folder and test run).</summary>
+    public static WorkerProcess StartServer(params string[] args) => StartDll(ServerDll, args);
+
     /// <summary>Starts the worker with extra environment variables (a null value removes one).</summary>
     public static WorkerProcess StartWithEnvironment(IReadOnlyDictionary<string, string?> environment, params string[] args) => StartDll(WorkerDll, args, environment: environment);
 

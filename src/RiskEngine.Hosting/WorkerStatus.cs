@@ -1,4 +1,4 @@
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>What the health check and progress line report; written by the worker, read by anyone.</summary>
 public sealed class WorkerStatus

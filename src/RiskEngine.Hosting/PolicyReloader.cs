@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RiskEngine.Policies;
 
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>
 /// Watches the policy file. A changed, valid file is compiled here, off the decision path, then swapped in

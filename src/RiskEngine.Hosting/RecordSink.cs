@@ -1,7 +1,7 @@
 using RiskEngine.Security;
 using RiskEngine.State;
 
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>
 /// Where one output channel's records go. A file sink is exactly-once across crashes: on start it cuts the file

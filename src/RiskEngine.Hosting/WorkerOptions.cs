@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>
 /// The worker's settings, section <c>RiskEngine</c>: from <c>appsettings.json</c>, environment variables
@@ -107,18 +107,27 @@ public sealed class WorkerOptions
 }
 
 /// <summary>Checks <see cref="WorkerOptions"/> on start, naming the setting and the fix.</summary>
-public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+/// <param name="kind">The host: the server's input and output are optional (requests come over HTTP), and it never runs <c>--once</c>.</param>
+public sealed class WorkerOptionsValidator(HostKind kind = HostKind.Worker) : IValidateOptions<WorkerOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, WorkerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
+        if (kind == HostKind.Server)
+        {
+            if (options.Once) errors.Add("--once is a worker flag: the server runs until stopped");
+            if (options.Input == "-") errors.Add("RiskEngine:Input (--input) of the server must be a file or redis-stream:NAME, not standard input");
+            if (options.Store == "redis" && !options.StreamInput && !string.IsNullOrEmpty(options.Output))
+                errors.Add("--store redis keeps the server's outbox in memory: an --output file would be cut back on restart; use --store sqlite, or leave --output out");
+            if (string.IsNullOrEmpty(options.Input)) return ValidateCommon(options, errors, requireIo: false);
+        }
         if (options.Store is not ("sqlite" or "memory" or "redis"))
             errors.Add($"RiskEngine:Store (--store) must be 'sqlite', 'memory' or 'redis', not '{options.Store}'");
         if (options.Store == "redis" && string.IsNullOrWhiteSpace(options.Redis))
             errors.Add("RiskEngine:Redis (--redis) is required with --store redis: a StackExchange.Redis configuration such as localhost:6379");
-        if (options.Store == "redis" && !options.StreamInput)
+        if (options.Store == "redis" && !options.StreamInput && kind == HostKind.Worker)
             errors.Add("--store redis needs a redis-stream: input (--input redis-stream:NAME): with a file or standard input the worker's input position and output journal " +
                 "would live only in memory, so a restart would cut the output file back to nothing and answer every event again as a duplicate without its account events. " +
                 "Use --store sqlite for a file or standard input");
@@ -134,7 +143,12 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             errors.Add("RiskEngine:Input (--input) is required: a JSON Lines file or - for standard input");
         else if (options.Input != "-" && !options.StreamInput && !File.Exists(options.Input)) // followed or not: a typo, not a file still to come
             errors.Add($"RiskEngine:Input (--input): file '{options.Input}' does not exist");
-        if (string.IsNullOrWhiteSpace(options.Output))
+        return ValidateCommon(options, errors, requireIo: kind == HostKind.Worker);
+    }
+
+    private static ValidateOptionsResult ValidateCommon(WorkerOptions options, List<string> errors, bool requireIo)
+    {
+        if (requireIo && string.IsNullOrWhiteSpace(options.Output))
             errors.Add("RiskEngine:Output (--output) is required: a file or - for standard output");
         if (options.DeadLetter == "-")
             errors.Add("RiskEngine:DeadLetter (--dead-letter) must be a file");

@@ -9,7 +9,7 @@ using RiskEngine.Events;
 using RiskEngine.Pipeline;
 using RiskEngine.State;
 
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>
 /// Reads events into a bounded channel, decides them in batches, and commits each batch's state changes,
@@ -21,6 +21,7 @@ internal sealed partial class EventWorker(
     IRiskEngine engine,
     IEventJournal journal,
     IOptions<WorkerOptions> options,
+    Outbox outbox,
     WorkerMetrics metrics,
     WorkerStatus status,
     HealthCheckService health,
@@ -29,7 +30,6 @@ internal sealed partial class EventWorker(
     ILogger<EventWorker> log) : BackgroundService
 {
     private readonly EventStreamProcessor _processor = new(engine, log);
-    private long _sequence;
     private long _started;
     private long _lastProgress;
     private long _lastCoolDown;
@@ -70,9 +70,7 @@ internal sealed partial class EventWorker(
         // written anew, every event comes back as a duplicate, and no account event repeats.
         var newPass = o.Once && position is { Completed: true };
         if (newPass) position = null;
-        await using var output = await OpenSinkAsync(o.Output, OutputChannel.Output, newPass, ct);
-        await using var dead = o.DeadLetter is { Length: > 0 } dl ? await OpenSinkAsync(dl, OutputChannel.DeadLetter, newPass, ct) : null;
-        _sequence = await journal.LastSequenceAsync(ct);
+        await outbox.OpenAsync(newPass, ct);
         LogStarting(log, source, position?.Line ?? 0, engine.Policy.Version, o.Store);
 
         var channel = Channel.CreateBounded<Item>(new BoundedChannelOptions(o.ChannelCapacity)
@@ -97,7 +95,7 @@ internal sealed partial class EventWorker(
                     var tick = Task.Delay(Min(o.ProgressInterval, o.CoolDownInterval), time, ct);
                     if (await Task.WhenAny(wait, tick) == tick && !wait.IsCompleted)
                     {
-                        await TicksAsync(o, output, dead, last, ct);
+                        await TicksAsync(o, last, ct);
                         continue;
                     }
                     if (!await wait) break;
@@ -107,18 +105,34 @@ internal sealed partial class EventWorker(
                     break;
                 }
 
-                var (records, end) = await DecideBatchAsync(o, channel.Reader, last);
-                last = end;
-                var publishStart = Stopwatch.GetTimestamp();
-                await PublishAsync(records, output, dead);
-                _publishing += Stopwatch.GetElapsedTime(publishStart);
-                if (!o.Once) await TicksAsync(o, output, dead, last, ct);
+                await outbox.Gate.WaitAsync(CancellationToken.None);
+                try
+                {
+                    var (records, end) = await DecideBatchAsync(o, channel.Reader, last);
+                    last = end;
+                    var publishStart = Stopwatch.GetTimestamp();
+                    await outbox.PublishAsync(records);
+                    _publishing += Stopwatch.GetElapsedTime(publishStart);
+                }
+                finally
+                {
+                    outbox.Gate.Release();
+                }
+                if (!o.Once) await TicksAsync(o, last, ct);
             }
             await reader; // surfaces a read error
             if (o.Once)
             {
-                await using var batch = await engine.BeginBatchAsync(CancellationToken.None);
-                await batch.CommitAsync(new JournalEntry([], last with { Completed = true }), CancellationToken.None);
+                await outbox.Gate.WaitAsync(CancellationToken.None);
+                try
+                {
+                    await using var batch = await engine.BeginBatchAsync(CancellationToken.None);
+                    await batch.CommitAsync(new JournalEntry([], last with { Completed = true }), CancellationToken.None);
+                }
+                finally
+                {
+                    outbox.Gate.Release();
+                }
             }
         }
         finally
@@ -133,7 +147,7 @@ internal sealed partial class EventWorker(
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
-    private async ValueTask TicksAsync(WorkerOptions o, RecordSink output, RecordSink? dead, JournalPosition last, CancellationToken ct)
+    private async ValueTask TicksAsync(WorkerOptions o, JournalPosition last, CancellationToken ct)
     {
         var now = time.GetTimestamp();
         if (time.GetElapsedTime(_lastProgress, now) >= o.ProgressInterval)
@@ -146,7 +160,7 @@ internal sealed partial class EventWorker(
         if (time.GetElapsedTime(_lastCoolDown, now) >= o.CoolDownInterval)
         {
             _lastCoolDown = now;
-            await ExpireCoolDownsAsync(output, dead, last, ct);
+            await ExpireCoolDownsAsync(last, ct);
         }
     }
 
@@ -164,21 +178,29 @@ internal sealed partial class EventWorker(
         await RiskEngine.Security.OwnerOnly.WriteAllTextAtomicallyAsync(Path.Combine(o.Data, "health.json"), json, ct);
     }
 
-    private async ValueTask ExpireCoolDownsAsync(RecordSink output, RecordSink? dead, JournalPosition last, CancellationToken ct)
+    private async ValueTask ExpireCoolDownsAsync(JournalPosition last, CancellationToken ct)
     {
         var records = new List<JournalRecord>();
-        await using (var batch = await engine.BeginBatchAsync(ct))
+        await outbox.Gate.WaitAsync(ct);
+        try
         {
-            var buffer = new ArrayBufferWriter<byte>();
-            foreach (var e in await batch.ExpireCoolDownsAsync(cancellationToken: ct))
+            await using (var batch = await engine.BeginBatchAsync(ct))
             {
-                metrics.AccountEvent(e);
-                RecordWriter.WriteAccountEvent(buffer, e);
+                var buffer = new ArrayBufferWriter<byte>();
+                foreach (var e in await batch.ExpireCoolDownsAsync(cancellationToken: ct))
+                {
+                    metrics.AccountEvent(e);
+                    RecordWriter.WriteAccountEvent(buffer, e);
+                }
+                outbox.Split(buffer, OutputChannel.Output, records);
+                await batch.CommitAsync(new JournalEntry(records, last), CancellationToken.None);
             }
-            Split(buffer, OutputChannel.Output, records);
-            await batch.CommitAsync(new JournalEntry(records, last), CancellationToken.None);
+            await outbox.PublishAsync(records);
         }
-        await PublishAsync(records, output, dead);
+        finally
+        {
+            outbox.Gate.Release();
+        }
     }
 
     private async Task<(List<JournalRecord> Records, JournalPosition End)> DecideBatchAsync(WorkerOptions o, ChannelReader<Item> reader, JournalPosition last)
@@ -217,8 +239,8 @@ internal sealed partial class EventWorker(
                     if (o.DeadLetter is { Length: > 0 }) RecordWriter.WriteRejected(deadBuffer, item.Line, result.Rejection!);
                     LogRejected(log, item.Line, result.Rejection!.Field ?? "(line)", result.Rejection.Error);
                 }
-                Split(buffer, OutputChannel.Output, records);
-                Split(deadBuffer, OutputChannel.DeadLetter, records);
+                outbox.Split(buffer, OutputChannel.Output, records);
+                outbox.Split(deadBuffer, OutputChannel.DeadLetter, records);
                 last = last with { Offset = item.EndOffset, Line = item.Line };
             }
             var commitStart = Stopwatch.GetTimestamp();
@@ -233,43 +255,6 @@ internal sealed partial class EventWorker(
             status.StoreError = e.Message; // the batch is dropped undurable: its lines are read and decided again
             throw;
         }
-    }
-
-    /// <summary>Moves the lines written to <paramref name="buffer"/> into numbered journal records.</summary>
-    private void Split(ArrayBufferWriter<byte> buffer, OutputChannel channel, List<JournalRecord> records)
-    {
-        foreach (var line in RecordWriter.Lines(buffer.WrittenSpan)) records.Add(new JournalRecord(++_sequence, channel, line));
-        buffer.ResetWrittenCount();
-    }
-
-    private async ValueTask PublishAsync(List<JournalRecord> records, RecordSink output, RecordSink? dead)
-    {
-        foreach (var sink in dead is null ? [output] : new[] { output, dead })
-        {
-            var mine = records.Where(r => r.Channel == sink.Channel).ToList();
-            if (mine.Count == 0) continue;
-            await sink.WriteAsync(mine, CancellationToken.None);
-            await journal.MarkPublishedAsync(sink.Channel, mine[^1].Sequence, sink.Length, CancellationToken.None);
-        }
-    }
-
-    private async Task<RecordSink> OpenSinkAsync(string path, OutputChannel channel, bool newPass, CancellationToken ct)
-    {
-        var (sequence, length) = await journal.PublishedAsync(channel, ct);
-        if (newPass)
-        {
-            length = 0;
-            await journal.MarkPublishedAsync(channel, sequence, 0, ct);
-        }
-        var sink = RecordSink.Open(path, channel, length, warning => LogSinkWarning(log, warning));
-        var pending = await journal.UnpublishedAsync(channel, ct);
-        if (pending.Count > 0)
-        {
-            LogRepublish(log, pending.Count, sink.Name);
-            await sink.WriteAsync(pending, ct);
-            await journal.MarkPublishedAsync(channel, pending[^1].Sequence, sink.Length, ct);
-        }
-        return sink;
     }
 
     private async Task ReadAsync(WorkerOptions o, JournalPosition? position, ChannelWriter<Item> writer, CancellationToken ct)
@@ -326,12 +311,6 @@ internal sealed partial class EventWorker(
 
     [LoggerMessage(LogLevel.Warning, "line {Line} rejected: {Field}: {Error}")]
     private static partial void LogRejected(ILogger logger, long line, string field, string error);
-
-    [LoggerMessage(LogLevel.Warning, "{Warning}")]
-    private static partial void LogSinkWarning(ILogger logger, string warning);
-
-    [LoggerMessage(LogLevel.Information, "re-publishing {Count} committed records to {Sink}")]
-    private static partial void LogRepublish(ILogger logger, int count, string sink);
 
     [LoggerMessage(LogLevel.Error, "input {Input} is {Length} bytes, shorter than the committed position {Offset}: it was replaced; reading from its start (repeated events are answered as duplicates)")]
     private static partial void LogInputShrunk(ILogger logger, string input, long length, long offset);

@@ -10,7 +10,7 @@ using RiskEngine.Redis;
 using RiskEngine.State;
 using StackExchange.Redis;
 
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>
 /// A worker on a partitioned Redis stream (<c>redis-stream:NAME</c>, partitions <c>NAME:0</c> … <c>NAME:P-1</c>).

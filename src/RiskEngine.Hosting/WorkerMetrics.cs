@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using RiskEngine.Decisions;
 
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>The worker's instruments on the <c>RiskEngine</c> meter (read them with <c>dotnet-counters monitor -n RiskEngine.Worker --counters RiskEngine</c>).</summary>
 public sealed class WorkerMetrics : IDisposable

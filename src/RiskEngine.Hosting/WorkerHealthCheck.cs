@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace RiskEngine.Worker;
+namespace RiskEngine.Hosting;
 
 /// <summary>Reports the policy in force, the store's last error, and a refused policy file.</summary>
 internal sealed class WorkerHealthCheck(IRiskEngine engine, WorkerStatus status) : IHealthCheck

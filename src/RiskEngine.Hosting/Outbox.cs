@@ -1,0 +1,109 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RiskEngine.Pipeline;
+using RiskEngine.State;
+
+namespace RiskEngine.Hosting;
+
+/// <summary>
+/// The host's outbox: numbers the output records a batch commits in its journal entry, and publishes them after the
+/// commit to the configured sinks (<c>--output</c>, <c>--dead-letter</c>), marking them published in the journal. One
+/// per process, shared by every pump of the host (the file worker and the HTTP request pump): whoever commits holds
+/// <see cref="Gate"/> from <c>BeginBatchAsync</c> to the end of publishing, so sequence numbers, commits and
+/// publishing keep one order. A channel without a sink (the server without <c>--output</c>) is marked published at
+/// once: the journal keeps nothing waiting for a reader that does not exist.
+/// </summary>
+public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions> options, ILogger<Outbox> log) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _open = new(1, 1);
+    private RecordSink? _output;
+    private RecordSink? _dead;
+    private long _sequence;
+    private bool _isOpen;
+
+    /// <summary>Held by whoever begins a batch that journals records, until they are published.</summary>
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <summary>Opens the sinks (cutting a file back to what was published) and re-publishes what was committed but not published.</summary>
+    /// <param name="newPass">A new <c>--once</c> pass over an input: the outputs are written anew.</param>
+    public async Task OpenAsync(bool newPass, CancellationToken cancellationToken)
+    {
+        await _open.WaitAsync(cancellationToken);
+        try
+        {
+            if (_isOpen) return;
+            var o = options.Value;
+            _output = await OpenSinkAsync(o.Output, OutputChannel.Output, newPass, cancellationToken);
+            _dead = await OpenSinkAsync(o.DeadLetter, OutputChannel.DeadLetter, newPass, cancellationToken);
+            _sequence = await journal.LastSequenceAsync(cancellationToken);
+            _isOpen = true;
+        }
+        finally
+        {
+            _open.Release();
+        }
+    }
+
+    /// <summary>Moves the lines written to <paramref name="buffer"/> into numbered journal records. Call it holding <see cref="Gate"/>.</summary>
+    public void Split(ArrayBufferWriter<byte> buffer, OutputChannel channel, List<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentNullException.ThrowIfNull(records);
+        if (!_isOpen) throw new InvalidOperationException("the outbox is not open");
+        foreach (var line in RecordWriter.Lines(buffer.WrittenSpan)) records.Add(new JournalRecord(++_sequence, channel, line));
+        buffer.ResetWrittenCount();
+    }
+
+    /// <summary>Publishes committed records to their sinks and marks them published. Call it holding <see cref="Gate"/>.</summary>
+    public async ValueTask PublishAsync(IReadOnlyList<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        foreach (var channel in new[] { OutputChannel.Output, OutputChannel.DeadLetter })
+        {
+            var sink = channel == OutputChannel.Output ? _output : _dead;
+            var mine = records.Where(r => r.Channel == channel).ToList();
+            if (mine.Count == 0) continue;
+            if (sink is not null) await sink.WriteAsync(mine, CancellationToken.None);
+            await journal.MarkPublishedAsync(channel, mine[^1].Sequence, sink?.Length ?? 0, CancellationToken.None);
+        }
+    }
+
+    private async Task<RecordSink?> OpenSinkAsync(string? path, OutputChannel channel, bool newPass, CancellationToken ct)
+    {
+        var (sequence, length) = await journal.PublishedAsync(channel, ct);
+        if (newPass)
+        {
+            length = 0;
+            await journal.MarkPublishedAsync(channel, sequence, 0, ct);
+        }
+        // A redis-stream: output is the stream worker's own (it publishes with its Lua script); requests are not published there.
+        var sink = string.IsNullOrEmpty(path) || path.StartsWith("redis-stream:", StringComparison.Ordinal) ? null : RecordSink.Open(path, channel, length, warning => LogSinkWarning(log, warning));
+        var pending = await journal.UnpublishedAsync(channel, ct);
+        if (pending.Count > 0)
+        {
+            if (sink is not null)
+            {
+                LogRepublish(log, pending.Count, sink.Name);
+                await sink.WriteAsync(pending, ct);
+            }
+            await journal.MarkPublishedAsync(channel, pending[^1].Sequence, sink?.Length ?? 0, ct);
+        }
+        return sink;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_output is not null) await _output.DisposeAsync();
+        if (_dead is not null) await _dead.DisposeAsync();
+        _open.Dispose();
+        Gate.Dispose();
+    }
+
+    [LoggerMessage(LogLevel.Warning, "{Warning}")]
+    private static partial void LogSinkWarning(ILogger logger, string warning);
+
+    [LoggerMessage(LogLevel.Information, "re-publishing {Count} committed records to {Sink}")]
+    private static partial void LogRepublish(ILogger logger, int count, string sink);
+}

@@ -1,0 +1,208 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RiskEngine.Decisions;
+using RiskEngine.Pipeline;
+using RiskEngine.State;
+
+namespace RiskEngine.Hosting;
+
+/// <summary>What the request pump answered for one submitted line or action, once its batch committed.</summary>
+/// <param name="Result">The decision or rejection (null for an action).</param>
+/// <param name="Records">The output lines it produced, without line breaks, as <c>riskengine replay</c> writes them: the decision (or rejection) first, then the account events it caused.</param>
+/// <param name="Value">What an action returned.</param>
+public sealed record PumpAnswer(EvaluationResult? Result, IReadOnlyList<byte[]> Records, object? Value = null);
+
+/// <summary>
+/// Work that is not a contract event but must commit with the pump's batch (a support hold, account events of a
+/// TOTP check): it runs inside the batch and writes the output records it caused to the buffer.
+/// </summary>
+public delegate ValueTask<object?> PumpAction(IDecisionBatch batch, IBufferWriter<byte> records, CancellationToken cancellationToken);
+
+/// <summary>
+/// One committer for requests (HTTP calls): callers submit lines (contract events) or actions and await their answer;
+/// the pump takes what is pending (up to <see cref="WorkerOptions.BatchSize"/>), decides it through one
+/// <see cref="IDecisionBatch"/>, commits the state, the decision records and the account events they caused (the
+/// journal's <see cref="OutputChannel.Output"/> records: the outbox) in one transaction, publishes them to
+/// <c>--output</c> like the worker does, and only then completes each caller. A store outage fails the batch's
+/// callers with <see cref="StateStoreUnavailableException"/> (nothing of it is durable); the pump goes on.
+/// </summary>
+public sealed partial class RequestPump(
+    IRiskEngine engine,
+    Outbox outbox,
+    IOptions<WorkerOptions> options,
+    WorkerMetrics metrics,
+    WorkerStatus status,
+    IEventJournal journal,
+    ILogger<RequestPump> log) : BackgroundService
+{
+    /// <summary>The journal source of the request pump's batches: its position counts the requests committed.</summary>
+    public const string Source = "api";
+
+    private readonly Channel<Item> _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(65_536)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+    private readonly EventStreamProcessor _processor = new(engine, log);
+    private long _committed;
+
+    private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done);
+
+    /// <summary>Queues a contract event (one JSON line); the answer comes after its batch committed.</summary>
+    public async Task<PumpAnswer> SubmitAsync(JsonLine line, CancellationToken cancellationToken = default) =>
+        await await EnqueueAsync(line, cancellationToken);
+
+    /// <summary>
+    /// Queues a contract event and returns once it is queued (lines queued one after another are decided in that
+    /// order); the returned task completes with the answer after its batch committed.
+    /// </summary>
+    public async ValueTask<Task<PumpAnswer>> EnqueueAsync(JsonLine line, CancellationToken cancellationToken = default)
+    {
+        var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(item, cancellationToken);
+        return item.Done.Task;
+    }
+
+    /// <summary>Queues an action that commits with the pump's next batch.</summary>
+    public async Task<PumpAnswer> SubmitAsync(PumpAction action, CancellationToken cancellationToken = default)
+    {
+        var item = new Item(default, action, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(item, cancellationToken);
+        return await item.Done.Task;
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await outbox.OpenAsync(newPass: false, stoppingToken);
+        _committed = (await journal.LoadPositionAsync(Source, stoppingToken))?.Line ?? 0;
+        status.Running = true;
+        var max = options.Value.BatchSize;
+        var items = new List<Item>(max);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                items.Clear();
+                while (items.Count < max && _queue.Reader.TryRead(out var item)) items.Add(item);
+                if (items.Count > 0) await CommitAsync(items);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out var left)) left.Done.TrySetCanceled(CancellationToken.None);
+        }
+    }
+
+    /// <summary>Decides, commits and publishes one group of requests; completes each.</summary>
+    private async Task CommitAsync(List<Item> items)
+    {
+        var answers = new PumpAnswer[items.Count];
+        var failures = new Exception?[items.Count];
+        var records = new List<JournalRecord>(items.Count * 2);
+        var started = Stopwatch.GetTimestamp();
+        // Nothing here is cancelled by a caller going away: the batch commits whole, and the answer stands.
+        await outbox.Gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            await using (var batch = await engine.BeginBatchAsync(CancellationToken.None))
+            {
+                var lines = new List<JsonLine>(items.Count);
+                var at = new List<int>(items.Count);
+                for (var i = 0; i < items.Count; i++)
+                {
+                    if (items[i].Action is null)
+                    {
+                        lines.Add(items[i].Line);
+                        at.Add(i);
+                    }
+                }
+                var results = lines.Count > 0 ? await _processor.ProcessLinesAsync(batch, lines, CancellationToken.None) : [];
+                var perEvent = lines.Count == 0 ? 0 : Stopwatch.GetElapsedTime(started).TotalMicroseconds / lines.Count;
+                var buffer = new ArrayBufferWriter<byte>(4 * 1024);
+                var dead = new ArrayBufferWriter<byte>(256);
+                var k = 0;
+                for (var i = 0; i < items.Count; i++)
+                {
+                    object? value = null;
+                    EvaluationResult? result = null;
+                    if (items[i].Action is { } action)
+                    {
+                        try
+                        {
+                            value = await action(batch, buffer, CancellationToken.None);
+                        }
+                        catch (Exception e) when (e is not (StateStoreUnavailableException or OperationCanceledException))
+                        {
+                            // That request's fault (an action stages nothing before it succeeds): the rest of the batch commits.
+                            failures[i] = e;
+                            buffer.ResetWrittenCount();
+                        }
+                    }
+                    else
+                    {
+                        var r = results[k++];
+                        result = r;
+                        if (r.Decision is { } d)
+                        {
+                            metrics.Decided(d, perEvent);
+                            RecordWriter.WriteDecision(buffer, d);
+                        }
+                        else
+                        {
+                            metrics.RejectedEvent();
+                            RecordWriter.WriteRejected(buffer, items[i].Line.Number, r.Rejection!);
+                            if (!string.IsNullOrEmpty(options.Value.DeadLetter)) RecordWriter.WriteRejected(dead, items[i].Line.Number, r.Rejection!);
+                        }
+                    }
+                    var first = records.Count;
+                    outbox.Split(buffer, OutputChannel.Output, records);
+                    outbox.Split(dead, OutputChannel.DeadLetter, records);
+                    answers[i] = new PumpAnswer(result, records.Skip(first).Where(r => r.Channel == OutputChannel.Output).Select(r => r.Bytes).ToArray(), value);
+                }
+                await batch.CommitAsync(new JournalEntry(records, new JournalPosition(Source, 0, _committed + items.Count)), CancellationToken.None);
+            }
+            _committed += items.Count;
+            status.StoreError = null;
+            try
+            {
+                await outbox.PublishAsync(records);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateStoreUnavailableException)
+            {
+                // Committed: the answers stand, and the records are published again when the outbox next opens.
+                LogPublishFailed(log, e);
+            }
+        }
+        catch (Exception e)
+        {
+            if (e is StateStoreUnavailableException) status.StoreError = e.Message;
+            else LogBatchFailed(log, items.Count, e);
+            foreach (var item in items) item.Done.TrySetException(e);
+            return;
+        }
+        finally
+        {
+            outbox.Gate.Release();
+        }
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (failures[i] is { } failure) items[i].Done.TrySetException(failure);
+            else items[i].Done.TrySetResult(answers[i]);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Error, "publishing committed records failed; they are published again on restart")]
+    private static partial void LogPublishFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(LogLevel.Error, "a batch of {Count} requests failed; nothing of it was committed")]
+    private static partial void LogBatchFailed(ILogger logger, int count, Exception error);
+}

@@ -1,0 +1,158 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using RiskEngine.Hosting;
+using RiskEngine.Pipeline;
+using RiskEngine.Server.Auth;
+using RiskEngine.State;
+
+namespace RiskEngine.Server.Accounts;
+
+/// <summary>
+/// The support API (role <c>support</c>): an account's status, its history, and lifting a freeze through the request
+/// pump as a contract <c>unfreeze</c> event (journaled, <c>account.unfrozen</c> in the output as the engine emits it).
+/// </summary>
+internal static class AccountEndpoints
+{
+    public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
+    {
+        var accounts = app.MapGroup("/v1/accounts/{id}").RequireAuthorization(Roles.Support);
+        accounts.MapGet("", StatusAsync);
+        accounts.MapGet("/history", HistoryAsync);
+        accounts.MapPost("/unfreeze", UnfreezeAsync);
+        accounts.MapPost("/freeze", FreezeAsync);
+        return app;
+    }
+
+    private static async Task<IResult> StatusAsync(string id, IRiskEngine engine, IRiskStateStore store, TimeProvider time, CancellationToken ct)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var snapshot = await store.LoadAccountAsync(account, ct);
+        if (snapshot.Version == 0) return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown account", detail: $"account {account} has no state and no decisions");
+        var s = await engine.GetAccountStatusAsync(account, ct);
+        var now = time.GetUtcNow();
+        var freeze = snapshot.State.Freeze;
+        return Results.Json(new
+        {
+            account = s.Account.Value,
+            frozen = s.Frozen,
+            reason = s.FreezeReason,
+            frozenAt = Time(s.FrozenAt),
+            selfService = s.SelfService,
+            unfreezesAt = Time(s.UnfreezesAt),
+            @case = freeze is null ? null : new
+            {
+                @event = freeze.Event,
+                type = freeze.EventType,
+                amount = freeze.Amount,
+                currency = freeze.Currency,
+                country = freeze.Country,
+                at = Time(freeze.At),
+                reason = freeze.Reason,
+            },
+            lockedUntil = Time(s.LockedUntil),
+            totpEnrolled = s.TotpEnrolled,
+            limits = snapshot.State.Limits.Where(l => l.Value.Until > now).OrderBy(l => l.Key, StringComparer.Ordinal)
+                .Select(l => new { currency = l.Key, amount = l.Value.Amount, from = Time(l.Value.From), until = Time(l.Value.Until) }),
+            supportLog = s.SupportLog.Select(a => new { at = Time(a.At), by = a.By, action = a.Action, reason = a.Reason }),
+        });
+    }
+
+    private static string? Time(DateTimeOffset? t) => t is { } v ? RecordWriter.FormatTime(v) : null;
+
+    /// <summary>Recent decisions, newest first, each as <c>riskengine account history</c> prints it: a JSON array of those lines.</summary>
+    private static async Task<IResult> HistoryAsync(string id, int? limit, IRiskStateStore store, CancellationToken ct)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var max = limit ?? 50;
+        if (max is < 1 or > 1000) return ServerResults.Invalid("limit", $"limit must be 1–1000, not {max}");
+        IReadOnlyList<RiskEngine.Decisions.Decision> decisions = store switch
+        {
+            Sqlite.SqliteRiskStateStore sqlite => sqlite.History(account, max),
+            Redis.RedisRiskStateStore redis => await redis.HistoryAsync(account, max),
+            _ => [],
+        };
+        var buffer = new ArrayBufferWriter<byte>();
+        buffer.Write("["u8);
+        for (var i = 0; i < decisions.Count; i++)
+        {
+            if (i > 0) buffer.Write(","u8);
+            var line = new ArrayBufferWriter<byte>();
+            RecordWriter.WriteHistoryLine(line, decisions[i]);
+            buffer.Write(line.WrittenSpan[..^1]); // without its line break
+        }
+        buffer.Write("]"u8);
+        return Results.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
+    }
+
+    private static async Task<IResult> UnfreezeAsync(string id, HttpContext context, RequestPump pump, TimeProvider time)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
+        if (bad is not null) return bad;
+        var by = ServerResults.RequiredString(body, "by", out bad);
+        if (bad is not null) return bad;
+        var reason = ServerResults.RequiredString(body, "reason", out bad);
+        if (bad is not null) return bad;
+        var now = time.GetUtcNow();
+        var json = JsonSerializer.Serialize(new
+        {
+            type = "unfreeze",
+            id = SupportEventId(now),
+            at = RecordWriter.FormatTime(now),
+            account = account.Value,
+            by,
+            reason,
+        });
+        try
+        {
+            var answer = await pump.SubmitAsync(new JsonLine(1, Encoding.UTF8.GetBytes(json), 0), context.RequestAborted);
+            var result = answer.Result!.Value;
+            return result.Decision is not null ? ServerResults.Decision(answer) : ServerResults.Rejected(result.Rejection!);
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            return ServerResults.Unavailable(context, e);
+        }
+    }
+
+    /// <summary>
+    /// A support hold (<see cref="IRiskEngine.HoldAsync"/>) through the request pump: the freeze, its support log entry
+    /// and the <c>account.frozen</c> event commit together and the event reaches the output. 409 when already frozen.
+    /// </summary>
+    private static async Task<IResult> FreezeAsync(string id, HttpContext context, RequestPump pump)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
+        if (bad is not null) return bad;
+        var by = ServerResults.RequiredString(body, "by", out bad);
+        if (bad is not null) return bad;
+        if (by!.Length > 128) return ServerResults.Invalid("by", "'by' must be at most 128 characters");
+        var reason = ServerResults.RequiredString(body, "reason", out bad);
+        if (bad is not null) return bad;
+        if (reason!.Length > 512) return ServerResults.Invalid("reason", "'reason' must be at most 512 characters");
+        PumpAnswer answer;
+        try
+        {
+            answer = await pump.SubmitAsync(async (batch, records, ct) =>
+            {
+                var frozen = await batch.HoldAsync(new SupportHold(account, by, reason), ct);
+                if (frozen is not null) RecordWriter.WriteAccountEvent(records, frozen);
+                return frozen;
+            }, context.RequestAborted);
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            return ServerResults.Unavailable(context, e);
+        }
+        if (answer.Value is null)
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already frozen",
+                detail: $"account {account} is already frozen; nothing was changed", type: "https://riskengine.dev/problems/account.frozen");
+        return Results.Json(new { frozen = true, events = answer.Records.Select(r => JsonDocument.Parse(r).RootElement) });
+    }
+
+    /// <summary>An event id for a support action, as the CLI makes them: <c>support:MILLIS:RANDOM</c>.</summary>
+    public static string SupportEventId(DateTimeOffset now) =>
+        "support:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + Guid.NewGuid().ToString("N")[..8];
+}

@@ -1,0 +1,149 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http.Features;
+using RiskEngine.Events;
+using RiskEngine.Hosting;
+using RiskEngine.Pipeline;
+using RiskEngine.Server.Auth;
+using RiskEngine.State;
+
+namespace RiskEngine.Server.Decisions;
+
+/// <summary>
+/// <c>POST /v1/events</c> (role <c>decide</c>): one contract event → <c>{"decision", "events"}</c>, or a 422 problem
+/// naming the rejected <c>field</c>; with <c>Content-Type: application/x-ndjson</c> a stream of events → exactly the
+/// lines <c>riskengine replay</c> writes, streamed as they are decided. Every event goes through the request pump, and
+/// an answer is sent only after its batch committed.
+/// </summary>
+internal static class DecisionEndpoints
+{
+    public const string NdJson = "application/x-ndjson";
+
+    /// <summary>Lines of one NDJSON request queued ahead of the answers written (the pump groups them into batches).</summary>
+    private const int Window = 1024;
+
+    public static IEndpointRouteBuilder MapDecisionEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/events", HandleAsync).RequireAuthorization(Roles.Decide);
+        return app;
+    }
+
+    private static async Task<IResult> HandleAsync(HttpContext context, RequestPump pump)
+    {
+        if (context.Request.ContentType is { } type && type.StartsWith(NdJson, StringComparison.OrdinalIgnoreCase))
+        {
+            await StreamAsync(context, pump);
+            return Results.Empty;
+        }
+        var line = await ReadOneAsync(context.Request);
+        PumpAnswer answer;
+        try
+        {
+            answer = await pump.SubmitAsync(line, context.RequestAborted);
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            return ServerResults.Unavailable(context, e);
+        }
+        var result = answer.Result!.Value;
+        return result.Decision is not null ? ServerResults.Decision(answer) : ServerResults.Rejected(result.Rejection!);
+    }
+
+    /// <summary>The body as line 1 (an oversized body is read no further and rejected as the contract rejects an oversized line).</summary>
+    private static async Task<JsonLine> ReadOneAsync(HttpRequest request)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            total += read;
+            if (total <= EventParser.MaxEventBytes) buffer.Write(chunk, 0, read);
+        }
+        if (total > EventParser.MaxEventBytes) return new JsonLine(1, ReadOnlyMemory<byte>.Empty, total);
+        var bytes = buffer.ToArray().AsMemory();
+        // One event, not a stream: a trailing line break is not part of it.
+        while (bytes.Length > 0 && bytes.Span[^1] is (byte)'\n' or (byte)'\r') bytes = bytes[..^1];
+        return new JsonLine(1, bytes, 0);
+    }
+
+    /// <summary>
+    /// Reads lines as they arrive and queues them to the pump while writing the answers, in order, as their batches
+    /// commit: a long body is answered as it goes, not buffered to the end.
+    /// </summary>
+    private static async Task StreamAsync(HttpContext context, RequestPump pump)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var ct = stop.Token;
+        var pending = Channel.CreateBounded<Task<PumpAnswer>>(new BoundedChannelOptions(Window) { SingleReader = true, SingleWriter = true });
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                var reader = new JsonLinesReader(context.Request.Body, EventParser.MaxEventBytes);
+                while (await reader.ReadLineAsync(ct) is { } line)
+                {
+                    var answer = await pump.EnqueueAsync(line with { Bytes = line.Bytes.ToArray() }, ct);
+                    await pending.Writer.WriteAsync(answer, ct);
+                }
+                pending.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                pending.Writer.TryComplete(e);
+            }
+        }, CancellationToken.None);
+
+        var response = context.Response;
+        var written = false;
+        try
+        {
+            while (await pending.Reader.WaitToReadAsync(ct))
+            {
+                while (pending.Reader.TryRead(out var next))
+                {
+                    PumpAnswer answer;
+                    try
+                    {
+                        answer = await next;
+                    }
+                    catch (StateStoreUnavailableException e)
+                    {
+                        if (!written)
+                        {
+                            await ServerResults.Unavailable(context, e).ExecuteAsync(context);
+                        }
+                        else
+                        {
+                            context.Abort(); // lines answered so far are committed; the client retries the rest (duplicates are answered as such)
+                        }
+                        return;
+                    }
+                    if (!written)
+                    {
+                        response.StatusCode = StatusCodes.Status200OK;
+                        response.ContentType = NdJson;
+                        written = true;
+                    }
+                    foreach (var record in answer.Records)
+                    {
+                        await response.Body.WriteAsync(record, ct);
+                        await response.Body.WriteAsync("\n"u8.ToArray(), ct);
+                    }
+                    if (!pending.Reader.TryPeek(out var after) || !after.IsCompleted) await response.Body.FlushAsync(ct);
+                }
+            }
+            if (!written)
+            {
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = NdJson;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync(); // the reader may wait on a full window after an early return
+            await reading;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.Globalization;
+using RiskEngine.Passwords;
+using RiskEngine.Server.Auth;
+
+namespace RiskEngine.Server.Passwords;
+
+/// <summary>
+/// <c>POST /v1/accounts/{id}/password-check</c> (role <c>decide</c>): <c>{"password", "email"?, "name"?, "birthDate"?}</c> →
+/// the policy's verdict. The candidate is never logged, stored or echoed.
+/// </summary>
+internal static class PasswordEndpoints
+{
+    public static IEndpointRouteBuilder MapPasswordEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/accounts/{id}/password-check", CheckAsync).RequireAuthorization(Roles.Decide);
+        return app;
+    }
+
+    private static async Task<IResult> CheckAsync(string id, HttpContext context, IPasswordChecker checker)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
+        if (bad is not null) return bad;
+        var candidate = body.TryGetProperty("password", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String ? p.GetString() : null;
+        if (string.IsNullOrEmpty(candidate)) return ServerResults.Invalid("password", "'password' is required: the candidate password");
+        DateOnly? birth = null;
+        if (ServerResults.OptionalString(body, "birthDate") is { } b)
+        {
+            if (!DateOnly.TryParseExact(b, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+                return ServerResults.Invalid("birthDate", "'birthDate' must be a date as YYYY-MM-DD");
+            birth = d;
+        }
+        var verdict = checker.Check(candidate, new PasswordContext
+        {
+            Account = account,
+            Email = ServerResults.OptionalString(body, "email"),
+            Name = ServerResults.OptionalString(body, "name"),
+            BirthDate = birth,
+        });
+        return Results.Json(new
+        {
+            allowed = verdict.Allowed,
+            score = verdict.Score,
+            reasons = verdict.Findings.Select(f => new { code = f.Code, advice = f.Advice }),
+            rotateAfterDays = verdict.RotateAfter?.TotalDays,
+        });
+    }
+}

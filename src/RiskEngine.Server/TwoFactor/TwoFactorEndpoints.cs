@@ -1,0 +1,130 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using QRCoder;
+using RiskEngine.Domain;
+using RiskEngine.Hosting;
+using RiskEngine.Pipeline;
+using RiskEngine.Server.Auth;
+using RiskEngine.State;
+using RiskEngine.TwoFactor;
+
+namespace RiskEngine.Server.TwoFactor;
+
+/// <summary>
+/// TOTP (RFC 6238) for the payment platform on the user's behalf (role <c>decide</c>): enrol (otpauth URI, QR code as
+/// SVG, recovery codes: shown once), confirm, verify (a TOTP or recovery code; with <c>totp.stepUp: "verified"</c> an
+/// accepted code is what a later <c>authenticated: "totp"</c> attempt needs); and support's reset of a lost factor
+/// (role <c>support</c>). Account events a check causes (a freeze after too many wrong codes, a self-service
+/// unfreeze) are journaled and published through the request pump. Codes and secrets are never logged.
+/// </summary>
+internal static class TwoFactorEndpoints
+{
+    public static IEndpointRouteBuilder MapTwoFactorEndpoints(this IEndpointRouteBuilder app)
+    {
+        var totp = app.MapGroup("/v1/accounts/{id}/totp");
+        totp.MapPost("/enroll", EnrollAsync).RequireAuthorization(Roles.Decide);
+        totp.MapPost("/confirm", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, p, (a, code, ct) => s.ConfirmEnrollmentAsync(a, code, ct)))
+            .RequireAuthorization(Roles.Decide);
+        totp.MapPost("/verify", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, p, (a, code, ct) => s.VerifyAsync(a, code, ct)))
+            .RequireAuthorization(Roles.Decide);
+        totp.MapPost("/reset", ResetAsync).RequireAuthorization(Roles.Support);
+        return app;
+    }
+
+    private static async Task<IResult> EnrollAsync(string id, HttpContext context, ITwoFactorService service)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var (body, bad) = await ServerResults.ReadObjectAsync(context.Request, optional: true);
+        if (bad is not null) return bad;
+        var issuer = ServerResults.OptionalString(body, "issuer");
+        return await Guard(context, async () =>
+        {
+            var result = issuer is { Length: > 0 }
+                ? await service.EnrollAsync(account, issuer, context.RequestAborted)
+                : await service.EnrollAsync(account, context.RequestAborted);
+            if (result.Enrollment is not { } enrollment)
+                return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already enrolled",
+                    detail: $"account {account} already has a confirmed factor; support must reset it first", type: "https://riskengine.dev/problems/totp.alreadyenrolled");
+            using var generator = new QRCodeGenerator();
+            using var qr = generator.CreateQrCode(enrollment.Uri, QRCodeGenerator.ECCLevel.M);
+            var svg = new SvgQRCode(qr).GetGraphic(8);
+            context.Response.Headers.CacheControl = "no-store"; // the secret and recovery codes are shown once
+            return Results.Json(new
+            {
+                account = account.Value,
+                uri = enrollment.Uri,
+                secret = enrollment.Secret,
+                qrSvg = svg,
+                recoveryCodes = enrollment.RecoveryCodes,
+            });
+        });
+    }
+
+    /// <summary>Confirm or verify: <c>{"code"}</c> → <c>{"accepted", "reason", "events"}</c>; the events also reach the output.</summary>
+    private static async Task<IResult> CheckAsync(string id, HttpContext context, RequestPump pump,
+        Func<AccountId, string, CancellationToken, ValueTask<TotpVerification>> check)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
+        if (bad is not null) return bad;
+        var code = ServerResults.RequiredString(body, "code", out bad);
+        if (bad is not null) return bad;
+        return await Guard(context, async () =>
+        {
+            var result = await check(account, code!, CancellationToken.None);
+            IReadOnlyList<byte[]> records = [];
+            if (result.Events.Count > 0)
+            {
+                // Committed by the TOTP service already; journaled here so the output (and later webhooks) see them.
+                var answer = await pump.SubmitAsync((_, buffer, _) =>
+                {
+                    foreach (var e in result.Events) RecordWriter.WriteAccountEvent(buffer, e);
+                    return ValueTask.FromResult<object?>(null);
+                }, CancellationToken.None);
+                records = answer.Records;
+            }
+            return Results.Json(new
+            {
+                accepted = result.Succeeded,
+                reason = result.ReasonCode,
+                events = records.Select(r => System.Text.Json.JsonDocument.Parse(r).RootElement),
+            });
+        });
+    }
+
+    private static async Task<IResult> ResetAsync(string id, HttpContext context, ITwoFactorService service)
+    {
+        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
+        if (bad is not null) return bad;
+        var by = ServerResults.RequiredString(body, "by", out bad);
+        if (bad is not null) return bad;
+        var reason = ServerResults.RequiredString(body, "reason", out bad);
+        if (bad is not null) return bad;
+        return await Guard(context, async () =>
+        {
+            var status = await service.ResetAsync(account, by!, reason!, CancellationToken.None);
+            return status == TotpStatus.NotEnrolled
+                ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No factor", detail: $"account {account} has no TOTP factor to reset")
+                : Results.Json(new { account = account.Value, reset = true });
+        });
+    }
+
+    /// <summary>A store outage is 503 with Retry-After; a secret the key ring cannot decrypt is a server fault (500), logged without the secret.</summary>
+    private static async Task<IResult> Guard(HttpContext context, Func<Task<IResult>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            return ServerResults.Unavailable(context, e);
+        }
+        catch (CryptographicException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The key ring cannot decrypt this account's TOTP secret",
+                detail: "the server runs with another key ring than the one the secret was encrypted with (--keys-dir)");
+        }
+    }
+}

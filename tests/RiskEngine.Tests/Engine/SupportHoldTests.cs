@@ -1,0 +1,89 @@
+using System.Text.Json.Nodes;
+using RiskEngine.Decisions;
+using RiskEngine.Domain;
+using RiskEngine.Events;
+using RiskEngine.Policies;
+using RiskEngine.TwoFactor;
+
+namespace RiskEngine.Tests.Engine;
+
+/// <summary>A support hold: support freezes an account; only support lifts it.</summary>
+public sealed class SupportHoldTests
+{
+    private static readonly AccountId A = AccountId.Create("a");
+
+    [Fact]
+    public async Task A_hold_freezes_the_account_logs_who_and_why_and_emits_account_frozen_worded_in_en_and_zh_cn()
+    {
+        await using var t = new TestEngine();
+        var frozen = await t.Engine.HoldAsync(new SupportHold(A, "agent-3", "the user called: phone stolen"));
+
+        Assert.NotNull(frozen);
+        Assert.Equal(ReasonCodes.SupportHold, frozen.Reason);
+        Assert.False(frozen.SelfService);
+        Assert.Equal(TestEngine.T0, frozen.At); // the engine's clock
+        Assert.StartsWith("hold:", frozen.Event.Value, StringComparison.Ordinal);
+        Assert.Contains(BuiltInWording.Find("en", ReasonCodes.SupportHold)!, frozen.Message["en"], StringComparison.Ordinal);
+        Assert.Contains(BuiltInWording.Find("zh-CN", ReasonCodes.SupportHold)!, frozen.Message["zh-CN"], StringComparison.Ordinal);
+        Assert.Same(frozen, Assert.Single(t.Sink.Events));
+
+        var status = await t.Engine.GetAccountStatusAsync(A);
+        Assert.True(status.Frozen);
+        Assert.Equal(ReasonCodes.SupportHold, status.FreezeReason);
+        Assert.False(status.SelfService);
+        Assert.Null(status.UnfreezesAt);
+        var log = Assert.Single(status.SupportLog);
+        Assert.Equal(("agent-3", ReasonCodes.SupportHold, "the user called: phone stolen", TestEngine.T0), (log.By, log.Action, log.Reason, log.At));
+
+        DecisionAssert.Is(await t.Decide(t.Tx("a", 10, after: TimeSpan.FromMinutes(1))), Outcome.Deny, ReasonCodes.AccountFrozen);
+        Assert.Null(await t.Engine.HoldAsync(new SupportHold(A, "agent-4", "again"))); // already frozen: nothing changes, no second event
+        Assert.Single(t.Sink.Events.OfType<AccountFrozen>());
+        Assert.Single((await t.Engine.GetAccountStatusAsync(A)).SupportLog);
+    }
+
+    [Fact]
+    public async Task Only_a_support_unfreeze_lifts_a_hold_not_a_totp_code_nor_time()
+    {
+        await using var t = new TestEngine();
+        var enrollment = (await t.TwoFactor.EnrollAsync(A)).Enrollment!;
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(enrollment.Secret), step: 30, totpSize: 6);
+        Assert.True((await t.TwoFactor.ConfirmEnrollmentAsync(A, totp.ComputeTotp(t.Time.GetUtcNow().UtcDateTime))).Succeeded);
+        await t.Engine.HoldAsync(new SupportHold(A, "agent-3", "suspicious"));
+
+        t.Time.Advance(TimeSpan.FromDays(40));
+        var verified = await t.TwoFactor.VerifyAsync(A, totp.ComputeTotp(t.Time.GetUtcNow().UtcDateTime));
+        Assert.True(verified.Succeeded);
+        Assert.Empty(verified.Events); // the code is fine, the hold stays
+        Assert.Empty(await t.Engine.ExpireCoolDownsAsync());
+        Assert.True((await t.Engine.GetAccountStatusAsync(A)).Frozen);
+
+        var lifted = await t.Decide(new SupportUnfreeze(t.NextId(), t.Time.GetUtcNow(), A, "agent-5", "identity checked"));
+        DecisionAssert.Is(lifted, Outcome.Allow);
+        var unfrozen = Assert.IsType<AccountUnfrozen>(Assert.Single(lifted.Events));
+        Assert.Equal(ReasonCodes.SupportHold, unfrozen.Reason);
+        Assert.False((await t.Engine.GetAccountStatusAsync(A)).Frozen);
+    }
+
+    [Theory]
+    [InlineData("selfService")]
+    [InlineData("coolDown")]
+    public void A_policy_cannot_make_a_hold_lift_itself(string field)
+    {
+        var policy = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "policy.example.json")))!.AsObject();
+        var freeze = policy["freeze"]!.AsObject();
+        if (field == "selfService") freeze["selfService"]!.AsArray().Add(ReasonCodes.SupportHold);
+        else freeze["coolDown"]![ReasonCodes.SupportHold] = "1h";
+        var (loaded, errors) = PolicyLoader.TryLoad(System.Text.Encoding.UTF8.GetBytes(policy.ToJsonString()), "policy.json");
+        Assert.Null(loaded);
+        Assert.Contains(errors, e => e.Path.Contains(field, StringComparison.Ordinal) && e.Message.Contains("support only", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_hold_needs_an_agent_id_and_a_reason()
+    {
+        await using var t = new TestEngine();
+        await Assert.ThrowsAsync<ArgumentException>(async () => await t.Engine.HoldAsync(new SupportHold(A, "", "why")));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await t.Engine.HoldAsync(new SupportHold(A, "agent-1", " ")));
+        Assert.False((await t.Engine.GetAccountStatusAsync(A)).Frozen);
+    }
+}

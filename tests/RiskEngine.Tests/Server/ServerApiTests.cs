@@ -1,0 +1,432 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using RiskEngine.Pipeline;
+using RiskEngine.State;
+using RiskEngine.Tests.Contract;
+
+namespace RiskEngine.Tests.Server;
+
+/// <summary>The HTTP decision service in process, on a SQLite store in a temporary folder.</summary>
+public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
+{
+    private ServerFactory? _factory;
+
+    private ServerFactory Start(IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        _factory = new ServerFactory(P(""), settings ?? new Dictionary<string, string>(), services);
+        return _factory;
+    }
+
+    protected override void Cleanup() => _factory?.Dispose();
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonObject> BodyAsync(HttpResponseMessage response) => JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+
+    /// <summary>What replay writes for the contract example: the reference the server's stream must equal byte for byte.</summary>
+    private static async Task<byte[]> ReplayAsync()
+    {
+        var services = new ServiceCollection().AddRiskEngine(o =>
+        {
+            o.PolicyPath = Sample("policy.example.json");
+            o.MaxFutureSkew = null;
+        });
+        await using var provider = services.BuildServiceProvider();
+        await using var input = File.OpenRead(Sample("events.example.jsonl"));
+        using var output = new MemoryStream();
+        await new EventStreamProcessor(provider.GetRequiredService<IRiskEngine>()).RunAsync(input, output);
+        return output.ToArray();
+    }
+
+    [Fact]
+    public async Task The_contract_example_posted_one_by_one_gives_the_expected_records_and_the_output_holds_them()
+    {
+        using var client = Start().Client(ServerFactory.DecideKey);
+        var actual = new List<JsonObject>();
+        var lines = await File.ReadAllLinesAsync(Sample("events.example.jsonl"));
+        for (var i = 0; i < lines.Length; i++)
+        {
+            using var response = await client.PostAsync("/v1/events", Json(lines[i]));
+            var body = await BodyAsync(response);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+                actual.Add(body["decision"]!.AsObject());
+                actual.AddRange(body["events"]!.AsArray().Select(e => e!.AsObject()));
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+                actual.Add(new JsonObject { ["type"] = "rejected", ["line"] = i + 1, ["event"] = body["event"]?.DeepClone(), ["field"] = body["field"]?.DeepClone() });
+            }
+        }
+        var expected = ContractExampleTests.Lines(await File.ReadAllTextAsync(Sample("expected.example.jsonl")));
+        ContractExampleTests.AssertMatches(expected, actual);
+
+        // The outbox: every decision record and account event reached --output, in order, once the batch committed.
+        var output = ContractExampleTests.Lines(await File.ReadAllTextAsync(_factory!.Output));
+        Assert.Equal(actual.Where(a => (string)a["type"]! != "rejected").Select(a => (string)a["type"]! + a["event"]),
+            output.Where(a => (string)a["type"]! != "rejected").Select(a => (string)a["type"]! + a["event"]));
+        Assert.Contains(output, r => (string)r["type"]! == "account.frozen" && (string)r["account"]! == "acct-D");
+    }
+
+    [Fact]
+    public async Task The_contract_example_as_one_ndjson_body_is_exactly_what_replay_writes()
+    {
+        using var client = Start().Client(ServerFactory.DecideKey);
+        var content = new ByteArrayContent(await File.ReadAllBytesAsync(Sample("events.example.jsonl")));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        using var response = await client.PostAsync("/v1/events", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType!.MediaType);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        var replay = await ReplayAsync();
+        Assert.Equal(Encoding.UTF8.GetString(replay), Encoding.UTF8.GetString(bytes));
+        ContractExampleTests.AssertMatches(ContractExampleTests.Lines(await File.ReadAllTextAsync(Sample("expected.example.jsonl"))),
+            ContractExampleTests.Lines(Encoding.UTF8.GetString(bytes)));
+    }
+
+    [Fact]
+    public async Task A_retry_is_a_duplicate_and_the_same_id_with_other_content_is_rejected_on_id()
+    {
+        using var client = Start().Client(ServerFactory.DecideKey);
+        const string tx = """{"type":"transaction","id":"r1","at":"2026-11-27T10:00:00Z","account":"acct-R","amount":100,"currency":"USD","country":"US","device":"d1"}""";
+        using var first = await client.PostAsync("/v1/events", Json(tx));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Null((await BodyAsync(first))["decision"]!["duplicate"]);
+
+        using var retry = await client.PostAsync("/v1/events", Json(tx));
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        var again = await BodyAsync(retry);
+        Assert.True((bool)again["decision"]!["duplicate"]!);
+        Assert.Equal("allow", (string)again["decision"]!["outcome"]!);
+        Assert.Empty(again["events"]!.AsArray());
+
+        using var conflict = await client.PostAsync("/v1/events", Json(tx.Replace("\"amount\":100", "\"amount\":200", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, conflict.StatusCode);
+        Assert.Equal("id", (string)(await BodyAsync(conflict))["field"]!);
+    }
+
+    [Fact]
+    public async Task A_malformed_event_is_a_422_problem_naming_the_field()
+    {
+        using var client = Start().Client(ServerFactory.DecideKey);
+        using var response = await client.PostAsync("/v1/events",
+            Json("""{"type":"transaction","id":"m1","at":"2026-11-27T10:00:00Z","account":"acct-M","amount":-5,"currency":"USD","country":"US","device":"d1"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await BodyAsync(response);
+        Assert.Equal(422, (int)problem["status"]!);
+        Assert.Equal("amount", (string)problem["field"]!);
+        Assert.Equal("m1", (string)problem["event"]!);
+        Assert.False(string.IsNullOrWhiteSpace((string)problem["detail"]!));
+
+        using var notJson = await client.PostAsync("/v1/events", Json("not json {"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, notJson.StatusCode);
+        Assert.Null((await BodyAsync(notJson))["field"]);
+    }
+
+    [Fact]
+    public async Task No_key_or_an_unknown_key_is_401_with_a_bearer_challenge_and_a_key_without_the_role_is_403()
+    {
+        var factory = Start();
+        const string tx = """{"type":"transaction","id":"a1","at":"2026-11-27T10:00:00Z","account":"acct-Z","amount":1,"currency":"USD","country":"US","device":"d1"}""";
+        foreach (var key in new[] { null, "not-a-key" })
+        {
+            using var client = factory.Client(key);
+            using var response = await client.PostAsync("/v1/events", Json(tx));
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+        using (var support = factory.Client(ServerFactory.SupportKey))
+        using (var response = await support.PostAsync("/v1/events", Json(tx)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+        using (var decide = factory.Client(ServerFactory.DecideKey))
+        using (var response = await decide.GetAsync("/v1/accounts/acct-Z"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+        using (var admin = factory.Client(ServerFactory.AdminKey)) // admin implies decide and support
+        {
+            using var decided = await admin.PostAsync("/v1/events", Json(tx));
+            Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
+            using var status = await admin.GetAsync("/v1/accounts/acct-Z");
+            Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_key_over_its_rate_limit_gets_429_with_retry_after_and_other_keys_do_not()
+    {
+        var factory = Start(new Dictionary<string, string> { ["RiskEngine:Server:PermitsPerSecond"] = "1" });
+        using var client = factory.Client(ServerFactory.DecideKey);
+        var statuses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 10; i++)
+            statuses.Add(await client.PostAsync("/v1/events", Json($$"""{"type":"transaction","id":"rl{{i}}","at":"2026-11-27T10:00:00Z","account":"acct-L","amount":1,"currency":"USD","country":"US","device":"d1"}""")));
+        var limited = statuses.Where(s => s.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(limited);
+        Assert.All(limited, r => Assert.True(r.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After"));
+        Assert.Contains(statuses, s => s.StatusCode == HttpStatusCode.OK);
+        using var support = factory.Client(ServerFactory.SupportKey); // its own bucket
+        using var status = await support.GetAsync("/v1/accounts/acct-L");
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        foreach (var s in statuses) s.Dispose();
+    }
+
+    [Fact]
+    public async Task Support_reads_status_and_history_and_lifts_a_freeze_and_the_account_event_reaches_the_output()
+    {
+        var factory = Start();
+        using var decide = factory.Client(ServerFactory.DecideKey);
+        using var support = factory.Client(ServerFactory.SupportKey);
+        var content = new ByteArrayContent(await File.ReadAllBytesAsync(Sample("events.example.jsonl")));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        (await decide.PostAsync("/v1/events", content)).EnsureSuccessStatusCode();
+
+        var status = await BodyAsync(await support.GetAsync("/v1/accounts/acct-D"));
+        Assert.True((bool)status["frozen"]!);
+        Assert.Equal("login.impossible_travel", (string)status["reason"]!);
+        Assert.Equal("login", (string)status["case"]!["type"]!);
+
+        using var missing = await support.PostAsync("/v1/accounts/acct-D/unfreeze", Json("""{"by":"agent-1"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, missing.StatusCode);
+        Assert.Equal("reason", (string)(await BodyAsync(missing))["field"]!);
+
+        using var lifted = await support.PostAsync("/v1/accounts/acct-D/unfreeze", Json("""{"by":"agent-1","reason":"called the user back"}"""));
+        Assert.Equal(HttpStatusCode.OK, lifted.StatusCode);
+        var answer = await BodyAsync(lifted);
+        Assert.Equal("allow", (string)answer["decision"]!["outcome"]!);
+        var unfrozen = Assert.Single(answer["events"]!.AsArray())!;
+        Assert.Equal("account.unfrozen", (string)unfrozen["type"]!);
+        Assert.Equal("agent-1", (string)unfrozen["by"]!);
+        Assert.Equal("called the user back", (string)unfrozen["note"]!);
+
+        Assert.False((bool)(await BodyAsync(await support.GetAsync("/v1/accounts/acct-D")))["frozen"]!);
+        var history = JsonNode.Parse(await support.GetStringAsync("/v1/accounts/acct-D/history"))!.AsArray();
+        Assert.Contains(history, h => (string)h!["event"]! == "e20" && h["events"]![0]!["type"]!.GetValue<string>() == "account.frozen");
+        Assert.Contains(history, h => h!["events"]?[0]?["type"]?.GetValue<string>() == "account.unfrozen");
+
+        var output = ContractExampleTests.Lines(await File.ReadAllTextAsync(factory.Output));
+        Assert.Contains(output, r => (string)r["type"]! == "account.unfrozen" && (string)r["account"]! == "acct-D" && (string)r["by"]! == "agent-1");
+        using var unknown = await support.GetAsync("/v1/accounts/nobody");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Support_places_a_hold_that_is_journaled_and_published_and_lifts_it()
+    {
+        var factory = Start();
+        using var support = factory.Client(ServerFactory.SupportKey);
+        using var noReason = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"by":"agent-9"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, noReason.StatusCode);
+        Assert.Equal("reason", (string)(await BodyAsync(noReason))["field"]!);
+        using var noBy = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"reason":"x"}"""));
+        Assert.Equal("by", (string)(await BodyAsync(noBy))["field"]!);
+
+        using var held = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"by":"agent-9","reason":"user reports a stolen phone"}"""));
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        var frozen = Assert.Single((await BodyAsync(held))["events"]!.AsArray())!;
+        Assert.Equal("account.frozen", (string)frozen["type"]!);
+        Assert.Equal("support.hold", (string)frozen["reason"]!);
+        Assert.False((bool)frozen["selfService"]!);
+        Assert.NotNull(frozen["message"]!["zh-CN"]);
+
+        using var again = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"by":"agent-9","reason":"twice"}"""));
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+
+        var status = await BodyAsync(await support.GetAsync("/v1/accounts/acct-H"));
+        Assert.True((bool)status["frozen"]!);
+        Assert.Equal("support.hold", (string)status["reason"]!);
+        Assert.Equal("agent-9", (string)status["supportLog"]![0]!["by"]!);
+
+        using var decide = factory.Client(ServerFactory.DecideKey);
+        var denied = await BodyAsync(await decide.PostAsync("/v1/events", Json("""{"type":"transaction","id":"h1","at":"2026-11-28T10:00:00Z","account":"acct-H","amount":1,"currency":"USD","country":"US","device":"d1"}""")));
+        Assert.Equal("deny", (string)denied["decision"]!["outcome"]!);
+
+        using var lifted = await support.PostAsync("/v1/accounts/acct-H/unfreeze", Json("""{"by":"agent-9","reason":"identity checked"}"""));
+        Assert.Equal("account.unfrozen", (string)(await BodyAsync(lifted))["events"]![0]!["type"]!);
+        var output = ContractExampleTests.Lines(await File.ReadAllTextAsync(factory.Output));
+        Assert.Equal(["account.frozen", "decision", "decision", "account.unfrozen"], output.Select(r => (string)r["type"]!));
+    }
+
+    [Fact]
+    public async Task Beside_an_input_file_api_calls_and_file_events_share_one_store_and_one_output_and_both_positions_survive_a_restart()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["RiskEngine:Input"] = Sample("events.example.jsonl"),
+            ["RiskEngine:MaxFutureSkew"] = "off",
+            ["RiskEngine:FollowPollInterval"] = "00:00:00.020",
+        };
+        var factory = Start(settings);
+        using (var client = factory.Client(ServerFactory.DecideKey))
+        {
+            Assert.Equal("Healthy", await client.GetStringAsync("/health/ready")); // starts the host: the file pump and the request pump
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (Lines(factory.Output) < 37 && DateTime.UtcNow < deadline) await Task.Delay(20); // polling the file pump's progress
+            Assert.Equal(37, Lines(factory.Output));
+
+            // acct-D was frozen by the file's events: an API call sees the same store.
+            var answer = await BodyAsync(await client.PostAsync("/v1/events",
+                Json("""{"type":"transaction","id":"api-1","at":"2026-11-27T12:00:00Z","account":"acct-D","amount":5,"currency":"USD","country":"US","device":"d1"}""")));
+            Assert.Equal("deny", (string)answer["decision"]!["outcome"]!);
+            Assert.Contains(answer["decision"]!["reasons"]!.AsArray(), r => (string)r!["code"]! == "account.frozen");
+        }
+        var output = ContractExampleTests.Lines(await File.ReadAllTextAsync(factory.Output));
+        Assert.Equal(38, output.Count);
+        Assert.Equal("api-1", (string)output[^1]["event"]!);
+        ContractExampleTests.AssertMatches(ContractExampleTests.Lines(await File.ReadAllTextAsync(Sample("expected.example.jsonl"))), output.Take(37).ToList());
+        await factory.DisposeAsync();
+        // The entry point lets go of the data folder lock once the test host stopped: wait for it (polling, with a deadline).
+        var released = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        RiskEngine.Sqlite.DataFolderLock? folderLock;
+        while ((folderLock = RiskEngine.Sqlite.DataFolderLock.TryAcquire(factory.Data)) is null && DateTime.UtcNow < released) await Task.Delay(20);
+        Assert.NotNull(folderLock);
+        folderLock.Dispose();
+
+        // Restarted on the same folder: the file is not read again, the API's position and the output are where they were.
+        var again = Start(settings);
+        using (var client = again.Client(ServerFactory.DecideKey))
+        {
+            Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
+            var journal = again.Services.GetRequiredService<IEventJournal>();
+            Assert.Equal(1, (await journal.LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line);
+            Assert.Equal(34, (await journal.LoadPositionAsync(Path.GetFullPath(Sample("events.example.jsonl"))))!.Line);
+            var retry = await BodyAsync(await client.PostAsync("/v1/events",
+                Json("""{"type":"transaction","id":"api-1","at":"2026-11-27T12:00:00Z","account":"acct-D","amount":5,"currency":"USD","country":"US","device":"d1"}""")));
+            Assert.True((bool)retry["decision"]!["duplicate"]!);
+        }
+        Assert.Equal(39, Lines(again.Output)); // the retry's duplicate record, nothing of the file again
+    }
+
+    private static int Lines(string path) => File.Exists(path) ? File.ReadAllLines(path).Length : 0;
+
+    [Fact]
+    public async Task Totp_enroll_confirm_and_verify_with_codes_at_the_servers_clock()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
+        var factory = Start(services: s => s.AddSingleton<TimeProvider>(clock));
+        using var client = factory.Client(ServerFactory.DecideKey);
+        using var enrolled = await client.PostAsync("/v1/accounts/acct-T/totp/enroll", null);
+        Assert.Equal(HttpStatusCode.OK, enrolled.StatusCode);
+        var enrollment = await BodyAsync(enrolled);
+        Assert.StartsWith("otpauth://totp/", (string)enrollment["uri"]!, StringComparison.Ordinal);
+        Assert.Contains("<svg", (string)enrollment["qrSvg"]!, StringComparison.Ordinal);
+        Assert.Equal(10, enrollment["recoveryCodes"]!.AsArray().Count);
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes((string)enrollment["secret"]!), step: 30, totpSize: 6);
+        string Code() => totp.ComputeTotp(clock.GetUtcNow().UtcDateTime);
+
+        var wrong = await BodyAsync(await client.PostAsync("/v1/accounts/acct-T/totp/confirm", Json($$"""{"code":"{{(int.Parse(Code(), System.Globalization.CultureInfo.InvariantCulture) + 1) % 1_000_000:D6}}"}""")));
+        Assert.False((bool)wrong["accepted"]!);
+        var confirmed = await BodyAsync(await client.PostAsync("/v1/accounts/acct-T/totp/confirm", Json($$"""{"code":"{{Code()}}"}""")));
+        Assert.True((bool)confirmed["accepted"]!);
+
+        var replayed = await BodyAsync(await client.PostAsync("/v1/accounts/acct-T/totp/verify", Json($$"""{"code":"{{Code()}}"}""")));
+        Assert.False((bool)replayed["accepted"]!);
+        Assert.Equal("totp.replayed", (string)replayed["reason"]!);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        var verified = await BodyAsync(await client.PostAsync("/v1/accounts/acct-T/totp/verify", Json($$"""{"code":"{{Code()}}"}""")));
+        Assert.True((bool)verified["accepted"]!);
+
+        using var again = await client.PostAsync("/v1/accounts/acct-T/totp/enroll", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        using var support = factory.Client(ServerFactory.SupportKey);
+        using var noBy = await support.PostAsync("/v1/accounts/acct-T/totp/reset", Json("""{"reason":"lost phone"}"""));
+        Assert.Equal("by", (string)(await BodyAsync(noBy))["field"]!);
+        using var reset = await support.PostAsync("/v1/accounts/acct-T/totp/reset", Json("""{"by":"agent-2","reason":"lost phone"}"""));
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+        var status = await BodyAsync(await support.GetAsync("/v1/accounts/acct-T"));
+        Assert.False((bool)status["totpEnrolled"]!);
+        Assert.Equal("totp.reset", (string)status["supportLog"]![0]!["action"]!);
+    }
+
+    [Fact]
+    public async Task Password_check_answers_the_policys_verdict()
+    {
+        using var client = Start().Client(ServerFactory.DecideKey);
+        var weak = await BodyAsync(await client.PostAsync("/v1/accounts/acct-P/password-check", Json("""{"password":"password"}""")));
+        Assert.False((bool)weak["allowed"]!);
+        Assert.NotEmpty(weak["reasons"]!.AsArray());
+        var strong = await BodyAsync(await client.PostAsync("/v1/accounts/acct-P/password-check", Json("""{"password":"correct-Horse-battery-staple-91!"}""")));
+        Assert.True((bool)strong["allowed"]!);
+        using var missing = await client.PostAsync("/v1/accounts/acct-P/password-check", Json("{}"));
+        Assert.Equal("password", (string)(await BodyAsync(missing))["field"]!);
+    }
+
+    [Fact]
+    public async Task Health_is_live_and_ready_without_a_key()
+    {
+        using var client = Start().Client(null);
+        Assert.Equal("Healthy", await client.GetStringAsync("/health/live"));
+        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
+    }
+
+    [Fact]
+    public async Task A_store_outage_is_503_with_retry_after_never_the_fail_closed_decision_and_the_retry_decides()
+    {
+        FlakyStore? flaky = null;
+        var factory = Start(new Dictionary<string, string> { ["RiskEngine:Store"] = "memory" },
+            s => s.AddSingleton<IRiskStateStore>(sp => flaky = new FlakyStore(sp.GetRequiredService<InMemoryRiskStateStore>())));
+        using var client = factory.Client(ServerFactory.DecideKey);
+        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready")); // resolves the store
+        Assert.NotNull(flaky);
+        const string tx = """{"type":"transaction","id":"o1","at":"2026-11-27T10:00:00Z","account":"acct-O","amount":1,"currency":"USD","country":"US","device":"d1"}""";
+        flaky!.Down = true;
+        using var down = await client.PostAsync("/v1/events", Json(tx));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        Assert.NotNull(down.Headers.RetryAfter);
+        Assert.Equal("application/problem+json", down.Content.Headers.ContentType!.MediaType);
+        flaky.Down = false;
+        using var up = await client.PostAsync("/v1/events", Json(tx));
+        Assert.Equal(HttpStatusCode.OK, up.StatusCode);
+        Assert.Null((await BodyAsync(up))["decision"]!["duplicate"]); // the outage decided nothing
+    }
+
+    /// <summary>A store that can be made unreachable: every batch it is asked to begin fails as an outage.</summary>
+    private sealed class FlakyStore(IRiskStateStore inner) : IRiskStateStore
+    {
+        public volatile bool Down;
+
+        private void Check()
+        {
+            if (Down) throw new StateStoreUnavailableException("test outage");
+        }
+
+        public ValueTask<StoredDecision?> FindDecisionAsync(Domain.AccountId account, Domain.EventId eventId, CancellationToken cancellationToken = default)
+        {
+            Check();
+            return inner.FindDecisionAsync(account, eventId, cancellationToken);
+        }
+
+        public ValueTask<AccountSnapshot> LoadAccountAsync(Domain.AccountId account, CancellationToken cancellationToken = default)
+        {
+            Check();
+            return inner.LoadAccountAsync(account, cancellationToken);
+        }
+
+        public ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+            inner.CountIpFailuresAsync(ip, since, until, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Domain.AccountId>> ListFrozenAsync(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default) =>
+            inner.ListFrozenAsync(reason, frozenAtOrBefore, max, cancellationToken);
+
+        public ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default)
+        {
+            Check();
+            return inner.CommitAsync(commit, cancellationToken);
+        }
+
+        public ValueTask<IStateBatch> BeginBatchAsync(CancellationToken cancellationToken = default)
+        {
+            Check();
+            return inner.BeginBatchAsync(cancellationToken);
+        }
+    }
+}
