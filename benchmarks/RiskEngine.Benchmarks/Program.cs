@@ -5,7 +5,8 @@ namespace RiskEngine.Benchmarks;
 
 /// <summary>
 /// <c>generate</c> writes seeded traffic; <c>throughput</c> runs the decision harness; <c>stream-load</c> puts a
-/// JSON Lines file on a partitioned Redis stream input; anything else goes to
+/// JSON Lines file on a partitioned Redis stream input; <c>http-load</c> drives a running server over
+/// HTTP; anything else goes to
 /// BenchmarkDotNet (<c>--filter '*'</c>).
 /// </summary>
 public static class Program
@@ -28,6 +29,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "throughput") return ThroughputHarness.Run(args[1..]);
         if (args.Length > 0 && args[0] == "profile") return ProfileHarness.Run();
         if (args.Length > 0 && args[0] == "stream-load") return StreamLoad.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "http-load") return HttpLoad.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
