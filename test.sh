@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one test command: ./test.sh [dotnet test options], e.g. ./test.sh --filter "FullyQualifiedName~Redis".
 # On a fresh Debian machine it installs what the tests need (redis-server; oathtool, the independent TOTP the CLI
-# tests check against; chromium and chromium-driver for the browser tests), starts a private redis-server on a free
-# 127.0.0.1 port (unless RISKENGINE_REDIS already names one), runs `dotnet test RiskEngine.sln "$@"`, stops that
-# Redis on exit and exits with dotnet test's code. When everything is present it installs nothing and asks no one.
+# tests check against; chromium and chromium-driver for the browser tests, a Chinese font for their screenshots),
+# starts a private redis-server on a free 127.0.0.1 port (unless RISKENGINE_REDIS already names one), runs
+# `dotnet test RiskEngine.sln "$@"`, stops that Redis on exit and exits with dotnet test's code. When everything is
+# present it installs nothing and asks no one.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +21,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v oathtool >/dev/null 2>&1 || missing+=(oathtool)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# a Chinese font, so that the console's 简体中文 screenshot shows text rather than empty boxes
+{ command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || missing+=(fonts-wqy-zenhei)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then apt=(apt-get)

@@ -9,6 +9,7 @@ using RiskEngine.Server.Auth;
 using RiskEngine.Server.Decisions;
 using RiskEngine.Server.Health;
 using RiskEngine.Server.Passwords;
+using RiskEngine.Server.SupportConsole;
 using RiskEngine.Server.TwoFactor;
 
 namespace RiskEngine.Server;
@@ -84,6 +85,7 @@ public sealed partial class Program
         app.MapAccountEndpoints();
         app.MapTwoFactorEndpoints();
         app.MapPasswordEndpoints();
+        app.MapSupportConsole();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RiskEngine.Server");
         var status = app.Services.GetRequiredService<WorkerStatus>();
@@ -91,7 +93,10 @@ public sealed partial class Program
         {
             await app.StartAsync();
             foreach (var address in app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+            {
                 LogListening(log, address);
+                LogConsole(log, address.TrimEnd('/') + ConsoleEndpoints.Path);
+            }
             await app.WaitForShutdownAsync();
         }
         catch (OptionsValidationException e)
@@ -113,6 +118,9 @@ public sealed partial class Program
 
     [LoggerMessage(LogLevel.Information, "riskengine-server listening on {Address}")]
     private static partial void LogListening(ILogger logger, string address);
+
+    [LoggerMessage(LogLevel.Information, "riskengine-server support console at {Url}")]
+    private static partial void LogConsole(ILogger logger, string url);
 
     [LoggerMessage(LogLevel.Critical, "riskengine-server stopped on an error")]
     private static partial void LogFatal(ILogger logger, Exception error);

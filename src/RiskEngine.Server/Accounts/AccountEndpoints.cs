@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
+using RiskEngine.Policies;
 using RiskEngine.Server.Auth;
 using RiskEngine.State;
 
@@ -33,11 +34,20 @@ internal static class AccountEndpoints
         var s = await engine.GetAccountStatusAsync(account, ct);
         var now = time.GetUtcNow();
         var freeze = snapshot.State.Freeze;
+        // The rule that froze the account: the hit with the freeze's reason in the causing event's decision, while the
+        // store still keeps it (its idempotency window); none for a support hold.
+        string? rule = null;
+        if (freeze is not null && Domain.EventId.TryCreate(freeze.Event, out var cause, out _)
+            && await store.FindDecisionAsync(account, cause, ct) is { } stored)
+        {
+            rule = stored.Decision.Reasons.FirstOrDefault(r => r.Code == freeze.Reason)?.Rule;
+        }
         return Results.Json(new
         {
             account = s.Account.Value,
             frozen = s.Frozen,
             reason = s.FreezeReason,
+            reasonText = s.FreezeReason is { } code ? ReasonText(engine.Policy.Messages, code) : null,
             frozenAt = Time(s.FrozenAt),
             selfService = s.SelfService,
             unfreezesAt = Time(s.UnfreezesAt),
@@ -50,6 +60,7 @@ internal static class AccountEndpoints
                 country = freeze.Country,
                 at = Time(freeze.At),
                 reason = freeze.Reason,
+                rule,
             },
             lockedUntil = Time(s.LockedUntil),
             totpEnrolled = s.TotpEnrolled,
@@ -57,6 +68,22 @@ internal static class AccountEndpoints
                 .Select(l => new { currency = l.Key, amount = l.Value.Amount, from = Time(l.Value.From), until = Time(l.Value.Until) }),
             supportLog = s.SupportLog.Select(a => new { at = Time(a.At), by = a.By, action = a.Action, reason = a.Reason }),
         });
+    }
+
+    /// <summary>
+    /// A reason code in words, per language (the policy's languages and the engine's own): the policy's message for the
+    /// code, else the engine's wording, else the policy's default language, else the code itself — as the
+    /// <c>{reason}</c> of an <c>account.frozen</c> message is worded.
+    /// </summary>
+    internal static Dictionary<string, string> ReasonText(MessageCatalog messages, string code)
+    {
+        var text = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var language in messages.Languages.Concat(BuiltInWording.Languages))
+        {
+            text.TryAdd(language, messages.Find(language, code) ?? BuiltInWording.Find(language, code)
+                ?? messages.Find(messages.DefaultLanguage, code) ?? BuiltInWording.Find("en", code) ?? code);
+        }
+        return text;
     }
 
     private static string? Time(DateTimeOffset? t) => t is { } v ? RecordWriter.FormatTime(v) : null;
