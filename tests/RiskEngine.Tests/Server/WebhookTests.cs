@@ -354,4 +354,44 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         Assert.Equal(ids, receiver.Accepted.Take(3).Select(h => h.Id));
         Assert.Contains("acct-R3", Encoding.UTF8.GetString(receiver.Accepted.Last().Body), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_totp_freeze_after_wrong_codes_commits_with_its_records_in_the_pumps_batch_and_reaches_the_webhook()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(up: true);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0);
+        var factory = Start(Hooks(("crm", receiver.Url, Secret)), s => s.AddSingleton<TimeProvider>(clock));
+        using var client = factory.Client(ServerFactory.DecideKey);
+        var enrollment = JsonNode.Parse(await (await client.PostAsync("/v1/accounts/acct-Z/totp/enroll", null)).Content.ReadAsStringAsync())!;
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes((string)enrollment["secret"]!), step: 30, totpSize: 6);
+        string Code() => totp.ComputeTotp(clock.GetUtcNow().UtcDateTime);
+        string Wrong() => $"{(int.Parse(Code(), System.Globalization.CultureInfo.InvariantCulture) + 1) % 1_000_000:D6}";
+        Assert.True((bool)JsonNode.Parse(await (await client.PostAsync("/v1/accounts/acct-Z/totp/confirm", Json($$"""{"code":"{{Code()}}"}"""))).Content.ReadAsStringAsync())!["accepted"]!);
+        var before = await factory.Services.GetRequiredService<IEventJournal>().LastSequenceAsync();
+        var checks = (await factory.Services.GetRequiredService<IEventJournal>().LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line;
+
+        JsonNode? last = null;
+        for (var i = 0; i < 5; i++) // the sample policy's totp.maxFailures
+            last = JsonNode.Parse(await (await client.PostAsync("/v1/accounts/acct-Z/totp/verify", Json($$"""{"code":"{{Wrong()}}"}"""))).Content.ReadAsStringAsync());
+        Assert.False((bool)last!["accepted"]!);
+        var frozen = Assert.Single(last["events"]!.AsArray())!;
+        Assert.Equal("account.frozen", (string)frozen["type"]!);
+        Assert.Equal("totp.failed_attempts", (string)frozen["reason"]!);
+
+        // The freeze is in the store, and its output record and webhook copy were journaled by the same pump batch
+        // (the request pump's position counts the five checks: the TOTP check no longer commits on its own).
+        using var support = factory.Client(ServerFactory.SupportKey);
+        var status = JsonNode.Parse(await support.GetStringAsync("/v1/accounts/acct-Z"))!;
+        Assert.True((bool)status["frozen"]!);
+        Assert.Equal("totp.failed_attempts", (string)status["reason"]!);
+        var journal = factory.Services.GetRequiredService<IEventJournal>();
+        Assert.Equal(before + 2, await journal.LastSequenceAsync()); // one output record, one webhook copy
+        Assert.Equal(checks + 5, (await journal.LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line);
+        Assert.True(await WebhookReceiver.WaitAsync(() => receiver.Accepted.Any(), TimeSpan.FromSeconds(10)));
+        var hit = Assert.Single(receiver.Accepted);
+        Assert.Equal("account.frozen", hit.Event);
+        Assert.Equal(frozen.ToJsonString(), JsonNode.Parse(hit.Body)!.ToJsonString());
+        Assert.True(WebhookSignature.Verify(Encoding.UTF8.GetBytes(Secret), hit.Signature, hit.Body, clock.GetUtcNow()));
+        Assert.Equal(AccountEvents(factory), [Encoding.UTF8.GetString(hit.Body)]);
+    }
 }
