@@ -14,8 +14,10 @@ namespace RiskEngine.Hosting;
 /// publishing keep one order. A channel without a sink (the server without <c>--output</c>) is marked published at
 /// once: the journal keeps nothing waiting for a reader that does not exist.
 /// </summary>
-public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions> options, ILogger<Outbox> log) : IAsyncDisposable
+public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions> options, ILogger<Outbox> log, IOptions<OutboxOptions>? copies = null) : IAsyncDisposable
 {
+    private readonly bool _copyToWebhook = copies?.Value.CopyAccountEventsToWebhook ?? false;
+
     private readonly SemaphoreSlim _open = new(1, 1);
     private RecordSink? _output;
     private RecordSink? _dead;
@@ -51,7 +53,13 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
         ArgumentNullException.ThrowIfNull(buffer);
         ArgumentNullException.ThrowIfNull(records);
         if (!_isOpen) throw new InvalidOperationException("the outbox is not open");
-        foreach (var line in RecordWriter.Lines(buffer.WrittenSpan)) records.Add(new JournalRecord(++_sequence, channel, line));
+        foreach (var line in RecordWriter.Lines(buffer.WrittenSpan))
+        {
+            records.Add(new JournalRecord(++_sequence, channel, line));
+            // The webhook copy commits in the same journal entry as the record it copies: no commit without it.
+            if (_copyToWebhook && channel == OutputChannel.Output && RecordWriter.IsAccountEvent(line))
+                records.Add(new JournalRecord(++_sequence, OutputChannel.Webhook, line));
+        }
         buffer.ResetWrittenCount();
     }
 
@@ -67,7 +75,12 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
             if (sink is not null) await sink.WriteAsync(mine, CancellationToken.None);
             await journal.MarkPublishedAsync(channel, mine[^1].Sequence, sink?.Length ?? 0, CancellationToken.None);
         }
+        // Webhook records stay unpublished until their endpoints take them; tell the dispatcher there are new ones.
+        if (WebhookRecordsCommitted is { } committed && records.Any(r => r.Channel == OutputChannel.Webhook)) committed();
     }
+
+    /// <summary>Raised (holding <see cref="Gate"/>, so keep it short) after records for <see cref="OutputChannel.Webhook"/> were committed.</summary>
+    public event Action? WebhookRecordsCommitted;
 
     private async Task<RecordSink?> OpenSinkAsync(string? path, OutputChannel channel, bool newPass, CancellationToken ct)
     {
@@ -106,4 +119,11 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
 
     [LoggerMessage(LogLevel.Information, "re-publishing {Count} committed records to {Sink}")]
     private static partial void LogRepublish(ILogger logger, int count, string sink);
+}
+
+/// <summary>What the outbox journals besides the output: set by the server when webhooks are configured.</summary>
+public sealed class OutboxOptions
+{
+    /// <summary>Journal a copy of each account event on <see cref="OutputChannel.Webhook"/> with the batch that caused it.</summary>
+    public bool CopyAccountEventsToWebhook { get; set; }
 }

@@ -18,6 +18,8 @@ public sealed class WorkerMetrics : IDisposable
     private readonly Counter<long> _reloads;
     private readonly Counter<long> _shadowHits;
     private readonly Histogram<double> _latency;
+    private readonly Counter<long> _webhookAttempts;
+    private int _webhookLagObserved;
 
     /// <summary>Creates the instruments.</summary>
     public WorkerMetrics(IMeterFactory factory)
@@ -32,6 +34,7 @@ public sealed class WorkerMetrics : IDisposable
         _reloads = _meter.CreateCounter<long>("riskengine.policy.reloads", "{reload}", "Policy reloads by result.");
         _shadowHits = _meter.CreateCounter<long>("riskengine.shadow.hits", "{hit}", "Hits of shadow-mode policy entries, by rule (they change no outcome).");
         _latency = _meter.CreateHistogram<double>("riskengine.decision.duration", "us", "Time to decide one event.");
+        _webhookAttempts = _meter.CreateCounter<long>("riskengine.webhook.attempts", "{attempt}", "Webhook delivery attempts, by endpoint and result (delivered, failed).");
     }
 
     /// <summary>Events processed so far (decided or rejected).</summary>
@@ -71,6 +74,22 @@ public sealed class WorkerMetrics : IDisposable
 
     /// <summary>Records a policy reload attempt.</summary>
     public void Reload(bool ok) => _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? "applied" : "refused"));
+
+    /// <summary>Records one webhook delivery attempt to <paramref name="endpoint"/> (its configured name).</summary>
+    public void WebhookAttempt(string endpoint, bool delivered) =>
+        _webhookAttempts.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("result", delivered ? "delivered" : "failed"));
+
+    /// <summary>
+    /// Registers the webhook outbox lag gauges (once per meter): <c>riskengine.webhook.pending</c> (account events not
+    /// yet delivered) and <c>riskengine.webhook.oldest_age</c> (seconds the oldest of them has waited), each tagged
+    /// <c>endpoint</c>. The callbacks are called on collection.
+    /// </summary>
+    public void ObserveWebhookLag(Func<IEnumerable<Measurement<long>>> pending, Func<IEnumerable<Measurement<double>>> oldestAgeSeconds)
+    {
+        if (Interlocked.Exchange(ref _webhookLagObserved, 1) != 0) throw new InvalidOperationException("the webhook lag gauges are registered already");
+        _meter.CreateObservableGauge("riskengine.webhook.pending", pending, "{delivery}", "Account events committed but not yet delivered, by webhook endpoint.");
+        _meter.CreateObservableGauge("riskengine.webhook.oldest_age", oldestAgeSeconds, "s", "How long the oldest undelivered account event has waited, by webhook endpoint (0 when none).");
+    }
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();

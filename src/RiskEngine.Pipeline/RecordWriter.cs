@@ -109,6 +109,9 @@ public static class RecordWriter
         output.Write("\n"u8);
     }
 
+    /// <summary>True when <paramref name="line"/> is an account event record as <see cref="WriteAccountEvent"/> writes it (its type first).</summary>
+    public static bool IsAccountEvent(ReadOnlySpan<byte> line) => line.StartsWith("{\"type\":\"account."u8);
+
     /// <summary>Writes an account event line.</summary>
     public static void WriteAccountEvent(IBufferWriter<byte> output, AccountEvent e)
     {

@@ -11,6 +11,7 @@ using RiskEngine.Server.Health;
 using RiskEngine.Server.Passwords;
 using RiskEngine.Server.SupportConsole;
 using RiskEngine.Server.TwoFactor;
+using RiskEngine.Server.Webhooks;
 
 namespace RiskEngine.Server;
 
@@ -74,6 +75,7 @@ public sealed partial class Program
         if (keys is null) return 2;
         builder.Services.AddProblemDetails();
         builder.Services.AddApiKeyAuthentication(keys, server);
+        builder.Services.AddRiskEngineWebhooks(builder.Configuration);
 
         var app = builder.Build();
         if (!await setup.VerifyKeyRingAsync(app.Services)) return 2;

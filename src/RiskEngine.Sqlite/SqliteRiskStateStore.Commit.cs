@@ -150,7 +150,11 @@ public sealed partial class SqliteRiskStateStore
         if (journal is not null)
         {
             _positions[journal.Position.Source] = journal.Position;
-            foreach (var r in records) _unpublished[r.Channel].Add(r);
+            foreach (var r in records)
+            {
+                if (!_unpublished.TryGetValue(r.Channel, out var list)) _unpublished[r.Channel] = list = [];
+                list.Add(r);
+            }
             _lastSequence = lastSequence;
         }
 

@@ -53,7 +53,7 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
     // The journal's bookkeeping.
     private readonly Dictionary<string, JournalPosition> _positions = new(StringComparer.Ordinal);
     private readonly Dictionary<OutputChannel, (long Sequence, long Length)> _published = [];
-    private readonly Dictionary<OutputChannel, List<JournalRecord>> _unpublished = new() { [OutputChannel.Output] = [], [OutputChannel.DeadLetter] = [] };
+    private readonly Dictionary<OutputChannel, List<JournalRecord>> _unpublished = new() { [OutputChannel.Output] = [], [OutputChannel.DeadLetter] = [], [OutputChannel.Webhook] = [] };
     private long _lastSequence;
     private bool _publishedChanged;
 

@@ -68,6 +68,14 @@ public sealed partial class DefaultRiskEngine
             return frozen;
         }
 
+        public async ValueTask<TwoFactor.TotpVerification> CheckTotpAsync(TwoFactor.ITwoFactorService service, Domain.AccountId account, string code, bool confirming, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(service);
+            var verification = await service.CheckAsync(state, account, code, confirming, cancellationToken);
+            _events.AddRange(verification.Events);
+            return verification;
+        }
+
         public async ValueTask CommitAsync(JournalEntry? journal = null, CancellationToken cancellationToken = default)
         {
             await state.CommitAsync(journal, cancellationToken);

@@ -33,6 +33,13 @@ public interface IDecisionBatch : IAsyncDisposable
         throw new NotSupportedException($"{GetType().Name} cannot place a support hold");
 
     /// <summary>
+    /// A TOTP check (see <see cref="TwoFactor.ITwoFactorService.CheckAsync"/>) staged in this batch: the accepted step or
+    /// failure and the freeze or self-service unfreeze it causes commit with the batch and its journal entry.
+    /// </summary>
+    ValueTask<TwoFactor.TotpVerification> CheckTotpAsync(TwoFactor.ITwoFactorService service, Domain.AccountId account, string code, bool confirming, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot check a TOTP code in its batch");
+
+    /// <summary>
     /// Makes everything staged durable, with <paramref name="journal"/> in the same transaction, then tells the sinks
     /// about the account events. Throws <see cref="StateStoreUnavailableException"/> when the store cannot be written.
     /// </summary>

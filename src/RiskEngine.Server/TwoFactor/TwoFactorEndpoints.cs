@@ -23,9 +23,9 @@ internal static class TwoFactorEndpoints
     {
         var totp = app.MapGroup("/v1/accounts/{id}/totp");
         totp.MapPost("/enroll", EnrollAsync).RequireAuthorization(Roles.Decide);
-        totp.MapPost("/confirm", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, p, (a, code, ct) => s.ConfirmEnrollmentAsync(a, code, ct)))
+        totp.MapPost("/confirm", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, s, p, confirming: true))
             .RequireAuthorization(Roles.Decide);
-        totp.MapPost("/verify", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, p, (a, code, ct) => s.VerifyAsync(a, code, ct)))
+        totp.MapPost("/verify", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, s, p, confirming: false))
             .RequireAuthorization(Roles.Decide);
         totp.MapPost("/reset", ResetAsync).RequireAuthorization(Roles.Support);
         return app;
@@ -61,8 +61,7 @@ internal static class TwoFactorEndpoints
     }
 
     /// <summary>Confirm or verify: <c>{"code"}</c> → <c>{"accepted", "reason", "events"}</c>; the events also reach the output.</summary>
-    private static async Task<IResult> CheckAsync(string id, HttpContext context, RequestPump pump,
-        Func<AccountId, string, CancellationToken, ValueTask<TotpVerification>> check)
+    private static async Task<IResult> CheckAsync(string id, HttpContext context, ITwoFactorService service, RequestPump pump, bool confirming)
     {
         if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
@@ -71,23 +70,20 @@ internal static class TwoFactorEndpoints
         if (bad is not null) return bad;
         return await Guard(context, async () =>
         {
-            var result = await check(account, code!, CancellationToken.None);
-            IReadOnlyList<byte[]> records = [];
-            if (result.Events.Count > 0)
+            // The check runs inside the request pump's batch: the accepted step or failure, the freeze or unfreeze it
+            // causes and the account event records (output, webhooks) commit in one transaction.
+            var answer = await pump.SubmitAsync(async (batch, buffer, ct) =>
             {
-                // Committed by the TOTP service already; journaled here so the output (and later webhooks) see them.
-                var answer = await pump.SubmitAsync((_, buffer, _) =>
-                {
-                    foreach (var e in result.Events) RecordWriter.WriteAccountEvent(buffer, e);
-                    return ValueTask.FromResult<object?>(null);
-                }, CancellationToken.None);
-                records = answer.Records;
-            }
+                var verification = await batch.CheckTotpAsync(service, account, code!, confirming, ct);
+                foreach (var e in verification.Events) RecordWriter.WriteAccountEvent(buffer, e);
+                return verification;
+            }, CancellationToken.None);
+            var result = (TotpVerification)answer.Value!;
             return Results.Json(new
             {
                 accepted = result.Succeeded,
                 reason = result.ReasonCode,
-                events = records.Select(r => System.Text.Json.JsonDocument.Parse(r).RootElement),
+                events = answer.Records.Select(r => System.Text.Json.JsonDocument.Parse(r).RootElement),
             });
         });
     }

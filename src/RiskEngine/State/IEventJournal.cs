@@ -35,6 +35,13 @@ public enum OutputChannel
 
     /// <summary>Rejected input lines with the reason.</summary>
     DeadLetter = 1,
+
+    /// <summary>
+    /// A copy of each account event (<c>account.frozen</c>, <c>account.unfrozen</c>) for webhook delivery, journaled
+    /// with the batch that caused it. Not published by the outbox: the webhook dispatcher keeps each endpoint's
+    /// progress as a journal position and marks the channel published up to what every endpoint has.
+    /// </summary>
+    Webhook = 2,
 }
 
 /// <summary>One output line (without its line break) with its sequence number.</summary>

@@ -1,5 +1,6 @@
 using RiskEngine.Domain;
 using RiskEngine.Events;
+using RiskEngine.State;
 
 namespace RiskEngine.TwoFactor;
 
@@ -36,6 +37,15 @@ public interface ITwoFactorService
     /// the account's support log. <see cref="TotpStatus.NotEnrolled"/> when there was none.
     /// </summary>
     ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="VerifyAsync(AccountId, string, CancellationToken)"/> (or, with <paramref name="confirming"/>,
+    /// <see cref="ConfirmEnrollmentAsync(AccountId, string, CancellationToken)"/>), staged in the caller's
+    /// <paramref name="batch"/>: the check and the account events it causes become durable with the caller's commit
+    /// (and its journal entry), never apart. Sinks are not told: the caller publishes what it commits.
+    /// </summary>
+    ValueTask<TotpVerification> CheckAsync(IStateBatch batch, AccountId account, string code, bool confirming, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot check a code inside a caller's batch");
 }
 
 /// <summary>A new factor's secret and provisioning URI. Show it to the user once; never log it.</summary>

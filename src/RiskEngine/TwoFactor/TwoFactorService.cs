@@ -85,9 +85,24 @@ public sealed class TwoFactorService : ITwoFactorService
 
     private async ValueTask<TotpVerification> CheckAsync(AccountId account, string code, bool confirming, CancellationToken ct)
     {
+        TotpVerification verification;
+        await using (var batch = await _store.BeginBatchAsync(ct))
+        {
+            verification = await CheckAsync(batch, account, code, confirming, ct);
+            await batch.CommitAsync(null, ct);
+        }
+        await SinkPublisher.PublishAsync(_sinks, verification.Events, _log, ct); // committed: whatever a sink does, this is the answer
+        return verification;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<TotpVerification> CheckAsync(IStateBatch batch, AccountId account, string code, bool confirming, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var ct = cancellationToken;
         var policy = _policies.Current.Policy;
         var now = _time.GetUtcNow();
-        var verification = await EditAsync(account, snapshot =>
+        return await AccountEdit.RunAsync(batch, account, MaxRetries, _time.GetUtcNow(), snapshot =>
         {
             var state = snapshot.State;
             var factor = state.Totp;
@@ -144,8 +159,6 @@ public sealed class TwoFactorService : ITwoFactorService
             }
             return (true, new TotpVerification(status, events));
         }, ct);
-        await SinkPublisher.PublishAsync(_sinks, verification.Events, _log, ct); // committed: whatever a sink does, this is the answer
-        return verification;
     }
 
     /// <summary>

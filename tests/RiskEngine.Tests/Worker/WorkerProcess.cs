@@ -52,6 +52,9 @@ internal sealed class WorkerProcess : IDisposable
     /// <summary>Starts <c>riskengine-server</c> (its default key ring, like the worker's, is one per data folder and test run).</summary>
     public static WorkerProcess StartServer(params string[] args) => StartDll(ServerDll, args);
 
+    /// <summary>Starts the server with extra environment variables (a null value removes one).</summary>
+    public static WorkerProcess StartServerWithEnvironment(IReadOnlyDictionary<string, string?> environment, params string[] args) => StartDll(ServerDll, args, environment: environment);
+
     /// <summary>Starts the worker with extra environment variables (a null value removes one).</summary>
     public static WorkerProcess StartWithEnvironment(IReadOnlyDictionary<string, string?> environment, params string[] args) => StartDll(WorkerDll, args, environment: environment);
 

@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+
+namespace RiskEngine.Server.Webhooks;
+
+/// <summary>
+/// Webhook endpoints, section <c>RiskEngine:Webhooks</c>: each receives every <c>account.frozen</c> /
+/// <c>account.unfrozen</c> the server commits, signed with its own secret. Set secrets through the environment
+/// (<c>RiskEngine__Webhooks__Endpoints__0__Secret</c>) or a secrets store, not a file in the repository.
+/// </summary>
+public sealed class WebhookOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "RiskEngine:Webhooks";
+
+    /// <summary>Where to deliver.</summary>
+    public List<WebhookEndpoint> Endpoints { get; set; } = [];
+
+    /// <summary>First retry delay; doubles per failure.</summary>
+    public TimeSpan RetryInitial { get; set; } = WebhookBackoff.Default.Initial;
+
+    /// <summary>Longest retry delay.</summary>
+    public TimeSpan RetryMax { get; set; } = WebhookBackoff.Default.Max;
+
+    /// <summary>How long one delivery may take before it counts as failed.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the outbox is checked for new account events when idle.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>One receiver.</summary>
+public sealed class WebhookEndpoint
+{
+    /// <summary>A stable name: part of every delivery id, and the key of this endpoint's progress.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Absolute http(s) URL that receives the POSTs.</summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>The HMAC-SHA256 key (at least 16 characters). Never logged.</summary>
+    public string Secret { get; set; } = "";
+
+    /// <summary>Account event types sent; empty: all of them.</summary>
+    public List<string> Events { get; set; } = [];
+
+    /// <summary>Hides the secret from anything that prints the options.</summary>
+    public override string ToString() => $"{Name} → {Url}";
+}
+
+/// <summary>Refuses endpoints without a name, an absolute http(s) URL or a long enough secret, and duplicate names.</summary>
+public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
+{
+    private static readonly string[] Known = ["account.frozen", "account.unfrozen"];
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, WebhookOptions options)
+    {
+        var errors = new List<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Endpoints.Count; i++)
+        {
+            var e = options.Endpoints[i];
+            var at = $"{WebhookOptions.Section}:Endpoints:{i}";
+            if (string.IsNullOrWhiteSpace(e.Name)) errors.Add($"{at}:Name is required");
+            else if (!names.Add(e.Name)) errors.Add($"{at}:Name '{e.Name}' is used twice");
+            if (!Uri.TryCreate(e.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                errors.Add($"{at}:Url must be an absolute http or https URL");
+            if (e.Secret.Length < 16) errors.Add($"{at}:Secret must be at least 16 characters");
+            foreach (var type in e.Events)
+                if (Array.IndexOf(Known, type) < 0) errors.Add($"{at}:Events: '{type}' is not an account event ({string.Join(", ", Known)})");
+        }
+        if (options.RetryInitial <= TimeSpan.Zero) errors.Add($"{WebhookOptions.Section}:RetryInitial must be positive");
+        if (options.RetryMax < options.RetryInitial) errors.Add($"{WebhookOptions.Section}:RetryMax must be at least RetryInitial");
+        if (options.Timeout <= TimeSpan.Zero) errors.Add($"{WebhookOptions.Section}:Timeout must be positive");
+        if (options.PollInterval <= TimeSpan.Zero || options.PollInterval > TimeSpan.FromHours(1)) errors.Add($"{WebhookOptions.Section}:PollInterval must be positive and at most an hour");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace RiskEngine.Tests.Server;
+
+/// <summary>
+/// A webhook receiver for tests: a real Kestrel app on a loopback port that records every POST it gets (delivery id,
+/// event header, signature header, body, the status it answered) and answers 503 while <see cref="Up"/> is false.
+/// </summary>
+internal sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    public sealed record Hit(string? Id, string? Event, string? Signature, byte[] Body, int Status, DateTimeOffset At);
+
+    private WebhookReceiver(WebApplication app) => _app = app;
+
+    /// <summary>False: every POST is answered 503 (and still recorded).</summary>
+    public volatile bool Up;
+
+    public ConcurrentQueue<Hit> Hits { get; } = new();
+
+    public string Url { get; private set; } = "";
+
+    public IEnumerable<Hit> Accepted => Hits.Where(h => h.Status == 200);
+
+    public static async Task<WebhookReceiver> StartAsync(bool up)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var receiver = new WebhookReceiver(app) { Up = up };
+        app.MapPost("/hook", async (HttpContext c) =>
+        {
+            using var body = new MemoryStream();
+            await c.Request.Body.CopyToAsync(body);
+            var status = receiver.Up ? 200 : 503;
+            receiver.Hits.Enqueue(new Hit(c.Request.Headers["RiskEngine-Delivery"], c.Request.Headers["RiskEngine-Event"],
+                c.Request.Headers["RiskEngine-Signature"], body.ToArray(), status, DateTimeOffset.UtcNow));
+            c.Response.StatusCode = status;
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        receiver.Url = address + "/hook";
+        return receiver;
+    }
+
+    /// <summary>A loopback URL where nothing listens (a port taken and let go).</summary>
+    public static string NobodyListening()
+    {
+        using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        var port = ((IPEndPoint)socket.LocalEndpoint).Port;
+        socket.Stop();
+        return $"http://127.0.0.1:{port}/hook";
+    }
+
+    /// <summary>Waits (polling, with a deadline) until <paramref name="done"/> holds.</summary>
+    public static async Task<bool> WaitAsync(Func<bool> done, TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (!done())
+        {
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(20);
+        }
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Keeps every log line written (message, state values and exception) so a test can search it.</summary>
+internal sealed class LogCapture : ILoggerProvider
+{
+    public ConcurrentQueue<string> Lines { get; } = new();
+
+    public string Text => string.Join("\n", Lines);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(LogCapture capture, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : "";
+            capture.Lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} [{values}] {exception}");
+        }
+    }
+}
