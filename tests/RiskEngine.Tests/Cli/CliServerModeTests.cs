@@ -243,10 +243,7 @@ public sealed partial class CliServerModeTests() : ScratchFolder("riskengine-cli
     [Fact]
     public async Task Without_a_server_listening_or_without_a_key_the_commands_say_so_clearly()
     {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-        listener.Stop(); // nothing listens there now
+        var url = $"http://127.0.0.1:{FreePort()}"; // nothing listens there now
 
         string[][] commands =
         [
@@ -278,6 +275,113 @@ public sealed partial class CliServerModeTests() : ScratchFolder("riskengine-cli
         (c, _, e) = await CliAsync(SupportKey, null, "account", "status", "acct-D", "--server", "ftp://example.invalid/");
         Assert.Equal(1, c);
         Assert.Contains("--server must be an http:// or https:// URL", e, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The answers a healthy test server cannot be made to give on cue (a store outage, a rate limit, a crash), from a
+    /// stand-in HTTP server on loopback that also records what the CLI sent: the route, the method, the body, the key.
+    /// </summary>
+    [Fact]
+    public async Task Http_errors_become_the_cli_s_exit_codes_and_messages_and_each_command_calls_its_route()
+    {
+        var port = FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        using var listener = new HttpListener();
+        listener.Prefixes.Add(url + "/");
+        listener.Start();
+        var answers = new Queue<(int Status, string Type, string Body, string? RetryAfter)>();
+        var seen = new List<(string Method, string Path, string Body, string? Authorization)>();
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+                using var reader = new StreamReader(context.Request.InputStream);
+                var body = await reader.ReadToEndAsync();
+                (int Status, string Type, string Body, string? RetryAfter) answer;
+                lock (answers)
+                {
+                    seen.Add((context.Request.HttpMethod, context.Request.RawUrl!, body, context.Request.Headers["Authorization"]));
+                    answer = answers.Dequeue();
+                }
+                context.Response.StatusCode = answer.Status;
+                context.Response.ContentType = answer.Type;
+                if (answer.RetryAfter is not null) context.Response.Headers["Retry-After"] = answer.RetryAfter;
+                var bytes = System.Text.Encoding.UTF8.GetBytes(answer.Body);
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+        });
+
+        async Task<(int Code, string Out, string Err)> RunAsync((int, string, string, string?) answer, params string[] args)
+        {
+            lock (answers) answers.Enqueue(answer);
+            return await CliAsync(SupportKey, null, [.. args, "--server", url]);
+        }
+        static (int, string, string, string?) Problem(int status, string detail, string? field = null, string? retryAfter = null) =>
+            (status, "application/problem+json", new JsonObject { ["status"] = status, ["title"] = "t", ["detail"] = detail, ["field"] = field }.ToJsonString(), retryAfter);
+
+        var (code, output, err) = await RunAsync(Problem(503, "nothing was decided or changed (redis down); retry the same request", retryAfter: "5"),
+            "account", "unfreeze", "acct-D", "--by", "agent-3", "--reason", "called");
+        Assert.Equal(2, code);
+        Assert.Contains("state store cannot be reached", err, StringComparison.Ordinal);
+        Assert.Contains("redis down", err, StringComparison.Ordinal);
+        Assert.Equal(("POST", "/v1/accounts/acct-D/unfreeze", "Bearer " + SupportKey), (seen[^1].Method, seen[^1].Path, seen[^1].Authorization));
+        Assert.Equal("agent-3", (string)JsonNode.Parse(seen[^1].Body)!["by"]!);
+        Assert.Equal("called", (string)JsonNode.Parse(seen[^1].Body)!["reason"]!);
+
+        (code, _, err) = await RunAsync(Problem(429, "slow down", retryAfter: "7"), "account", "status", "acct-D");
+        Assert.Equal(2, code);
+        Assert.Contains("rate limiting this API key (429); retry after 7 s", err, StringComparison.Ordinal);
+        Assert.Equal(("GET", "/v1/accounts/acct-D"), (seen[^1].Method, seen[^1].Path));
+
+        (code, _, err) = await RunAsync(Problem(500, "boom"), "account", "history", "acct-D", "--limit", "7");
+        Assert.Equal(2, code);
+        Assert.Contains("failed (500", err, StringComparison.Ordinal);
+        Assert.Equal(("GET", "/v1/accounts/acct-D/history?limit=7"), (seen[^1].Method, seen[^1].Path));
+
+        (code, _, err) = await RunAsync(Problem(422, "'by' must be at most 128 characters", "by"), "account", "freeze", "acct-D", "--by", "a", "--reason", "r");
+        Assert.Equal(1, code);
+        Assert.Contains("'by' must be at most 128 characters (field 'by')", err, StringComparison.Ordinal);
+        Assert.Equal(("POST", "/v1/accounts/acct-D/freeze"), (seen[^1].Method, seen[^1].Path));
+
+        (code, _, err) = await RunAsync((404, "text/plain", "", null), "totp", "verify", "alice", "--code", "123456");
+        Assert.Equal(2, code); // a route the server does not have is no unknown account
+        Assert.Contains("is it a riskengine-server", err, StringComparison.Ordinal);
+        Assert.Equal(("POST", "/v1/accounts/alice/totp/verify"), (seen[^1].Method, seen[^1].Path));
+        Assert.Equal("123456", (string)JsonNode.Parse(seen[^1].Body)!["code"]!);
+
+        (code, _, err) = await RunAsync((200, "text/html", "<html/>", null), "totp", "reset", "alice", "--by", "a", "--reason", "r");
+        Assert.Equal(2, code);
+        Assert.Contains("without JSON", err, StringComparison.Ordinal);
+        Assert.Equal(("POST", "/v1/accounts/alice/totp/reset"), (seen[^1].Method, seen[^1].Path));
+
+        (code, output, err) = await RunAsync((200, "application/json", """{"accepted":false,"reason":"totp.invalid","events":[]}""", null), "totp", "verify", "a/b?c");
+        Assert.Equal(1, code);
+        Assert.Equal("refused: totp.invalid", output.Trim());
+        Assert.Equal("/v1/accounts/a%2Fb%3Fc/totp/verify", seen[^1].Path); // the account id escaped into one path segment
+
+        await stop.CancelAsync();
+        listener.Stop();
+        await serving;
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     [Fact]
