@@ -64,6 +64,10 @@ public static class Program
     internal static Domain.AccountId ParseAccount(string value) =>
         Domain.AccountId.TryCreate(value, out var id, out var error) ? id : throw new CliException(error, 1);
 
+    /// <summary>An argument error's message without .NET's " (Parameter 'x')" suffix.</summary>
+    internal static string ArgumentMessage(ArgumentException e) =>
+        e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+
     /// <summary>The <c>--data</c> option shared by the commands that work on a worker's data folder.</summary>
     internal static Option<string> DataOption() =>
         new("--data") { Description = "The worker's data folder (SQLite state, key ring).", DefaultValueFactory = _ => "data" };

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Net;
+using System.Text.Json;
 using System.Security.Cryptography;
 using QRCoder;
 using RiskEngine.Domain;
@@ -7,7 +9,11 @@ using RiskEngine.TwoFactor;
 
 namespace RiskEngine.Cli;
 
-/// <summary><c>riskengine totp enroll|verify</c>: TOTP factors in the worker's store, secrets encrypted with its key ring.</summary>
+/// <summary>
+/// <c>riskengine totp enroll|verify|reset</c>: TOTP factors in the worker's store, secrets encrypted with its key ring;
+/// or with <c>--server URL</c> through a running server's API (enrol and verify: role <c>decide</c>, reset: role
+/// <c>support</c>), printing the same lines either way.
+/// </summary>
 internal static class TotpCommands
 {
     public static Command Create()
@@ -15,6 +21,7 @@ internal static class TotpCommands
         var totp = new Command("totp", "TOTP two-factor enrolment and verification.");
         totp.Subcommands.Add(Enroll());
         totp.Subcommands.Add(Verify());
+        totp.Subcommands.Add(Reset());
         return totp;
     }
 
@@ -28,41 +35,70 @@ internal static class TotpCommands
         var policy = Program.PolicyOption();
         var keysDir = Program.KeysDirOption();
         var keyCertificate = Program.KeyCertificateOption();
+        var server = new ServerClient.Options("totp enroll", "decide", data, redis, policy, keysDir, keyCertificate);
         var command = new Command("enroll", "Enrol a factor: prints the otpauth:// URI and a QR code, then reads the first code from standard input to confirm.")
         {
             id, issuer, png, data, redis, policy, keysDir, keyCertificate,
         };
+        server.AddTo(command);
         command.SetAction((parse, ct) => Program.Guard(() => Secrets(async () =>
         {
+            var account = Program.ParseAccount(parse.GetValue(id)!);
+            var alreadyEnrolled = $"account {account} already has a confirmed factor; support must reset it first";
+            using var client = server.Open(parse);
+            if (client is not null)
+            {
+                var answer = await client.SendAsync(HttpMethod.Post, ServerClient.AccountPath(account, "/totp/enroll"),
+                    parse.GetValue(issuer) is { Length: > 0 } issuerName ? new { issuer = issuerName } : new { }, ct, HttpStatusCode.Conflict);
+                if (answer.Status == HttpStatusCode.Conflict) throw new CliException(alreadyEnrolled, Program.ExitRefused);
+                var uri = answer.Get("uri").GetString() ?? "";
+                var recovery = answer.Get("recoveryCodes").EnumerateArray().Select(c => c.GetString() ?? "").ToList();
+                return await EnrollDialogAsync(uri, recovery, parse.GetValue(png), async code =>
+                {
+                    var confirmed = await client.SendAsync(HttpMethod.Post, ServerClient.AccountPath(account, "/totp/confirm"), new { code }, ct);
+                    return (confirmed.Get("accepted").GetBoolean(), confirmed.Get("reason").GetString());
+                }, ct);
+            }
             await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis),
                 KeyRingSettings.FromEnvironment(parse.GetValue(keysDir), parse.GetValue(keyCertificate)), ct);
-            var account = Program.ParseAccount(parse.GetValue(id)!);
             var result = parse.GetValue(issuer) is { Length: > 0 } name
                 ? await host.TwoFactor.EnrollAsync(account, name, ct)
                 : await host.TwoFactor.EnrollAsync(account, ct);
-            if (result.Enrollment is not { } enrollment)
-                throw new CliException($"account {account} already has a confirmed factor; support must reset it first", 1);
-
-            using var generator = new QRCodeGenerator();
-            using var qr = generator.CreateQrCode(enrollment.Uri, QRCodeGenerator.ECCLevel.M);
-            Console.WriteLine(enrollment.Uri); // on a line of its own, for copy and paste and for scripts
-            Console.WriteLine(new AsciiQRCode(qr).GetGraphic(1, "██", "  ", drawQuietZones: true));
-            if (parse.GetValue(png) is { } pngPath) await WritePngAsync(pngPath, new PngByteQRCode(qr).GetGraphic(10), ct);
-
-            Console.WriteLine("Scan it, then enter the first code:");
-            var code = (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
-            var confirmed = await host.TwoFactor.ConfirmEnrollmentAsync(account, code, ct);
-            Console.WriteLine();
-            Console.WriteLine(confirmed.Succeeded ? "confirmed: the factor is active" : $"not confirmed: {confirmed.ReasonCode}; run enroll again");
-            if (confirmed.Succeeded)
+            if (result.Enrollment is not { } enrollment) throw new CliException(alreadyEnrolled, 1);
+            return await EnrollDialogAsync(enrollment.Uri, enrollment.RecoveryCodes, parse.GetValue(png), async code =>
             {
-                // Shown once, like the secret: each works once instead of a code if the authenticator is lost.
-                Console.WriteLine("recovery codes (each works once; keep them offline):");
-                foreach (var r in enrollment.RecoveryCodes) Console.WriteLine("  " + r);
-            }
-            return confirmed.Succeeded ? 0 : 1;
+                var confirmed = await host.TwoFactor.ConfirmEnrollmentAsync(account, code, ct);
+                return (confirmed.Succeeded, confirmed.ReasonCode);
+            }, ct);
         })));
         return command;
+    }
+
+    /// <summary>
+    /// Shows the URI and the QR code (and writes the PNG), reads the first code from standard input and confirms it:
+    /// the same lines whether the factor lives in the data folder or on a server.
+    /// </summary>
+    private static async Task<int> EnrollDialogAsync(string uri, IReadOnlyList<string> recoveryCodes, string? pngPath,
+        Func<string, Task<(bool Succeeded, string? ReasonCode)>> confirm, CancellationToken ct)
+    {
+        using var generator = new QRCodeGenerator();
+        using var qr = generator.CreateQrCode(uri, QRCodeGenerator.ECCLevel.M);
+        Console.WriteLine(uri); // on a line of its own, for copy and paste and for scripts
+        Console.WriteLine(new AsciiQRCode(qr).GetGraphic(1, "██", "  ", drawQuietZones: true));
+        if (pngPath is not null) await WritePngAsync(pngPath, new PngByteQRCode(qr).GetGraphic(10), ct);
+
+        Console.WriteLine("Scan it, then enter the first code:");
+        var code = (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
+        var (succeeded, reasonCode) = await confirm(code);
+        Console.WriteLine();
+        Console.WriteLine(succeeded ? "confirmed: the factor is active" : $"not confirmed: {reasonCode}; run enroll again");
+        if (succeeded)
+        {
+            // Shown once, like the secret: each works once instead of a code if the authenticator is lost.
+            Console.WriteLine("recovery codes (each works once; keep them offline):");
+            foreach (var r in recoveryCodes) Console.WriteLine("  " + r);
+        }
+        return succeeded ? 0 : 1;
     }
 
     /// <summary>The QR code holds the secret: the file is created 0600 (and an existing one replaced, not reused with its mode).</summary>
@@ -105,13 +141,27 @@ internal static class TotpCommands
         var policy = Program.PolicyOption();
         var keysDir = Program.KeysDirOption();
         var keyCertificate = Program.KeyCertificateOption();
+        var server = new ServerClient.Options("totp verify", "decide", data, redis, policy, keysDir, keyCertificate);
         var command = new Command("verify", "Verify a code now; a valid code lifts a self-service freeze.") { id, codeOption, data, redis, policy, keysDir, keyCertificate };
+        server.AddTo(command);
         command.SetAction((parse, ct) => Program.Guard(() => Secrets(async () =>
         {
+            var account = Program.ParseAccount(parse.GetValue(id)!);
+            using var client = server.Open(parse);
+            if (client is not null)
+            {
+                var code = parse.GetValue(codeOption) ?? (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
+                // {"accepted", "reason", "events"}: the events (a self-service unfreeze, a freeze after too many codes) also reached the server's output.
+                var answer = await client.SendAsync(HttpMethod.Post, ServerClient.AccountPath(account, "/totp/verify"), new { code }, ct);
+                var accepted = answer.Get("accepted").GetBoolean();
+                Console.WriteLine(accepted ? "accepted" : $"refused: {answer.Get("reason").GetString()}");
+                await AccountCommands.WriteLinesAsync([.. answer.Get("events").EnumerateArray()]);
+                return accepted ? 0 : 1;
+            }
             await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis),
                 KeyRingSettings.FromEnvironment(parse.GetValue(keysDir), parse.GetValue(keyCertificate)), ct);
-            var code = parse.GetValue(codeOption) ?? (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
-            var result = await host.TwoFactor.VerifyAsync(Program.ParseAccount(parse.GetValue(id)!), code, ct);
+            var localCode = parse.GetValue(codeOption) ?? (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
+            var result = await host.TwoFactor.VerifyAsync(account, localCode, ct);
             Console.WriteLine(result.Succeeded ? "accepted" : $"refused: {result.ReasonCode}");
             var buffer = new System.Buffers.ArrayBufferWriter<byte>();
             foreach (var e in result.Events) RiskEngine.Pipeline.RecordWriter.WriteAccountEvent(buffer, e);
@@ -119,6 +169,58 @@ internal static class TotpCommands
             await stdout.WriteAsync(buffer.WrittenMemory, ct);
             return result.Succeeded ? 0 : 1;
         })));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>totp reset ACCOUNT --by --reason</c>: support removes a lost factor (<see cref="ITwoFactorService.ResetAsync"/>,
+    /// recorded in the account's support log) so the user can enrol again. Prints <c>{"account","reset":true}</c>; exit 1
+    /// when the account has no factor. The secret is never decrypted, so no key ring is needed.
+    /// </summary>
+    private static Command Reset()
+    {
+        var id = new Argument<string>("account") { Description = "The account id." };
+        var by = new Option<string>("--by") { Description = "Your agent id.", Required = true };
+        var reason = new Option<string>("--reason") { Description = "Why, for the audit trail (e.g. the user's identity was checked by phone).", Required = true };
+        var data = Program.DataOption();
+        var redis = Program.RedisOption();
+        var server = new ServerClient.Options("totp reset", "support", data, redis);
+        var command = new Command("reset", "Support: remove an account's TOTP factor (a lost authenticator) so the user can enrol again.") { id, by, reason, data, redis };
+        server.AddTo(command);
+        command.SetAction((parse, ct) => Program.Guard(async () =>
+        {
+            var byText = parse.GetValue(by)!;
+            var reasonText = parse.GetValue(reason)!;
+            if (string.IsNullOrWhiteSpace(byText) || string.IsNullOrWhiteSpace(reasonText)) throw new CliException("--by and --reason must not be empty", 1);
+            var account = Program.ParseAccount(parse.GetValue(id)!);
+            var noFactor = $"account {account} has no TOTP factor to reset";
+            using var client = server.Open(parse);
+            if (client is not null)
+            {
+                var answer = await client.SendAsync(HttpMethod.Post, ServerClient.AccountPath(account, "/totp/reset"), new { by = byText, reason = reasonText }, ct, HttpStatusCode.NotFound);
+                if (answer.Status == HttpStatusCode.NotFound) throw new CliException(noFactor, Program.ExitRefused);
+            }
+            else
+            {
+                await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, null, write: true, parse.GetValue(redis));
+                TotpStatus status;
+                try
+                {
+                    status = await host.TwoFactor.ResetAsync(account, byText, reasonText, ct);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new CliException(Program.ArgumentMessage(e), Program.ExitRefused);
+                }
+                catch (RiskEngine.State.StateStoreUnavailableException e)
+                {
+                    throw new CliException($"the state store cannot be reached ({e.Message}); nothing was changed", Program.ExitEnvironment);
+                }
+                if (status == TotpStatus.NotEnrolled) throw new CliException(noFactor, Program.ExitRefused);
+            }
+            Console.WriteLine(JsonSerializer.Serialize(new { account = account.Value, reset = true }));
+            return 0;
+        }));
         return command;
     }
 }

@@ -99,7 +99,16 @@ internal static class TwoFactorEndpoints
         if (bad is not null) return bad;
         return await Guard(context, async () =>
         {
-            var status = await service.ResetAsync(account, by!, reason!, CancellationToken.None);
+            TotpStatus status;
+            try
+            {
+                status = await service.ResetAsync(account, by!, reason!, CancellationToken.None);
+            }
+            catch (ArgumentException e) when (e.ParamName is "by" or "reason")
+            {
+                // The service's own limits (an identifier of at most 128 for by, at most 512 for reason): the caller's field, not a server fault.
+                return ServerResults.Invalid(e.ParamName, e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
+            }
             return status == TotpStatus.NotEnrolled
                 ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No factor", detail: $"account {account} has no TOTP factor to reset")
                 : Results.Json(new { account = account.Value, reset = true });

@@ -229,6 +229,9 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
         Assert.Equal("reason", (string)(await BodyAsync(noReason))["field"]!);
         using var noBy = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"reason":"x"}"""));
         Assert.Equal("by", (string)(await BodyAsync(noBy))["field"]!);
+        using var longBy = await support.PostAsync("/v1/accounts/acct-T/totp/reset", Json($$"""{"by":"{{new string('a', 129)}}","reason":"lost phone"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, longBy.StatusCode); // the service's limit, not a 500
+        Assert.Equal("by", (string)(await BodyAsync(longBy))["field"]!);
 
         using var held = await support.PostAsync("/v1/accounts/acct-H/freeze", Json("""{"by":"agent-9","reason":"user reports a stolen phone"}"""));
         Assert.Equal(HttpStatusCode.OK, held.StatusCode);
@@ -340,6 +343,9 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
         using var support = factory.Client(ServerFactory.SupportKey);
         using var noBy = await support.PostAsync("/v1/accounts/acct-T/totp/reset", Json("""{"reason":"lost phone"}"""));
         Assert.Equal("by", (string)(await BodyAsync(noBy))["field"]!);
+        using var longBy = await support.PostAsync("/v1/accounts/acct-T/totp/reset", Json($$"""{"by":"{{new string('a', 129)}}","reason":"lost phone"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, longBy.StatusCode); // the service's limit, not a 500
+        Assert.Equal("by", (string)(await BodyAsync(longBy))["field"]!);
         using var reset = await support.PostAsync("/v1/accounts/acct-T/totp/reset", Json("""{"by":"agent-2","reason":"lost phone"}"""));
         Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
         var status = await BodyAsync(await support.GetAsync("/v1/accounts/acct-T"));
