@@ -8,6 +8,7 @@ using RiskEngine.Server.Accounts;
 using RiskEngine.Server.Auth;
 using RiskEngine.Server.Decisions;
 using RiskEngine.Server.Health;
+using RiskEngine.Server.Operations;
 using RiskEngine.Server.Passwords;
 using RiskEngine.Server.TwoFactor;
 
@@ -73,6 +74,8 @@ public sealed partial class Program
         if (keys is null) return 2;
         builder.Services.AddProblemDetails();
         builder.Services.AddApiKeyAuthentication(keys, server);
+        builder.Services.AddServerOpenApi();
+        builder.AddServerTelemetry(server);
 
         var app = builder.Build();
         if (!await setup.VerifyKeyRingAsync(app.Services)) return 2;
@@ -80,6 +83,8 @@ public sealed partial class Program
         app.UseRateLimiter();
         app.UseAuthorization();
         app.MapHealthEndpoints();
+        app.MapMetrics(server);
+        app.MapServerOpenApi();
         app.MapDecisionEndpoints();
         app.MapAccountEndpoints();
         app.MapTwoFactorEndpoints();
