@@ -124,8 +124,14 @@ public sealed class ServerOperationsTests() : ScratchFolder("riskengine-ops-")
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
         var html = await response.Content.ReadAsStringAsync();
-        File.WriteAllText("/tmp/scalar.html", html);
-        Assert.Contains("scalar", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("openapi/v1.json", html, StringComparison.Ordinal);
+        // The page's scripts are served beside it (no CDN), relative to where the page ended up.
+        var page = response.RequestMessage!.RequestUri!;
+        foreach (var script in new[] { "scalar.js", "scalar.aspnetcore.js" })
+        {
+            using var js = await client.GetAsync(new Uri(page, script));
+            Assert.Equal(HttpStatusCode.OK, js.StatusCode);
+        }
     }
 
     [Fact]
