@@ -222,7 +222,7 @@ internal sealed partial class EventWorker(
             }
             var lines = items.ConvertAll(item => new JsonLine(item.Line, item.Bytes, item.Oversized, item.EndOffset));
             var results = await _processor.ProcessLinesAsync(batch, lines, CancellationToken.None);
-            var perEvent = items.Count == 0 ? 0 : Stopwatch.GetElapsedTime(batchStart).TotalMicroseconds / items.Count;
+            var perEvent = items.Count == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(batchStart) / items.Count;
             for (var i = 0; i < items.Count; i++)
             {
                 var item = items[i];
@@ -234,7 +234,7 @@ internal sealed partial class EventWorker(
                 }
                 else
                 {
-                    metrics.RejectedEvent();
+                    metrics.RejectedEvent(result.Rejection);
                     RecordWriter.WriteRejected(buffer, item.Line, result.Rejection!);
                     if (o.DeadLetter is { Length: > 0 }) RecordWriter.WriteRejected(deadBuffer, item.Line, result.Rejection!);
                     LogRejected(log, item.Line, result.Rejection!.Field ?? "(line)", result.Rejection.Error);
@@ -253,6 +253,7 @@ internal sealed partial class EventWorker(
         catch (Exception e)
         {
             status.StoreError = e.Message; // the batch is dropped undurable: its lines are read and decided again
+            metrics.StoreError("file");
             throw;
         }
     }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RiskEngine.Pipeline;
@@ -24,8 +25,17 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
     private long _sequence;
     private bool _isOpen;
 
+    private long _unpublished;
+    private long _waitingSince; // Stopwatch timestamp of the oldest committed record not yet published; 0 when none
+
     /// <summary>Held by whoever begins a batch that journals records, until they are published.</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <summary>Records committed but not yet published (a failed publish leaves them here until the outbox next opens).</summary>
+    public long Unpublished => Interlocked.Read(ref _unpublished);
+
+    /// <summary>How long the oldest committed record has waited to be published; zero when none waits.</summary>
+    public TimeSpan Lag => Interlocked.Read(ref _waitingSince) is var since and not 0 ? Stopwatch.GetElapsedTime(since) : TimeSpan.Zero;
 
     /// <summary>Opens the sinks (cutting a file back to what was published) and re-publishes what was committed but not published.</summary>
     /// <param name="newPass">A new <c>--once</c> pass over an input: the outputs are written anew.</param>
@@ -67,6 +77,11 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
     public async ValueTask PublishAsync(IReadOnlyList<JournalRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
+        var waiting = records.Count(r => r.Channel is OutputChannel.Output or OutputChannel.DeadLetter);
+        if (waiting == 0) return;
+        // Committed: they wait for publishing from now on.
+        Interlocked.CompareExchange(ref _waitingSince, Stopwatch.GetTimestamp(), 0);
+        Interlocked.Add(ref _unpublished, waiting);
         foreach (var channel in new[] { OutputChannel.Output, OutputChannel.DeadLetter })
         {
             var sink = channel == OutputChannel.Output ? _output : _dead;
@@ -74,6 +89,7 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
             if (mine.Count == 0) continue;
             if (sink is not null) await sink.WriteAsync(mine, CancellationToken.None);
             await journal.MarkPublishedAsync(channel, mine[^1].Sequence, sink?.Length ?? 0, CancellationToken.None);
+            if (Interlocked.Add(ref _unpublished, -mine.Count) == 0) Interlocked.Exchange(ref _waitingSince, 0);
         }
         // Webhook records stay unpublished until their endpoints take them; tell the dispatcher there are new ones.
         if (WebhookRecordsCommitted is { } committed && records.Any(r => r.Channel == OutputChannel.Webhook)) committed();

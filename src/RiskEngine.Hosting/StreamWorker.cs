@@ -193,6 +193,7 @@ internal sealed partial class StreamWorker(
                     // Pause and retry (Redis unreachable, failing over, loading, ...): nothing was acknowledged, so every unfinished entry is delivered again.
                     backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                     status.StoreError = e.Message;
+                    metrics.StoreError("stream");
                     LogPaused(log, e.Message, backoff.TotalMilliseconds);
                     await Task.Delay(backoff, time, stoppingToken);
                     await RediscoverAsync();
@@ -405,7 +406,7 @@ internal sealed partial class StreamWorker(
         }
         var started = Stopwatch.GetTimestamp();
         var results = lines.Count > 0 ? await _processor.ProcessLinesAsync(lines, CancellationToken.None) : [];
-        var perEvent = lines.Count > 0 ? Stopwatch.GetElapsedTime(started).TotalMicroseconds / lines.Count : 0;
+        var perEvent = lines.Count > 0 ? Stopwatch.GetElapsedTime(started) / lines.Count : TimeSpan.Zero;
 
         // A duplicate publishes the original records, with their account events, if a crash stopped the first attempt
         // before it published them (the script decides, on the event marker). Looked up together: one pipelined trip.
@@ -450,7 +451,7 @@ internal sealed partial class StreamWorker(
         for (var i = 0; i < batch.Count; i++)
         {
             if (at[i] >= 0 && results[at[i]].Decision is { } d) metrics.Decided(d, perEvent);
-            else metrics.RejectedEvent();
+            else metrics.RejectedEvent(at[i] >= 0 ? results[at[i]].Rejection : null);
         }
     }
 

@@ -8,6 +8,7 @@ using RiskEngine.Server.Accounts;
 using RiskEngine.Server.Auth;
 using RiskEngine.Server.Decisions;
 using RiskEngine.Server.Health;
+using RiskEngine.Server.Operations;
 using RiskEngine.Server.Passwords;
 using RiskEngine.Server.SupportConsole;
 using RiskEngine.Server.TwoFactor;
@@ -76,6 +77,8 @@ public sealed partial class Program
         builder.Services.AddProblemDetails();
         builder.Services.AddApiKeyAuthentication(keys, server);
         builder.Services.AddRiskEngineWebhooks(builder.Configuration);
+        builder.Services.AddServerOpenApi();
+        builder.AddServerTelemetry(server);
 
         var app = builder.Build();
         if (!await setup.VerifyKeyRingAsync(app.Services)) return 2;
@@ -83,6 +86,8 @@ public sealed partial class Program
         app.UseRateLimiter();
         app.UseAuthorization();
         app.MapHealthEndpoints();
+        app.MapMetrics(server);
+        app.MapServerOpenApi();
         app.MapDecisionEndpoints();
         app.MapAccountEndpoints();
         app.MapTwoFactorEndpoints();

@@ -14,4 +14,13 @@ internal sealed class ServerOptions
 
     /// <summary>Seconds a client is told to wait (<c>Retry-After</c>) when the store cannot be reached.</summary>
     public int OutageRetryAfterSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// <c>/metrics</c> only for an admin key (Prometheus sends it as a bearer token). Off by default: metrics are scraped
+    /// from inside the network and hold no account, key or personal data.
+    /// </summary>
+    public bool MetricsAdminOnly { get; set; }
+
+    /// <summary>Traces even without <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (for a host that adds its own exporter).</summary>
+    public bool Tracing { get; set; }
 }

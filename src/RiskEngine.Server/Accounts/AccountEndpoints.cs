@@ -6,6 +6,7 @@ using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
 using RiskEngine.Policies;
 using RiskEngine.Server.Auth;
+using RiskEngine.Server.Operations;
 using RiskEngine.State;
 
 namespace RiskEngine.Server.Accounts;
@@ -18,11 +19,45 @@ internal static class AccountEndpoints
 {
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
-        var accounts = app.MapGroup("/v1/accounts/{id}").RequireAuthorization(Roles.Support);
-        accounts.MapGet("", StatusAsync);
-        accounts.MapGet("/history", HistoryAsync);
-        accounts.MapPost("/unfreeze", UnfreezeAsync);
-        accounts.MapPost("/freeze", FreezeAsync);
+        const string tag = "Accounts";
+        var accounts = app.MapGroup("/v1/accounts/{id}");
+        accounts.MapGet("", StatusAsync)
+            .RequireRole(Roles.Support)
+            .Describe("GetAccount", tag, "An account's status",
+                "Frozen or not, the freeze reason and its case (what happened, amount, when, which rule), self-service and cool-down, " +
+                "a login lockout, whether a TOTP factor is enrolled, the arranged limits in force and the support log. 404 when the " +
+                "account has no state and no decisions.")
+            .Produces<AccountStatusResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound, EndpointDocs.ProblemJson)
+            .ProducesFieldProblem()
+            .ProducesOutage();
+        accounts.MapGet("/history", HistoryAsync)
+            .RequireRole(Roles.Support)
+            .Describe("GetAccountHistory", tag, "An account's recent decisions",
+                "Newest first, each as `riskengine account history` prints it (the decision record with the account events it caused); " +
+                "`limit` 1–1000, default 50.")
+            .Produces<HistoryLine[]>(StatusCodes.Status200OK, "application/json")
+            .ProducesFieldProblem()
+            .ProducesOutage();
+        accounts.MapPost("/unfreeze", UnfreezeAsync)
+            .RequireRole(Roles.Support)
+            .Describe("UnfreezeAccount", tag, "Lift a freeze (support)",
+                "Submits a contract `unfreeze` event by `by` for `reason` through the request pump: journaled, recorded in the support " +
+                "log, and `account.unfrozen` reaches the output and webhooks. The answer is the decision and its account events.")
+            .AcceptsBody<SupportActionRequest>()
+            .Produces<DecisionResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesFieldProblem()
+            .ProducesOutage();
+        accounts.MapPost("/freeze", FreezeAsync)
+            .RequireRole(Roles.Support)
+            .Describe("FreezeAccount", tag, "Place a support hold",
+                "Freezes the account with reason `support.hold` (support-only: no self-service unfreeze, no cool-down); the freeze, its " +
+                "support log entry and `account.frozen` commit together. 409 when the account is already frozen.")
+            .AcceptsBody<SupportActionRequest>()
+            .Produces<FreezeResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status409Conflict, EndpointDocs.ProblemJson)
+            .ProducesFieldProblem()
+            .ProducesOutage();
         return app;
     }
 

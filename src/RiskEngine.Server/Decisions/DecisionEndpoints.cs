@@ -4,6 +4,7 @@ using RiskEngine.Events;
 using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
 using RiskEngine.Server.Auth;
+using RiskEngine.Server.Operations;
 using RiskEngine.State;
 
 namespace RiskEngine.Server.Decisions;
@@ -23,7 +24,18 @@ internal static class DecisionEndpoints
 
     public static IEndpointRouteBuilder MapDecisionEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/events", HandleAsync).RequireAuthorization(Roles.Decide);
+        app.MapPost("/v1/events", HandleAsync)
+            .RequireRole(Roles.Decide)
+            .Describe("PostEvent", "Decisions", "Decide one contract event, or a stream of them as NDJSON",
+                "One contract event (`application/json`) → 200 with the decision record and the account events it caused, once its batch " +
+                "committed; a retried event id returns the stored decision with `duplicate: true`. An event the contract rejects → 422 " +
+                "problem naming the offending `field`. With `Content-Type: application/x-ndjson` the body is a stream of events and the " +
+                "answer (`application/x-ndjson`) the same records, in order, that `riskengine replay` writes for it, streamed as they commit.")
+            .AcceptsBody<ContractEvent>()
+            .Produces<DecisionResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesFieldProblem()
+            .ProducesOutage()
+            .WithMetadata(NdJsonAlternative.Instance);
         return app;
     }
 
@@ -35,6 +47,8 @@ internal static class DecisionEndpoints
             return Results.Empty;
         }
         var line = await ReadOneAsync(context.Request);
+        // One activity around the decision (a child of the request's); the pump's batch activity links to it.
+        using var activity = RiskEngineTracing.Source.StartActivity("riskengine.decide");
         PumpAnswer answer;
         try
         {
@@ -42,9 +56,16 @@ internal static class DecisionEndpoints
         }
         catch (StateStoreUnavailableException e)
         {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "the state store cannot be reached");
             return ServerResults.Unavailable(context, e);
         }
         var result = answer.Result!.Value;
+        if (activity is { IsAllDataRequested: true })
+        {
+            var eventType = RiskEngineTracing.EventType(line.Bytes.Span);
+            if (result.Decision is { } d) RiskEngineTracing.TagDecision(activity, eventType, d);
+            else RiskEngineTracing.TagRejection(activity, eventType, result.Rejection!);
+        }
         return result.Decision is not null ? ServerResults.Decision(answer) : ServerResults.Rejected(result.Rejection!);
     }
 

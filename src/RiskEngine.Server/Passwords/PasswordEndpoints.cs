@@ -1,6 +1,7 @@
 using System.Globalization;
 using RiskEngine.Passwords;
 using RiskEngine.Server.Auth;
+using RiskEngine.Server.Operations;
 
 namespace RiskEngine.Server.Passwords;
 
@@ -12,7 +13,14 @@ internal static class PasswordEndpoints
 {
     public static IEndpointRouteBuilder MapPasswordEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/accounts/{id}/password-check", CheckAsync).RequireAuthorization(Roles.Decide);
+        app.MapPost("/v1/accounts/{id}/password-check", CheckAsync)
+            .RequireRole(Roles.Decide)
+            .Describe("CheckPassword", "Passwords", "Check a candidate password against the policy",
+                "The policy's verdict: allowed, a strength score 0–4, the findings with advice, and the advisory rotation age. The " +
+                "candidate is never logged, stored or echoed.")
+            .AcceptsBody<PasswordCheckRequest>()
+            .Produces<PasswordVerdictResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesFieldProblem();
         return app;
     }
 

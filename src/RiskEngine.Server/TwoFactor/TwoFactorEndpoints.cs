@@ -5,6 +5,7 @@ using RiskEngine.Domain;
 using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
 using RiskEngine.Server.Auth;
+using RiskEngine.Server.Operations;
 using RiskEngine.State;
 using RiskEngine.TwoFactor;
 
@@ -21,13 +22,44 @@ internal static class TwoFactorEndpoints
 {
     public static IEndpointRouteBuilder MapTwoFactorEndpoints(this IEndpointRouteBuilder app)
     {
+        const string tag = "Two-factor";
         var totp = app.MapGroup("/v1/accounts/{id}/totp");
-        totp.MapPost("/enroll", EnrollAsync).RequireAuthorization(Roles.Decide);
+        totp.MapPost("/enroll", EnrollAsync)
+            .RequireRole(Roles.Decide)
+            .Describe("EnrollTotp", tag, "Enrol a TOTP factor",
+                "Starts an enrolment: the otpauth URI, the secret, the URI as an SVG QR code and the recovery codes, shown this once " +
+                "(`Cache-Control: no-store`). The factor counts once confirmed. 409 when a confirmed factor exists (support resets it).")
+            .AcceptsBody<TotpEnrollRequest>(optional: true)
+            .Produces<TotpEnrollmentResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status409Conflict, EndpointDocs.ProblemJson)
+            .ProducesFieldProblem()
+            .ProducesOutage();
         totp.MapPost("/confirm", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, s, p, confirming: true))
-            .RequireAuthorization(Roles.Decide);
+            .RequireRole(Roles.Decide)
+            .Describe("ConfirmTotp", tag, "Confirm an enrolment with a first code",
+                "`accepted` with a reason code; account events the check caused (a freeze after too many wrong codes) are journaled and published.")
+            .AcceptsBody<TotpCodeRequest>()
+            .Produces<TotpCheckResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesFieldProblem()
+            .ProducesOutage();
         totp.MapPost("/verify", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, s, p, confirming: false))
-            .RequireAuthorization(Roles.Decide);
-        totp.MapPost("/reset", ResetAsync).RequireAuthorization(Roles.Support);
+            .RequireRole(Roles.Decide)
+            .Describe("VerifyTotp", tag, "Verify a TOTP or recovery code",
+                "With the policy's `totp.stepUp: \"verified\"` an accepted code is what a later `authenticated: \"totp\"` attempt needs. " +
+                "Account events the check caused (a self-service unfreeze, a freeze after too many wrong codes) are journaled and published.")
+            .AcceptsBody<TotpCodeRequest>()
+            .Produces<TotpCheckResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesFieldProblem()
+            .ProducesOutage();
+        totp.MapPost("/reset", ResetAsync)
+            .RequireRole(Roles.Support)
+            .Describe("ResetTotp", tag, "Reset a lost factor (support)",
+                "Removes the account's TOTP factor, recorded with `by` and `reason` in the support log. 404 when it has none.")
+            .AcceptsBody<SupportActionRequest>()
+            .Produces<TotpResetResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound, EndpointDocs.ProblemJson)
+            .ProducesFieldProblem()
+            .ProducesOutage();
         return app;
     }
 

@@ -1,0 +1,63 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using RiskEngine.Hosting;
+using RiskEngine.Server.Auth;
+
+namespace RiskEngine.Server.Operations;
+
+/// <summary>
+/// OpenTelemetry for the server. Metrics: the <c>RiskEngine</c> meter (<see cref="WorkerMetrics"/>), ASP.NET Core's
+/// and the runtime's, exported as Prometheus text at <c>/metrics</c> (anonymous by default: scraped from inside the
+/// network, and no tag holds personal data; <c>RiskEngine:Server:MetricsAdminOnly</c> requires an admin key). Traces:
+/// the <c>RiskEngine</c> activity source and ASP.NET Core's requests (not health or metrics scrapes), on only when
+/// there is somewhere to send them: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>)
+/// set, exported over OTLP, or <c>RiskEngine:Server:Tracing</c> true (exporters added by whoever hosts it).
+/// </summary>
+internal static class Telemetry
+{
+    public const string MetricsPath = "/metrics";
+
+    public static void AddServerTelemetry(this WebApplicationBuilder builder, ServerOptions server)
+    {
+        var config = builder.Configuration;
+        var otlp = !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"]) || !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r =>
+            {
+                if (string.IsNullOrWhiteSpace(config["OTEL_SERVICE_NAME"])) r.AddService("riskengine-server");
+            })
+            .WithMetrics(m => m
+                .AddMeter(WorkerMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
+        if (otlp || server.Tracing)
+        {
+            otel.WithTracing(t =>
+            {
+                t.AddSource(RiskEngineTracing.SourceName)
+                    .AddAspNetCoreInstrumentation(o =>
+                    {
+                        o.Filter = context => !IsOperational(context.Request.Path);
+                        // The path names the account (/v1/accounts/{id}/...): traces get the route template instead.
+                        o.EnrichWithHttpResponse = (activity, response) =>
+                            activity.SetTag("url.path", (response.HttpContext.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
+                    });
+                if (otlp) t.AddOtlpExporter();
+            });
+        }
+    }
+
+    /// <summary>Maps <c>/metrics</c>: anonymous, or admin-only when <see cref="ServerOptions.MetricsAdminOnly"/>.</summary>
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app, ServerOptions server)
+    {
+        var metrics = app.MapPrometheusScrapingEndpoint(MetricsPath);
+        if (server.MetricsAdminOnly) metrics.RequireAuthorization(Roles.Admin);
+        else metrics.AllowAnonymous();
+        return app;
+    }
+
+    private static bool IsOperational(PathString path) =>
+        path.StartsWithSegments(MetricsPath, StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase);
+}
