@@ -91,9 +91,19 @@ internal static class AccountCommands
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static (Option<string> By, Option<string> Reason) ByAndReason() =>
+    /// <summary>The <c>--by</c> and <c>--reason</c> of a support action (one place for their wording and checks).</summary>
+    internal static (Option<string> By, Option<string> Reason) ByAndReason(string reasonDescription = "Why, for the audit trail.") =>
         (new Option<string>("--by") { Description = "Your agent id.", Required = true },
-         new Option<string>("--reason") { Description = "Why, for the audit trail.", Required = true });
+         new Option<string>("--reason") { Description = reasonDescription, Required = true });
+
+    /// <summary>The values of <see cref="ByAndReason"/>; exit 1 when either is blank.</summary>
+    internal static (string By, string Reason) ReadByAndReason(ParseResult parse, Option<string> by, Option<string> reason)
+    {
+        var byText = parse.GetValue(by)!;
+        var reasonText = parse.GetValue(reason)!;
+        if (string.IsNullOrWhiteSpace(byText) || string.IsNullOrWhiteSpace(reasonText)) throw new CliException("--by and --reason must not be empty", 1);
+        return (byText, reasonText);
+    }
 
     private static Command Unfreeze()
     {
@@ -107,9 +117,7 @@ internal static class AccountCommands
         server.AddTo(command);
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            var byText = parse.GetValue(by)!;
-            var reasonText = parse.GetValue(reason)!;
-            if (string.IsNullOrWhiteSpace(byText) || string.IsNullOrWhiteSpace(reasonText)) throw new CliException("--by and --reason must not be empty", 1);
+            var (byText, reasonText) = ReadByAndReason(parse, by, reason);
             var account = Program.ParseAccount(parse.GetValue(id)!);
             using var client = server.Open(parse);
             if (client is not null)
@@ -159,9 +167,7 @@ internal static class AccountCommands
         server.AddTo(command);
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            var byText = parse.GetValue(by)!;
-            var reasonText = parse.GetValue(reason)!;
-            if (string.IsNullOrWhiteSpace(byText) || string.IsNullOrWhiteSpace(reasonText)) throw new CliException("--by and --reason must not be empty", 1);
+            var (byText, reasonText) = ReadByAndReason(parse, by, reason);
             var account = Program.ParseAccount(parse.GetValue(id)!);
             var alreadyFrozen = $"account {account} is already frozen; nothing was changed";
             using var client = server.Open(parse);

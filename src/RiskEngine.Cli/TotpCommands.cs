@@ -180,8 +180,7 @@ internal static class TotpCommands
     private static Command Reset()
     {
         var id = new Argument<string>("account") { Description = "The account id." };
-        var by = new Option<string>("--by") { Description = "Your agent id.", Required = true };
-        var reason = new Option<string>("--reason") { Description = "Why, for the audit trail (e.g. the user's identity was checked by phone).", Required = true };
+        var (by, reason) = AccountCommands.ByAndReason("Why, for the audit trail (e.g. the user's identity was checked by phone).");
         var data = Program.DataOption();
         var redis = Program.RedisOption();
         var server = new ServerClient.Options("totp reset", "support", data, redis);
@@ -189,9 +188,7 @@ internal static class TotpCommands
         server.AddTo(command);
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
-            var byText = parse.GetValue(by)!;
-            var reasonText = parse.GetValue(reason)!;
-            if (string.IsNullOrWhiteSpace(byText) || string.IsNullOrWhiteSpace(reasonText)) throw new CliException("--by and --reason must not be empty", 1);
+            var (byText, reasonText) = AccountCommands.ReadByAndReason(parse, by, reason);
             var account = Program.ParseAccount(parse.GetValue(id)!);
             var noFactor = $"account {account} has no TOTP factor to reset";
             using var client = server.Open(parse);
