@@ -31,7 +31,7 @@ internal static class ServerResults
         statusCode: StatusCodes.Status422UnprocessableEntity,
         title: "The event was rejected",
         detail: rejection.Error,
-        type: "https://riskengine.dev/problems/rejected",
+        type: "urn:riskengine:problem:rejected",
         extensions: new Dictionary<string, object?> { ["field"] = rejection.Field, ["event"] = rejection.EventId?.Value });
 
     /// <summary>422 problem for a request body field.</summary>
@@ -39,7 +39,7 @@ internal static class ServerResults
         statusCode: StatusCodes.Status422UnprocessableEntity,
         title: "The request was not valid",
         detail: detail,
-        type: "https://riskengine.dev/problems/invalid",
+        type: "urn:riskengine:problem:invalid",
         extensions: new Dictionary<string, object?> { ["field"] = field });
 
     /// <summary>503 with Retry-After: the store cannot be reached, nothing was decided (never the fail-closed answer).</summary>
@@ -48,7 +48,7 @@ internal static class ServerResults
         var seconds = context.RequestServices.GetRequiredService<IOptions<ServerOptions>>().Value.OutageRetryAfterSeconds;
         context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The state store cannot be reached",
-            detail: $"nothing was decided or changed ({e.Message}); retry the same request", type: "https://riskengine.dev/problems/unavailable");
+            detail: $"nothing was decided or changed ({e.Message}); retry the same request", type: "urn:riskengine:problem:unavailable");
     }
 
     /// <summary>The account id from the route, or a 422 naming <c>account</c>.</summary>

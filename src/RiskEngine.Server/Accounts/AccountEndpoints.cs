@@ -210,7 +210,7 @@ internal static class AccountEndpoints
         }
         if (answer.Value is null)
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already frozen",
-                detail: $"account {account} is already frozen; nothing was changed", type: "https://riskengine.dev/problems/account.frozen");
+                detail: $"account {account} is already frozen; nothing was changed", type: "urn:riskengine:problem:account.frozen");
         return Results.Json(new { frozen = true, events = answer.Records.Select(r => JsonDocument.Parse(r).RootElement) });
     }
 

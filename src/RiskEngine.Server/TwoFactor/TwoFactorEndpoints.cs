@@ -76,7 +76,7 @@ internal static class TwoFactorEndpoints
                 : await service.EnrollAsync(account, context.RequestAborted);
             if (result.Enrollment is not { } enrollment)
                 return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already enrolled",
-                    detail: $"account {account} already has a confirmed factor; support must reset it first", type: "https://riskengine.dev/problems/totp.alreadyenrolled");
+                    detail: $"account {account} already has a confirmed factor; support must reset it first", type: "urn:riskengine:problem:totp.alreadyenrolled");
             using var generator = new QRCodeGenerator();
             using var qr = generator.CreateQrCode(enrollment.Uri, QRCodeGenerator.ECCLevel.M);
             var svg = new SvgQRCode(qr).GetGraphic(8);
