@@ -51,18 +51,6 @@ internal static class ServerResults
             detail: $"nothing was decided or changed ({e.Message}); retry the same request", type: "urn:riskengine:problem:unavailable");
     }
 
-    /// <summary>The account id from the route, or a 422 naming <c>account</c>.</summary>
-    public static bool TryAccount(string id, out Domain.AccountId account, out IResult? problem)
-    {
-        if (Domain.AccountId.TryCreate(id, out account, out var error))
-        {
-            problem = null;
-            return true;
-        }
-        problem = Invalid("account", error);
-        return false;
-    }
-
     /// <summary>Reads a small JSON object body; a 422 naming the field when it is not one.</summary>
     public static async Task<(JsonElement Body, IResult? Problem)> ReadObjectAsync(HttpRequest request, bool optional = false)
     {

@@ -61,9 +61,9 @@ internal static class AccountEndpoints
         return app;
     }
 
-    private static async Task<IResult> StatusAsync(string id, IRiskEngine engine, IRiskStateStore store, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> StatusAsync(string id, HttpContext context, IRiskEngine engine, IRiskStateStore store, TimeProvider time, CancellationToken ct)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var snapshot = await store.LoadAccountAsync(account, ct);
         if (snapshot.Version == 0) return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown account", detail: $"account {account} has no state and no decisions");
         var s = await engine.GetAccountStatusAsync(account, ct);
@@ -124,9 +124,9 @@ internal static class AccountEndpoints
     private static string? Time(DateTimeOffset? t) => t is { } v ? RecordWriter.FormatTime(v) : null;
 
     /// <summary>Recent decisions, newest first, each as <c>riskengine account history</c> prints it: a JSON array of those lines.</summary>
-    private static async Task<IResult> HistoryAsync(string id, int? limit, IRiskStateStore store, CancellationToken ct)
+    private static async Task<IResult> HistoryAsync(string id, HttpContext context, int? limit, IRiskStateStore store, CancellationToken ct)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var max = limit ?? 50;
         if (max is < 1 or > 1000) return ServerResults.Invalid("limit", $"limit must be 1–1000, not {max}");
         IReadOnlyList<RiskEngine.Decisions.Decision> decisions = store switch
@@ -150,7 +150,7 @@ internal static class AccountEndpoints
 
     private static async Task<IResult> UnfreezeAsync(string id, HttpContext context, RequestPump pump, TimeProvider time)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
         if (bad is not null) return bad;
         var by = ServerResults.RequiredString(body, "by", out bad);
@@ -185,7 +185,7 @@ internal static class AccountEndpoints
     /// </summary>
     private static async Task<IResult> FreezeAsync(string id, HttpContext context, RequestPump pump)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
         if (bad is not null) return bad;
         var by = ServerResults.RequiredString(body, "by", out bad);

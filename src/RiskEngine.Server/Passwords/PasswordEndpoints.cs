@@ -1,5 +1,6 @@
 using System.Globalization;
 using RiskEngine.Passwords;
+using RiskEngine.Server.Accounts;
 using RiskEngine.Server.Auth;
 using RiskEngine.Server.Operations;
 
@@ -26,7 +27,7 @@ internal static class PasswordEndpoints
 
     private static async Task<IResult> CheckAsync(string id, HttpContext context, IPasswordChecker checker)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
         if (bad is not null) return bad;
         var candidate = body.TryGetProperty("password", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String ? p.GetString() : null;

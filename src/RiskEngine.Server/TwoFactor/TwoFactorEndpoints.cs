@@ -4,6 +4,7 @@ using QRCoder;
 using RiskEngine.Domain;
 using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
+using RiskEngine.Server.Accounts;
 using RiskEngine.Server.Auth;
 using RiskEngine.Server.Operations;
 using RiskEngine.State;
@@ -65,7 +66,7 @@ internal static class TwoFactorEndpoints
 
     private static async Task<IResult> EnrollAsync(string id, HttpContext context, ITwoFactorService service)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request, optional: true);
         if (bad is not null) return bad;
         var issuer = ServerResults.OptionalString(body, "issuer");
@@ -95,7 +96,7 @@ internal static class TwoFactorEndpoints
     /// <summary>Confirm or verify: <c>{"code"}</c> → <c>{"accepted", "reason", "events"}</c>; the events also reach the output.</summary>
     private static async Task<IResult> CheckAsync(string id, HttpContext context, ITwoFactorService service, RequestPump pump, bool confirming)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
         if (bad is not null) return bad;
         var code = ServerResults.RequiredString(body, "code", out bad);
@@ -122,7 +123,7 @@ internal static class TwoFactorEndpoints
 
     private static async Task<IResult> ResetAsync(string id, HttpContext context, ITwoFactorService service)
     {
-        if (!ServerResults.TryAccount(id, out var account, out var problem)) return problem!;
+        if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
         if (bad is not null) return bad;
         var by = ServerResults.RequiredString(body, "by", out bad);

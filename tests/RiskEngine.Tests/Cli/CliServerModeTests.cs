@@ -154,6 +154,17 @@ public sealed partial class CliServerModeTests() : ScratchFolder("riskengine-cli
             (code, var serverHistory, err) = await CliAsync(SupportKey, null, "account", "history", "acct-D", "--limit", "10", "--server", url);
             Assert.True(code == 0, err);
 
+            // An account id with a slash: the CLI escapes it, the server reads it back as the same account.
+            (code, output, err) = await CliAsync(SupportKey, null, "account", "freeze", "team/ops", "--by", "agent-4", "--reason", "the user asked", "--server", url);
+            Assert.True(code == 0, err);
+            Assert.Equal("team/ops", (string)ContractExampleTests.Lines(output).Single()["account"]!);
+            (code, output, err) = await CliAsync(SupportKey, null, "account", "status", "team/ops", "--server", url);
+            Assert.True(code == 0, err);
+            Assert.Equal("team/ops", (string)JsonNode.Parse(output)!["account"]!);
+            Assert.Equal("support.hold", (string)JsonNode.Parse(output)!["reason"]!);
+            (code, _, err) = await CliAsync(SupportKey, null, "account", "status", "team%2Fops", "--server", url);
+            Assert.Equal(3, code); // the account literally named team%2Fops is another, unknown one
+
             (code, output, err) = await CliAsync(SupportKey, null, "account", "status", "acct-nobody", "--server", url);
             Assert.Equal(3, code);
             Assert.Equal("", output.Trim());

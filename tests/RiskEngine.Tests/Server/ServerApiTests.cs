@@ -219,6 +219,71 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
+    /// <summary>
+    /// An account id may hold <c>/</c>; clients escape it as <c>%2F</c>, which the server does not decode into the path.
+    /// The route's account is the raw path segment unescaped exactly once: <c>a%2Fb</c> is account <c>a/b</c>, and the
+    /// account literally named <c>a%2Fb</c> is <c>a%252Fb</c> — never the one for the other.
+    /// </summary>
+    [Fact]
+    public async Task An_escaped_slash_in_the_path_names_the_account_with_the_slash_and_never_the_literal_percent_account()
+    {
+        var factory = Start();
+        factory.UseKestrel(0); // the in-memory test server keeps no raw request target; Kestrel, as deployed, does
+        using var decide = factory.Client(ServerFactory.DecideKey);
+        using var support = factory.Client(ServerFactory.SupportKey);
+        var now = DateTimeOffset.UtcNow;
+        var events = ConsoleBrowserTests.VelocityBurst("a/b", now).Append(System.Text.Json.JsonSerializer.Serialize(new
+        {
+            type = "transaction", id = "p1", at = RecordWriter.FormatTime(now.AddSeconds(-30).AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond))),
+            account = "a%2Fb", amount = 7m, currency = "USD", country = "US", device = "dev-P1",
+        }));
+        var content = new StringContent(string.Join('\n', events) + "\n");
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        (await decide.PostAsync("/v1/events", content)).EnsureSuccessStatusCode();
+
+        // a%2Fb is the frozen a/b; a%252Fb is the account literally named a%2Fb, not frozen.
+        var slash = await BodyAsync(await support.GetAsync(new Uri("/v1/accounts/a%2Fb", UriKind.Relative)));
+        Assert.Equal("a/b", (string)slash["account"]!);
+        Assert.True((bool)slash["frozen"]!);
+        Assert.Equal("velocity.count", (string)slash["reason"]!);
+        var percent = await BodyAsync(await support.GetAsync(new Uri("/v1/accounts/a%252Fb", UriKind.Relative)));
+        Assert.Equal("a%2Fb", (string)percent["account"]!);
+        Assert.False((bool)percent["frozen"]!);
+        var history = JsonNode.Parse(await support.GetStringAsync(new Uri("/v1/accounts/a%2Fb/history", UriKind.Relative)))!.AsArray();
+        Assert.Equal(6, history.Count);
+        Assert.All(history, h => Assert.Equal("a/b", (string)h!["account"]!));
+        var percentHistory = JsonNode.Parse(await support.GetStringAsync(new Uri("/v1/accounts/a%252Fb/history", UriKind.Relative)))!.AsArray();
+        Assert.Equal("p1", (string)Assert.Single(percentHistory)!["event"]!);
+
+        // Unfreezing through the escaped path lifts a/b's freeze; a hold through the doubly escaped one holds a%2Fb.
+        using var lifted = await support.PostAsync(new Uri("/v1/accounts/a%2Fb/unfreeze", UriKind.Relative), Json("""{"by":"agent-1","reason":"called the user back"}"""));
+        Assert.Equal(HttpStatusCode.OK, lifted.StatusCode);
+        var unfrozen = Assert.Single((await BodyAsync(lifted))["events"]!.AsArray())!;
+        Assert.Equal("account.unfrozen", (string)unfrozen["type"]!);
+        Assert.Equal("a/b", (string)unfrozen["account"]!);
+        using var held = await support.PostAsync(new Uri("/v1/accounts/a%252Fb/freeze", UriKind.Relative), Json("""{"by":"agent-1","reason":"user reports a stolen phone"}"""));
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        Assert.Equal("a%2Fb", (string)(await BodyAsync(held))["events"]![0]!["account"]!);
+        Assert.False((bool)(await BodyAsync(await support.GetAsync(new Uri("/v1/accounts/a%2Fb", UriKind.Relative))))["frozen"]!);
+        Assert.Equal("support.hold", (string)(await BodyAsync(await support.GetAsync(new Uri("/v1/accounts/a%252Fb", UriKind.Relative))))["reason"]!);
+
+        // The TOTP and password routes read the account the same way.
+        using var enrolled = await decide.PostAsync(new Uri("/v1/accounts/a%2Fb/totp/enroll", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, enrolled.StatusCode);
+        Assert.Equal("a/b", (string)(await BodyAsync(enrolled))["account"]!);
+        using var checkedPassword = await decide.PostAsync(new Uri("/v1/accounts/a%252Fb/password-check", UriKind.Relative), Json("""{"password":"correct-Horse-battery-staple-91!"}"""));
+        Assert.Equal(HttpStatusCode.OK, checkedPassword.StatusCode);
+
+        // An escape that is not UTF-8 names no account: 422 on account, for every route.
+        foreach (var (method, path) in new[] { ("GET", "/v1/accounts/a%FFb"), ("GET", "/v1/accounts/a%FFb/history"), ("POST", "/v1/accounts/a%C3b/unfreeze") })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative)) { Content = method == "POST" ? Json("""{"by":"x","reason":"y"}""") : null };
+            using var bad = await support.SendAsync(request);
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+            Assert.Equal("account", (string)(await BodyAsync(bad))["field"]!);
+        }
+    }
+
     [Fact]
     public async Task Support_places_a_hold_that_is_journaled_and_published_and_lifts_it()
     {
