@@ -173,7 +173,7 @@ internal static class TotpCommands
     }
 
     /// <summary>
-    /// <c>totp reset ACCOUNT --by --reason</c>: support removes a lost factor (<see cref="ITwoFactorService.ResetAsync"/>,
+    /// <c>totp reset ACCOUNT --by --reason</c>: support removes a lost factor (<see cref="ITwoFactorService.ResetAsync(AccountId, string, string, CancellationToken)"/>,
     /// recorded in the account's support log) so the user can enrol again. Prints <c>{"account","reset":true}</c>; exit 1
     /// when the account has no factor. The secret is never decrypted, so no key ring is needed.
     /// </summary>

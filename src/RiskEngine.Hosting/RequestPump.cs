@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RiskEngine.Decisions;
+using RiskEngine.Events;
 using RiskEngine.Pipeline;
 using RiskEngine.State;
 
@@ -50,8 +51,8 @@ public sealed partial class RequestPump(
     private readonly EventStreamProcessor _processor = new(engine, log);
     private long _committed;
 
-    /// <summary>One request: a line or an action, the caller's activity (linked from the batch's), and its answer.</summary>
-    private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done)
+    /// <summary>One request: a line (with the event the host read from it, if it did) or an action, the caller's activity (linked from the batch's), and its answer.</summary>
+    private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done, RiskEvent? Read = null)
     {
         public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
     }
@@ -69,6 +70,20 @@ public sealed partial class RequestPump(
         var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously));
         await _queue.Writer.WriteAsync(item, cancellationToken);
         return item.Done.Task;
+    }
+
+    /// <summary>
+    /// Queues a contract event the host already read from <paramref name="line"/> and amended with what the wire
+    /// cannot carry (the authenticated API key of a support unfreeze, <see cref="SupportUnfreeze.Key"/>):
+    /// <paramref name="read"/> is decided instead of the line, in queue order with the lines, and its records are
+    /// written, journaled and published as a line's; the answer comes after its batch committed.
+    /// </summary>
+    public async Task<PumpAnswer> SubmitAsync(JsonLine line, RiskEvent read, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously), read);
+        await _queue.Writer.WriteAsync(item, cancellationToken);
+        return await item.Done.Task;
     }
 
     /// <summary>Queues an action that commits with the pump's next batch.</summary>
@@ -121,16 +136,18 @@ public sealed partial class RequestPump(
             await using (var batch = await engine.BeginBatchAsync(CancellationToken.None))
             {
                 var lines = new List<JsonLine>(items.Count);
+                var read = new List<RiskEvent?>(items.Count);
                 var at = new List<int>(items.Count);
                 for (var i = 0; i < items.Count; i++)
                 {
                     if (items[i].Action is null)
                     {
                         lines.Add(items[i].Line);
+                        read.Add(items[i].Read);
                         at.Add(i);
                     }
                 }
-                var results = lines.Count > 0 ? await _processor.ProcessLinesAsync(batch, lines, CancellationToken.None) : [];
+                var results = lines.Count > 0 ? await _processor.ProcessLinesAsync(batch, lines, read, CancellationToken.None) : [];
                 var perEvent = lines.Count == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(started) / lines.Count;
                 var traced = activity is { IsAllDataRequested: true } ? activity : null;
                 var buffer = new ArrayBufferWriter<byte>(4 * 1024);

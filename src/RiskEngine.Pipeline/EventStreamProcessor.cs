@@ -73,7 +73,12 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
     {
         var parsed = Read(line);
         if (parsed.Rejection is { } r) return EvaluationResult.Rejected(r);
-        var riskEvent = parsed.Event!;
+        return await DecideAsync(parsed.Event!, line.Number, cancellationToken);
+    }
+
+    /// <summary>Decides one event read from line <paramref name="number"/>, as <see cref="ProcessLineAsync"/> does.</summary>
+    private async ValueTask<EvaluationResult> DecideAsync(RiskEvent riskEvent, long number, CancellationToken cancellationToken)
+    {
         try
         {
             var result = await engine.EvaluateAsync(riskEvent, cancellationToken);
@@ -84,7 +89,7 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
         {
             // The default engine isolates its own faults; this guards any other IRiskEngine. A failing store is not
             // one event's fault: it propagates, so the host pauses instead of rejecting every event.
-            LogFailed(_log, line.Number, riskEvent.Id.Value, e);
+            LogFailed(_log, number, riskEvent.Id.Value, e);
             return EvaluationResult.Rejected(new Rejection(riskEvent.Id, null,
                 $"event '{riskEvent.Id}' could not be decided because of an internal error ({e.GetType().Name}); it was logged and sent to the dead-letter output"));
         }
@@ -103,15 +108,25 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
     /// of work <paramref name="batch"/> (null: the engine commits the lines as a batch of its own): the answers stand
     /// once the host commits it.
     /// </summary>
-    public async ValueTask<EvaluationResult[]> ProcessLinesAsync(IDecisionBatch? batch, IReadOnlyList<JsonLine> lines, CancellationToken cancellationToken = default)
+    public ValueTask<EvaluationResult[]> ProcessLinesAsync(IDecisionBatch? batch, IReadOnlyList<JsonLine> lines, CancellationToken cancellationToken = default) =>
+        ProcessLinesAsync(batch, lines, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ProcessLinesAsync(IDecisionBatch?, IReadOnlyList{JsonLine}, CancellationToken)"/>, with some lines
+    /// already read by the host: a non-null <c>read[i]</c> is decided instead of reading <c>lines[i]</c> (a host may
+    /// have set on it what the wire cannot carry, such as <see cref="SupportUnfreeze.Key"/>); the line is still what
+    /// the records and logs name.
+    /// </summary>
+    public async ValueTask<EvaluationResult[]> ProcessLinesAsync(IDecisionBatch? batch, IReadOnlyList<JsonLine> lines, IReadOnlyList<RiskEvent?>? read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lines);
+        if (read is not null && read.Count != lines.Count) throw new ArgumentException("read must have one entry per line", nameof(read));
         var results = new EvaluationResult[lines.Count];
         var events = new List<RiskEvent>(lines.Count);
         var at = new List<int>(lines.Count);
         for (var i = 0; i < lines.Count; i++)
         {
-            var parsed = Read(lines[i]);
+            var parsed = read?[i] is { } known ? new ParsedEvent(known, null) : Read(lines[i]);
             if (parsed.Rejection is { } r) results[i] = EvaluationResult.Rejected(r);
             else
             {
@@ -129,7 +144,7 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
         {
             // Not the default engine (it isolates its own faults): one line at a time, so only the failing one is rejected.
             LogBatchFailed(_log, e);
-            for (var k = 0; k < at.Count; k++) results[at[k]] = await ProcessLineAsync(lines[at[k]], cancellationToken);
+            for (var k = 0; k < at.Count; k++) results[at[k]] = await DecideAsync(events[k], lines[at[k]].Number, cancellationToken);
             return results;
         }
         for (var k = 0; k < at.Count; k++)

@@ -107,8 +107,7 @@ public sealed partial class DefaultRiskEngine
             var state = snapshot.State;
             if (state.Freeze is not null) return (false, null);
             var frozen = DecisionMaker.Freeze(policy, state, cause, hold.Account, now, ReasonCodes.SupportHold, ReasonCodes.SupportHold);
-            if (state.SupportLog.Count >= 20) state.SupportLog.RemoveAt(0);
-            state.SupportLog.Add(new SupportAction(now, hold.By, ReasonCodes.SupportHold, hold.Reason));
+            state.LogSupport(new SupportAction(now, hold.By, ReasonCodes.SupportHold, hold.Reason) { Key = hold.Key });
             return (true, frozen);
         }, cancellationToken);
     }

@@ -79,7 +79,11 @@ public interface IRiskEngine
 /// <param name="Account">The account.</param>
 /// <param name="By">The agent id (an identifier: no control or format characters, at most 128).</param>
 /// <param name="Reason">Why, for the support log (at most 512 characters).</param>
-public sealed record SupportHold(AccountId Account, string By, string Reason);
+public sealed record SupportHold(AccountId Account, string By, string Reason)
+{
+    /// <summary>The name of the API key that authenticated the request, for a hold placed through the server (see <see cref="State.SupportAction.Key"/>).</summary>
+    public string? Key { get; init; }
+}
 
 /// <summary>What support and the user see about an account.</summary>
 /// <param name="Account">The account.</param>
@@ -100,6 +104,6 @@ public sealed record AccountStatus(
     DateTimeOffset? LockedUntil,
     bool TotpEnrolled)
 {
-    /// <summary>What support did to the account outside decisions (factor resets): who, when, why; newest last.</summary>
+    /// <summary>What support did to the account (holds, unfreezes, factor resets): who, when, why, through which API key; newest last.</summary>
     public IReadOnlyList<State.SupportAction> SupportLog { get; init; } = [];
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using RiskEngine.Events;
 using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
 using RiskEngine.Policies;
@@ -25,7 +26,8 @@ internal static class AccountEndpoints
             .RequireRole(Roles.Support)
             .Describe("GetAccount", tag, "An account's status",
                 "Frozen or not, the freeze reason and its case (what happened, amount, when, which rule), self-service and cool-down, " +
-                "a login lockout, whether a TOTP factor is enrolled, the arranged limits in force and the support log. 404 when the " +
+                "a login lockout, whether a TOTP factor is enrolled, the arranged limits in force and the support log (each entry's `by` as " +
+                "sent and `key`, the name of the API key that made the request). 404 when the " +
                 "account has no state and no decisions.")
             .Produces<AccountStatusResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status404NotFound, EndpointDocs.ProblemJson)
@@ -43,7 +45,7 @@ internal static class AccountEndpoints
             .RequireRole(Roles.Support)
             .Describe("UnfreezeAccount", tag, "Lift a freeze (support)",
                 "Submits a contract `unfreeze` event by `by` for `reason` through the request pump: journaled, recorded in the support " +
-                "log, and `account.unfrozen` reaches the output and webhooks. The answer is the decision and its account events.")
+                "log with this API key's name, and `account.unfrozen` reaches the output and webhooks. The answer is the decision and its account events.")
             .AcceptsBody<SupportActionRequest>()
             .Produces<DecisionResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesFieldProblem()
@@ -52,7 +54,7 @@ internal static class AccountEndpoints
             .RequireRole(Roles.Support)
             .Describe("FreezeAccount", tag, "Place a support hold",
                 "Freezes the account with reason `support.hold` (support-only: no self-service unfreeze, no cool-down); the freeze, its " +
-                "support log entry and `account.frozen` commit together. 409 when the account is already frozen.")
+                "support log entry (with this API key's name) and `account.frozen` commit together. 409 when the account is already frozen.")
             .AcceptsBody<SupportActionRequest>()
             .Produces<FreezeResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status409Conflict, EndpointDocs.ProblemJson)
@@ -101,7 +103,7 @@ internal static class AccountEndpoints
             totpEnrolled = s.TotpEnrolled,
             limits = snapshot.State.Limits.Where(l => l.Value.Until > now).OrderBy(l => l.Key, StringComparer.Ordinal)
                 .Select(l => new { currency = l.Key, amount = l.Value.Amount, from = Time(l.Value.From), until = Time(l.Value.Until) }),
-            supportLog = s.SupportLog.Select(a => new { at = Time(a.At), by = a.By, action = a.Action, reason = a.Reason }),
+            supportLog = s.SupportLog.Select(a => new { at = Time(a.At), by = a.By, action = a.Action, reason = a.Reason, key = a.Key }),
         });
     }
 
@@ -167,9 +169,16 @@ internal static class AccountEndpoints
             by,
             reason,
         });
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var line = new JsonLine(1, bytes, 0);
         try
         {
-            var answer = await pump.SubmitAsync(new JsonLine(1, Encoding.UTF8.GetBytes(json), 0), context.RequestAborted);
+            // Read here so the event can carry the authenticated key's name into the support log (the wire has no
+            // field for it, and a stream's unfreeze has none); one the contract rejects goes to the pump as the line,
+            // which rejects it as before (the rejected record, the dead letter).
+            var answer = EventParser.Parse(bytes).Event is SupportUnfreeze unfreeze
+                ? await pump.SubmitAsync(line, unfreeze with { Key = ApiKeyAuthentication.KeyName(context.User) }, context.RequestAborted)
+                : await pump.SubmitAsync(line, context.RequestAborted);
             var result = answer.Result!.Value;
             return result.Decision is not null ? ServerResults.Decision(answer) : ServerResults.Rejected(result.Rejection!);
         }
@@ -194,12 +203,13 @@ internal static class AccountEndpoints
         var reason = ServerResults.RequiredString(body, "reason", out bad);
         if (bad is not null) return bad;
         if (reason!.Length > 512) return ServerResults.Invalid("reason", "'reason' must be at most 512 characters");
+        var key = ApiKeyAuthentication.KeyName(context.User);
         PumpAnswer answer;
         try
         {
             answer = await pump.SubmitAsync(async (batch, records, ct) =>
             {
-                var frozen = await batch.HoldAsync(new SupportHold(account, by, reason), ct);
+                var frozen = await batch.HoldAsync(new SupportHold(account, by, reason) { Key = key }, ct);
                 if (frozen is not null) RecordWriter.WriteAccountEvent(records, frozen);
                 return frozen;
             }, context.RequestAborted);

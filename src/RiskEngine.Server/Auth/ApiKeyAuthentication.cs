@@ -16,6 +16,12 @@ internal static class ApiKeyAuthentication
 {
     public const string Scheme = "Bearer";
 
+    /// <summary>
+    /// The configured name of the API key that authenticated <paramref name="user"/> (its <see cref="ClaimTypes.Name"/>),
+    /// what support actions record beside the agent the caller claims; null when not authenticated. Never the key.
+    /// </summary>
+    public static string? KeyName(ClaimsPrincipal user) => user.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? name : null;
+
     public static IServiceCollection AddApiKeyAuthentication(this IServiceCollection services, ApiKeyStore keys, ServerOptions options)
     {
         services.AddSingleton(keys);

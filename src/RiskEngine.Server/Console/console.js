@@ -12,7 +12,7 @@ const text = {
     case: "Case", caseWhat: "What happened", caseAmount: "Amount", caseCountry: "Country", caseAt: "When", caseRule: "Rule",
     actionReason: "Reason for the action (kept in the audit log)", unfreeze: "Unfreeze", hold: "Hold (freeze)",
     timeline: "Timeline", supportLog: "Support log", when: "When", event: "Event", outcome: "Outcome", reasons: "Reasons",
-    accountEvents: "Account events", by: "By", action: "Action", frozen: "Frozen", active: "Active", yes: "yes", no: "no",
+    accountEvents: "Account events", by: "By", key: "Key", action: "Action", frozen: "Frozen", active: "Active", yes: "yes", no: "no",
     enrolled: "enrolled", notEnrolled: "not enrolled", none: "—", loading: "Looking up…", notFound: "No such account.",
     unauthorized: "The API key was refused.", forbidden: "This key has no support role.", needKey: "Paste your API key.",
     needReason: "Give a reason for the action.", needAgent: "Give your agent id.", unfrozenDone: "Account unfrozen.",
@@ -29,7 +29,7 @@ const text = {
     case: "案情", caseWhat: "发生了什么", caseAmount: "金额", caseCountry: "国家/地区", caseAt: "时间", caseRule: "规则",
     actionReason: "操作原因(记入审计日志)", unfreeze: "解冻", hold: "冻结(人工保留)",
     timeline: "时间线", supportLog: "客服记录", when: "时间", event: "事件", outcome: "结果", reasons: "原因",
-    accountEvents: "账户事件", by: "操作人", action: "操作", frozen: "已冻结", active: "正常", yes: "是", no: "否",
+    accountEvents: "账户事件", by: "操作人", key: "密钥", action: "操作", frozen: "已冻结", active: "正常", yes: "是", no: "否",
     enrolled: "已绑定", notEnrolled: "未绑定", none: "—", loading: "查询中…", notFound: "没有这个账户。",
     unauthorized: "API 密钥被拒绝。", forbidden: "此密钥没有客服角色。", needKey: "请粘贴您的 API 密钥。",
     needReason: "请填写操作原因。", needAgent: "请填写您的客服编号。", unfrozenDone: "账户已解冻。",
@@ -141,7 +141,8 @@ function show(account, history) {
     const events = (d.events || []).map(e => word(e.type) + (e.reason ? " " + e.reason : "") + (e.by ? " · " + e.by : "") + (e.note ? " · " + e.note : "")).join("; ");
     row("timeline", [d.at, d.event, word(d.outcome) + (d.duplicate ? " (duplicate)" : ""), reasons, events]);
   }
-  for (const s of account.supportLog || []) row("supportLog", [s.at, s.by, word(s.action), s.reason]);
+  // "by" is what the agent said; "key" is the API key that did it (none: the CLI, or a stream's unfreeze event).
+  for (const s of account.supportLog || []) row("supportLog", [s.at, s.by, s.key, word(s.action), s.reason]);
 }
 
 async function lookup() {

@@ -77,7 +77,12 @@ internal sealed record FreezeCase(string Event, string Type, decimal? Amount, st
 internal sealed record LimitRecord(string Currency, decimal Amount, string From, string Until);
 
 /// <summary>A support action on the account's log.</summary>
-internal sealed record SupportLogEntry(string At, string By, string Action, string? Reason);
+internal sealed record SupportLogEntry(
+    string At,
+    [property: Description("The agent, as the caller sent it in `by` (the key holder's claim)")] string By,
+    [property: Description("support.hold, unfreeze or totp.reset")] string Action,
+    string? Reason,
+    [property: Description("The name of the API key that authenticated the request (never the key); null for an action taken otherwise (the CLI, an unfreeze event from a stream) or recorded before keys were")] string? Key);
 
 /// <summary>An account's status for support.</summary>
 internal sealed record AccountStatusResponse(

@@ -55,7 +55,7 @@ internal static class TwoFactorEndpoints
         totp.MapPost("/reset", ResetAsync)
             .RequireRole(Roles.Support)
             .Describe("ResetTotp", tag, "Reset a lost factor (support)",
-                "Removes the account's TOTP factor, recorded with `by` and `reason` in the support log. 404 when it has none.")
+                "Removes the account's TOTP factor, recorded with `by`, `reason` and this API key's name in the support log. 404 when it has none.")
             .AcceptsBody<SupportActionRequest>()
             .Produces<TotpResetResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status404NotFound, EndpointDocs.ProblemJson)
@@ -135,7 +135,7 @@ internal static class TwoFactorEndpoints
             TotpStatus status;
             try
             {
-                status = await service.ResetAsync(account, by!, reason!, CancellationToken.None);
+                status = await service.ResetAsync(account, by!, reason!, ApiKeyAuthentication.KeyName(context.User), CancellationToken.None);
             }
             catch (ArgumentException e) when (e.ParamName is "by" or "reason")
             {

@@ -87,6 +87,7 @@ internal static class DecisionMaker
                 else
                 {
                     events.Add(Unfreeze(policy, state, e.Id, e.Account, e.At, u.By, note: u.Reason));
+                    state.LogSupport(new SupportAction(e.At, u.By, "unfreeze", u.Reason) { Key = u.Key });
                 }
                 break;
         }

@@ -187,6 +187,13 @@ public sealed record SupportUnfreeze(
     string By,
     string Reason) : RiskEvent(Id, At, Account)
 {
+    /// <summary>
+    /// The name of the API key that authenticated the server request that made this event, recorded with the
+    /// unfreeze in the account's support log. Not part of the wire contract: the parser never sets it (an
+    /// <c>unfreeze</c> line from a stream has none), nor its canonical form.
+    /// </summary>
+    public string? Key { get; init; }
+
     /// <inheritdoc />
     public override string Canonical() => CanonicalText();
 

@@ -52,7 +52,7 @@ public sealed class AccountState
     /// <summary>TOTP enrolment, when the account has one.</summary>
     public TotpState? Totp { get; set; }
 
-    /// <summary>What support did to the account outside decisions (a factor reset), newest last, at most 20: who, when, why.</summary>
+    /// <summary>What support did to the account (a hold, an unfreeze, a factor reset), newest last, at most 20: who, when, why, through which API key.</summary>
     public List<SupportAction> SupportLog { get; set; } = [];
 
     /// <summary>
@@ -108,6 +108,16 @@ public sealed class AccountState
         LatestEventAt = null;
     }
 
+    /// <summary>Most entries kept in <see cref="SupportLog"/>; the oldest are forgotten first.</summary>
+    public const int MaxSupportLog = 20;
+
+    /// <summary>Appends to <see cref="SupportLog"/>, forgetting the oldest entry past <see cref="MaxSupportLog"/>.</summary>
+    internal void LogSupport(SupportAction action)
+    {
+        if (SupportLog.Count >= MaxSupportLog) SupportLog.RemoveAt(0);
+        SupportLog.Add(action);
+    }
+
     /// <summary>Remembers <paramref name="value"/> as most recently used, forgetting the oldest past the bound.</summary>
     internal static void Touch(List<string> list, string value)
     {
@@ -134,12 +144,21 @@ public sealed class AccountState
     }
 }
 
-/// <summary>Something support did to an account outside a decision.</summary>
-/// <param name="At">When (the engine's clock).</param>
-/// <param name="By">The agent.</param>
-/// <param name="Action">What: <c>totp.reset</c>.</param>
+/// <summary>Something support did to an account: a hold, an unfreeze, a factor reset.</summary>
+/// <param name="At">When (the engine's clock; for an unfreeze, the event's time).</param>
+/// <param name="By">The agent, as the caller claimed it.</param>
+/// <param name="Action">What: <c>support.hold</c>, <c>unfreeze</c>, <c>totp.reset</c>.</param>
 /// <param name="Reason">Why, as the agent wrote it.</param>
-public sealed record SupportAction(DateTimeOffset At, string By, string Action, string Reason);
+public sealed record SupportAction(DateTimeOffset At, string By, string Action, string Reason)
+{
+    /// <summary>
+    /// The name of the API key that authenticated the request, for an action taken through the server: what did it,
+    /// beside <see cref="By"/>, who the key holder said did it. Null for actions taken otherwise (the CLI on the data
+    /// folder, an <c>unfreeze</c> event from a stream) and in entries written before keys were recorded. Never the
+    /// key itself.
+    /// </summary>
+    public string? Key { get; init; }
+}
 
 /// <summary>Why and since when an account is frozen.</summary>
 /// <param name="Reason">The reason code, e.g. <c>velocity.count</c>.</param>

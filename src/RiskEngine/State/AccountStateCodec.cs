@@ -31,6 +31,7 @@ public static class AccountStateCodec
         RecoveryHashes = 2048,
         SupportLog = 4096,
         PaymentPlaces = 8192,
+        SupportKeys = 16384, // each support log entry ends with its API key name ("": none); encodings before it have no key
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -55,7 +56,8 @@ public static class AccountStateCodec
             | (state.StepUps.Count > 0 ? Has.StepUps : 0)
             | (state.Totp is { RecoveryHashes.Count: > 0 } ? Has.RecoveryHashes : 0)
             | (state.SupportLog.Count > 0 ? Has.SupportLog : 0)
-            | (state.PaymentDevices.Count > 0 || state.PaymentCountries.Count > 0 ? Has.PaymentPlaces : 0);
+            | (state.PaymentDevices.Count > 0 || state.PaymentCountries.Count > 0 ? Has.PaymentPlaces : 0)
+            | (state.SupportLog.Exists(static a => a.Key is not null) ? Has.SupportKeys : 0);
         w.Byte(Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
@@ -125,6 +127,7 @@ public static class AccountStateCodec
                 w.String(a.By);
                 w.String(a.Action);
                 w.String(a.Reason);
+                if ((has & Has.SupportKeys) != 0) w.String(a.Key ?? "");
             }
         }
     }
@@ -189,7 +192,13 @@ public static class AccountStateCodec
         }
         if ((has & Has.SupportLog) != 0)
         {
-            for (var n = r.Count(); n > 0; n--) s.SupportLog.Add(new SupportAction(r.Time(), r.String(), r.String(), r.String()));
+            var keys = (has & Has.SupportKeys) != 0;
+            for (var n = r.Count(); n > 0; n--)
+            {
+                var action = new SupportAction(r.Time(), r.String(), r.String(), r.String());
+                if (keys && r.String() is { Length: > 0 } key) action = action with { Key = key };
+                s.SupportLog.Add(action);
+            }
         }
         if (!r.AtEnd) throw new FormatException("account state has trailing bytes");
     }

@@ -39,6 +39,15 @@ public interface ITwoFactorService
     ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// As <see cref="ResetAsync(AccountId, string, string, CancellationToken)"/>, recording with the support log
+    /// entry the name of the API key that authenticated the request (<paramref name="key"/>: a server's configured
+    /// key name, never the key; null: none, as the CLI).
+    /// </summary>
+    ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default) =>
+        key is null ? ResetAsync(account, by, reason, cancellationToken)
+            : throw new NotSupportedException($"{GetType().Name} cannot record the API key of a reset");
+
+    /// <summary>
     /// As <see cref="VerifyAsync(AccountId, string, CancellationToken)"/> (or, with <paramref name="confirming"/>,
     /// <see cref="ConfirmEnrollmentAsync(AccountId, string, CancellationToken)"/>), staged in the caller's
     /// <paramref name="batch"/>: the check and the account events it causes become durable with the caller's commit

@@ -174,7 +174,11 @@ public sealed class TwoFactorService : ITwoFactorService
     }
 
     /// <inheritdoc />
-    public async ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, CancellationToken cancellationToken = default)
+    public ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, CancellationToken cancellationToken = default) =>
+        ResetAsync(account, by, reason, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default)
     {
         if (TextRules.CheckIdentifier(by, 128, "by") is { } byError) throw new ArgumentException(byError, nameof(by));
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
@@ -186,8 +190,7 @@ public sealed class TwoFactorService : ITwoFactorService
             if (state.Totp is null) return (false, TotpStatus.NotEnrolled);
             state.Totp = null;
             state.StepUps.Clear();
-            if (state.SupportLog.Count >= 20) state.SupportLog.RemoveAt(0);
-            state.SupportLog.Add(new SupportAction(now, by, "totp.reset", reason));
+            state.LogSupport(new SupportAction(now, by, "totp.reset", reason) { Key = key });
             return (true, TotpStatus.Accepted);
         }, cancellationToken);
     }

@@ -64,6 +64,40 @@ public sealed class SupportHoldTests
         Assert.False((await t.Engine.GetAccountStatusAsync(A)).Frozen);
     }
 
+    [Fact]
+    public async Task A_hold_and_an_unfreeze_go_to_the_support_log_with_the_api_key_they_carry_and_none_from_a_stream()
+    {
+        await using var t = new TestEngine();
+        await t.Engine.HoldAsync(new SupportHold(A, "agent-3", "suspicious") { Key = "support-desk" });
+        t.Time.Advance(TimeSpan.FromMinutes(5));
+        var at = t.Time.GetUtcNow();
+        DecisionAssert.Is(await t.Decide(new SupportUnfreeze(t.NextId(), at, A, "agent-5", "identity checked") { Key = "support-desk" }), Outcome.Allow);
+        await t.Engine.HoldAsync(new SupportHold(A, "agent-6", "again")); // as the CLI: no key
+
+        // An unfreeze line names no key, whatever it carries (the contract has no such field: unknown fields are
+        // ignored), and the key is not part of an unfreeze's canonical form.
+        var line = $$"""{"type":"unfreeze","id":"u-9","at":"{{Pipeline.RecordWriter.FormatTime(at.AddMinutes(1))}}","account":"a","by":"agent-7","reason":"ok","key":"forged"}""";
+        var fromStream = Assert.IsType<SupportUnfreeze>(EventParser.Parse(System.Text.Encoding.UTF8.GetBytes(line)).Event);
+        Assert.Null(fromStream.Key);
+        Assert.Equal(fromStream.Canonical(), (fromStream with { Key = "support-desk" }).Canonical());
+        DecisionAssert.Is(await t.Decide(fromStream), Outcome.Allow);
+
+        var log = (await t.Engine.GetAccountStatusAsync(A)).SupportLog;
+        Assert.Equal(
+            [("agent-3", ReasonCodes.SupportHold, "support-desk"), ("agent-5", "unfreeze", "support-desk"), ("agent-6", ReasonCodes.SupportHold, null), ("agent-7", "unfreeze", null)],
+            log.Select(a => (a.By, a.Action, a.Key)));
+        Assert.Equal(at, log[1].At); // an unfreeze is logged at its event's time
+        Assert.Equal("identity checked", log[1].Reason);
+    }
+
+    [Fact]
+    public async Task A_support_unfreeze_of_an_account_that_is_not_frozen_logs_nothing()
+    {
+        await using var t = new TestEngine();
+        DecisionAssert.Is(await t.Decide(new SupportUnfreeze(t.NextId(), t.Time.GetUtcNow(), A, "agent-5", "nothing to lift") { Key = "support-desk" }), Outcome.Deny, ReasonCodes.AccountNotFrozen);
+        Assert.Empty((await t.Engine.GetAccountStatusAsync(A)).SupportLog);
+    }
+
     [Theory]
     [InlineData("selfService")]
     [InlineData("coolDown")]

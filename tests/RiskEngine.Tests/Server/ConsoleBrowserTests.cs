@@ -120,6 +120,10 @@ public sealed partial class ConsoleBrowserTests(ITestOutputHelper output) : Scra
             Assert.False(browser.FindElement(By.Id("unfreeze")).Enabled);
             Assert.True(browser.FindElement(By.Id("hold")).Enabled);
             Assert.Contains("agent-42", browser.FindElements(By.CssSelector("#timeline tbody tr"))[0].Text, StringComparison.Ordinal);
+            // The support log names the agent as typed and the API key that did it.
+            var logged = Assert.Single(browser.FindElements(By.CssSelector("#supportLog tbody tr"))).FindElements(By.TagName("td")).Select(c => c.Text).ToArray();
+            Assert.Equal(("agent-42", "support-desk", "Unfreeze", "called the customer back, payments were theirs"), (logged[1], logged[2], logged[3], logged[4]));
+            Assert.Equal("Key", browser.FindElement(By.CssSelector("#supportLog th[data-i18n='key']")).Text);
 
             // 简体中文: the labels, the status and the messages are translated.
             browser.FindElement(By.CssSelector("#language option[value='zh-CN']")).Click();
@@ -127,6 +131,7 @@ public sealed partial class ConsoleBrowserTests(ITestOutputHelper output) : Scra
             Assert.Equal("正常", Text(browser, "status"));
             Assert.Equal("账户已解冻。", Text(browser, "message"));
             Assert.Equal("状态", browser.FindElement(By.CssSelector("dt[data-i18n='status']")).Text);
+            Assert.Equal("密钥", browser.FindElement(By.CssSelector("#supportLog th[data-i18n='key']")).Text);
             Assert.Equal("zh-CN", browser.FindElement(By.TagName("html")).GetAttribute("lang"));
             Screenshot(browser, "console.png");
             // Nothing the page did was refused (a CSP violation or a failed request is a severe console entry).

@@ -325,6 +325,47 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
     }
 
     [Fact]
+    public async Task Support_actions_record_the_authenticated_key_name_beside_the_by_as_sent()
+    {
+        var factory = Start();
+        using var support = factory.Client(ServerFactory.SupportKey); // configured as "support-desk"
+
+        // A hold, then an unfreeze (a contract unfreeze event through the pump), each claiming another agent.
+        using var held = await support.PostAsync("/v1/accounts/acct-K/freeze", Json("""{"by":"agent-1","reason":"user reports a stolen phone"}"""));
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        using var lifted = await support.PostAsync("/v1/accounts/acct-K/unfreeze", Json("""{"by":"agent-2","reason":"identity checked"}"""));
+        Assert.Equal(HttpStatusCode.OK, lifted.StatusCode);
+        var unfrozen = (await BodyAsync(lifted))["events"]![0]!.AsObject();
+        Assert.Equal("account.unfrozen", (string)unfrozen["type"]!);
+        Assert.Equal("agent-2", (string)unfrozen["by"]!); // the account event's by stays as sent
+        Assert.False(unfrozen.ContainsKey("key")); // the contract of account events is unchanged
+
+        // A TOTP reset: the factor is enrolled through the decide key, reset through the support key.
+        using var decide = factory.Client(ServerFactory.DecideKey);
+        using (var enrolled = await decide.PostAsync("/v1/accounts/acct-K/totp/enroll", null)) Assert.Equal(HttpStatusCode.OK, enrolled.StatusCode);
+        using var reset = await support.PostAsync("/v1/accounts/acct-K/totp/reset", Json("""{"by":"agent-3","reason":"lost phone"}"""));
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+
+        var log = (await BodyAsync(await support.GetAsync("/v1/accounts/acct-K")))["supportLog"]!.AsArray();
+        Assert.Equal(
+            [("agent-1", "support.hold", "user reports a stolen phone", "support-desk"), ("agent-2", "unfreeze", "identity checked", "support-desk"), ("agent-3", "totp.reset", "lost phone", "support-desk")],
+            log.Select(e => ((string)e!["by"]!, (string)e["action"]!, (string)e["reason"]!, (string?)e["key"])));
+
+        // The store keeps the key's name (the codec's encoding), never the key itself.
+        var stored = (await factory.Services.GetRequiredService<IRiskStateStore>().LoadAccountAsync(RiskEngine.Domain.AccountId.Create("acct-K"))).State;
+        Assert.All(stored.SupportLog, a => Assert.Equal("support-desk", a.Key));
+        Assert.DoesNotContain(ServerFactory.SupportKey, Encoding.UTF8.GetString(StateJson.SerializeState(stored)), StringComparison.Ordinal);
+
+        // An unfreeze the contract rejects is rejected as before: 422 with the field, the rejection in the output.
+        using var held2 = await support.PostAsync("/v1/accounts/acct-K/freeze", Json("""{"by":"agent-1","reason":"again"}"""));
+        Assert.Equal(HttpStatusCode.OK, held2.StatusCode);
+        using var bad = await support.PostAsync("/v1/accounts/acct-K/unfreeze", Json($$"""{"by":"{{new string('a', 129)}}","reason":"x"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        Assert.Equal("by", (string)(await BodyAsync(bad))["field"]!);
+        Assert.Contains(ContractExampleTests.Lines(await File.ReadAllTextAsync(factory.Output)), r => (string)r["type"]! == "rejected");
+    }
+
+    [Fact]
     public async Task Beside_an_input_file_api_calls_and_file_events_share_one_store_and_one_output_and_both_positions_survive_a_restart()
     {
         var settings = new Dictionary<string, string>

@@ -32,6 +32,7 @@ public sealed class AccountStateCodecTests
         s.Lockouts.Add(T0.AddHours(-2));
         s.StepUps.Add(T0.AddMinutes(-2));
         s.SupportLog.Add(new SupportAction(T0.AddDays(-1), "agent-7", "totp.reset", "phone lost; identity checked by video call"));
+        s.SupportLog.Add(new SupportAction(T0.AddHours(-1), "agent-8", "unfreeze", "identity checked") { Key = "support-desk" });
         return s;
     }
 
@@ -45,11 +46,61 @@ public sealed class AccountStateCodecTests
             Assert.False(value is null || value.Equals(p.PropertyType.IsValueType ? Activator.CreateInstance(p.PropertyType) : null) || value is System.Collections.ICollection { Count: 0 },
                 $"the sample leaves {p.Name} at its default: set it, and encode it in AccountStateCodec");
         }
+        foreach (var p in typeof(SupportAction).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            Assert.True(full.SupportLog.Exists(a => p.GetValue(a) is { } v && !v.Equals(p.PropertyType.IsValueType ? Activator.CreateInstance(p.PropertyType) : null)),
+                $"the sample leaves SupportAction.{p.Name} at its default in every entry: set it, and encode it in AccountStateCodec");
+        }
         var decoded = AccountStateCodec.Decode(AccountStateCodec.Encode(full));
         Assert.Equal(Json(full), Json(decoded));
+        Assert.Equal(full.SupportLog, decoded.SupportLog);
         Assert.Equal(full.Freeze!.At.Offset, decoded.Freeze!.At.Offset);
         Assert.Equal(["dev-1", "设备-二", "Ã©", "é"], decoded.KnownDevices); // equal bytes or chars never confuse two strings
         Assert.Equal(-0m, decoded.Attempts[0].Amount);
+    }
+
+    [Fact]
+    public void A_support_log_round_trips_with_and_without_api_key_names()
+    {
+        foreach (var keys in new[] { new string?[] { null }, [null, null], ["support-desk"], [null, "support-desk", "ops-密钥"] })
+        {
+            var s = new AccountState();
+            for (var i = 0; i < keys.Length; i++) s.SupportLog.Add(new SupportAction(T0.AddMinutes(i), "agent-" + i, "unfreeze", "r" + i) { Key = keys[i] });
+            var decoded = AccountStateCodec.Decode(AccountStateCodec.Encode(s));
+            Assert.Equal(s.SupportLog, decoded.SupportLog);
+            Assert.Equal(keys, decoded.SupportLog.Select(a => a.Key));
+            Assert.Equal(Json(s), Json(AccountStateCodec.Decode(StateJson.SerializeState(s))));
+        }
+    }
+
+    [Fact]
+    public void A_support_log_without_keys_encodes_as_before_and_an_earlier_encoding_still_decodes()
+    {
+        var s = new AccountState();
+        s.SupportLog.Add(new SupportAction(T0, "agent-7", "totp.reset", "phone lost"));
+        // Bytes written before keys were recorded: format 1, flags SupportLog (4096), six empty lists, one entry.
+        byte[] earlier = [1, 0x80, 0x20, 0, 0, 0, 0, 0, 0, 1, .. Ticks(T0), 0, 7, .. "agent-7"u8, 10, .. "totp.reset"u8, 10, .. "phone lost"u8];
+        Assert.Equal(earlier, AccountStateCodec.Encode(s)); // no key: not one byte more than before
+        var decoded = AccountStateCodec.Decode(earlier);
+        var entry = Assert.Single(decoded.SupportLog);
+        Assert.Equal(new SupportAction(T0, "agent-7", "totp.reset", "phone lost"), entry);
+        Assert.Null(entry.Key);
+
+        // JSON of earlier versions, whose entries have no key.
+        var json = """{"supportLog":[{"at":"2026-11-27T10:00:00+00:00","by":"agent-7","action":"totp.reset","reason":"phone lost"}]}"""u8;
+        Assert.Null(Assert.Single(AccountStateCodec.Decode(json).SupportLog).Key);
+    }
+
+    /// <summary>A time as the codec writes it outside windows: UTC ticks as an unsigned varint.</summary>
+    private static byte[] Ticks(DateTimeOffset t)
+    {
+        var bytes = new List<byte>();
+        for (var v = (ulong)t.UtcTicks; ; v >>= 7)
+        {
+            if (v < 0x80) { bytes.Add((byte)v); break; }
+            bytes.Add((byte)(v | 0x80));
+        }
+        return [.. bytes];
     }
 
     [Fact]

@@ -86,5 +86,16 @@ public sealed class FactorResetTests
         Assert.Equal(TotpStatus.NotEnrolled, await t.TwoFactor.ResetAsync(Alice, "agent-7", "again"));
         Assert.Equal(2, (await t.Engine.GetAccountStatusAsync(Alice)).SupportLog.Count);
         await Assert.ThrowsAsync<ArgumentException>(async () => await t.TwoFactor.ResetAsync(Alice, "agent\u0007", "x"));
+        Assert.All((await t.Engine.GetAccountStatusAsync(Alice)).SupportLog, a => Assert.Null(a.Key)); // not through a server
+    }
+
+    [Fact]
+    public async Task A_reset_through_a_server_logs_the_api_key_name_beside_the_agent()
+    {
+        await using var t = new TestEngine();
+        await t.TwoFactor.EnrollAsync(Alice);
+        Assert.Equal(TotpStatus.Accepted, await t.TwoFactor.ResetAsync(Alice, "agent-7", "lost phone", "support-desk"));
+        var logged = Assert.Single((await t.Engine.GetAccountStatusAsync(Alice)).SupportLog);
+        Assert.Equal(("agent-7", "totp.reset", "lost phone", "support-desk"), (logged.By, logged.Action, logged.Reason, logged.Key));
     }
 }
