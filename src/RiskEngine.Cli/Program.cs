@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 
 namespace RiskEngine.Cli;
 
@@ -17,10 +18,23 @@ public static class Program
     /// <summary>Entry point.</summary>
     public static Task<int> Main(string[] args) => Build().Parse(args).InvokeAsync();
 
+    /// <summary>The command's name in help and usage: the installed tool's (<c>ToolCommandName</c>), however it is started.</summary>
+    public const string CommandName = "riskengine";
+
     /// <summary>The command tree (exposed for tests).</summary>
-    public static RootCommand Build()
+    /// <remarks>
+    /// Not a <see cref="RootCommand"/>: that one is named after the entry assembly, so the installed tool and
+    /// <c>dotnet RiskEngine.Cli.dll</c> would print <c>Usage: RiskEngine.Cli</c>, and the assembly cannot be renamed
+    /// <c>riskengine</c> (assembly names compare case-insensitively: it would shadow the core library, RiskEngine). A
+    /// command of our own name with the same help and version options; without only the root's directives
+    /// (<c>[suggest]</c>, <c>[diagram]</c>).
+    /// </remarks>
+    public static Command Build()
     {
-        var root = new RootCommand("RiskEngine: allow / challenge / deny / freeze decisions for payments and sign-ins.");
+        var root = new Command(CommandName, "RiskEngine: allow / challenge / deny / freeze decisions for payments and sign-ins.")
+        {
+            Options = { new HelpOption(), new VersionOption() },
+        };
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(BacktestCommand.Create());

@@ -20,6 +20,22 @@ public sealed class CliCommandTests() : ScratchFolder("riskengine-cli-")
     private static JsonObject ExamplePolicy() => JsonNode.Parse(File.ReadAllText(Sample("policy.example.json")))!.AsObject();
 
     [Fact]
+    public async Task Help_and_usage_name_the_command_riskengine_and_version_is_the_repository_s()
+    {
+        // Started as dotnet RiskEngine.Cli.dll: help still names the command as users type it.
+        var (code, output, err) = await WorkerProcess.RunCliAsync(null, "--help");
+        Assert.True(code == 0, err);
+        Assert.Contains("Usage:\n  riskengine [command] [options]", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("RiskEngine.Cli", output, StringComparison.Ordinal);
+        (code, output, err) = await WorkerProcess.RunCliAsync(null, "totp", "verify", "--help");
+        Assert.True(code == 0, err);
+        Assert.Contains("Usage:\n  riskengine totp verify", output, StringComparison.Ordinal);
+        (code, output, err) = await WorkerProcess.RunCliAsync(null, "--version");
+        Assert.True(code == 0, err);
+        Assert.Matches($@"^{System.Text.RegularExpressions.Regex.Escape(Packaging.Dotnet.Version)}(\+[0-9a-f]+)?$", output.Trim());
+    }
+
+    [Fact]
     public async Task Validate_reports_file_path_and_reason_and_sets_the_exit_code()
     {
         var (code, output, _) = await WorkerProcess.RunCliAsync(null, "validate", Sample("policy.example.json"));

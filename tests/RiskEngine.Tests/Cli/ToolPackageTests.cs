@@ -21,6 +21,8 @@ public sealed class ToolPackageTests() : ScratchFolder("riskengine-tool-")
         await Dotnet.SucceedAsync(Dotnet.RepositoryRoot, null, "pack", Path.Combine("src", "RiskEngine.Cli", "RiskEngine.Cli.csproj"),
             "-c", "Release", "--output", P("feed"), "--artifacts-path", Dotnet.ArtifactsPath, "-nodeReuse:false");
         var package = Assert.Single(Directory.GetFiles(P("feed"), "RiskEngine.Cli.*.nupkg"));
+        // Versioned from Directory.Build.props, so "dotnet tool update" sees each release as new.
+        Assert.Equal($"RiskEngine.Cli.{Dotnet.Version}.nupkg", Path.GetFileName(package));
 
         // Installed from that feed only, through a package folder of its own: never a cached or published RiskEngine.Cli.
         await File.WriteAllTextAsync(P("nuget.config"), $"""
@@ -42,7 +44,16 @@ public sealed class ToolPackageTests() : ScratchFolder("riskengine-tool-")
         Directory.CreateDirectory(P("run"));
         var environment = new Dictionary<string, string> { ["XDG_CONFIG_HOME"] = P("config") };
 
-        var (code, output, error) = await Dotnet.RunAsync(riskengine, ["validate", Sample("policy.example.json")], P("run"), environment);
+        // Help names the command as installed (not the assembly, RiskEngine.Cli); --version is the package's.
+        var (code, output, error) = await Dotnet.RunAsync(riskengine, ["--help"], P("run"), environment);
+        Assert.True(code == 0, error);
+        Assert.Contains("Usage:\n  riskengine [command] [options]", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.DoesNotContain("RiskEngine.Cli", output, StringComparison.Ordinal);
+        (code, output, error) = await Dotnet.RunAsync(riskengine, ["--version"], P("run"), environment);
+        Assert.True(code == 0, error);
+        Assert.StartsWith(Dotnet.Version, output.Trim(), StringComparison.Ordinal);
+
+        (code, output, error) = await Dotnet.RunAsync(riskengine, ["validate", Sample("policy.example.json")], P("run"), environment);
         Assert.True(code == 0, error);
         Assert.Matches(@"^ok\s+\S*policy\.example\.json \(example, sha256:[0-9a-f]{16}\)", output);
 

@@ -14,6 +14,10 @@ internal static class Dotnet
     /// <summary>The repository's root (where RiskEngine.sln is), found from the test binaries' folder.</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>The one version of every assembly and package: <c>&lt;Version&gt;</c> in the repository's Directory.Build.props.</summary>
+    public static string Version { get; } = System.Xml.Linq.XDocument.Load(Path.Combine(RepositoryRoot, "Directory.Build.props"))
+        .Descendants("Version").Single().Value.Trim();
+
     /// <summary>The configuration the tests were built in (Debug or Release).</summary>
     public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 

@@ -12,7 +12,8 @@ namespace RiskEngine.Tests.Server;
 
 /// <summary>
 /// A webhook receiver for tests: a real Kestrel app on a loopback port that records every POST it gets (delivery id,
-/// event header, signature header, body, the status it answered) and answers 503 while <see cref="Up"/> is false.
+/// event header, signature header, body, the status it answered, when it arrived by its clock) and answers
+/// <see cref="RefuseWith"/> (503 unless told), with <see cref="RetryAfter"/> when set, while <see cref="Up"/> is false.
 /// </summary>
 internal sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -20,10 +21,18 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public sealed record Hit(string? Id, string? Event, string? Signature, byte[] Body, int Status, DateTimeOffset At);
 
-    private WebhookReceiver(WebApplication app) => _app = app;
+    private readonly TimeProvider _clock;
 
-    /// <summary>False: every POST is answered 503 (and still recorded).</summary>
+    private WebhookReceiver(WebApplication app, TimeProvider clock) => (_app, _clock) = (app, clock);
+
+    /// <summary>False: every POST is answered <see cref="RefuseWith"/> (and still recorded).</summary>
     public volatile bool Up;
+
+    /// <summary>The status of a refused POST.</summary>
+    public volatile int RefuseWith = 503;
+
+    /// <summary>The <c>Retry-After</c> value a refused POST carries (none when null): seconds, or an HTTP date.</summary>
+    public volatile string? RetryAfter;
 
     public ConcurrentQueue<Hit> Hits { get; } = new();
 
@@ -31,21 +40,24 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public IEnumerable<Hit> Accepted => Hits.Where(h => h.Status == 200);
 
-    public static async Task<WebhookReceiver> StartAsync(bool up)
+    /// <summary>Starts a receiver on a loopback port; <paramref name="clock"/> (the system's unless given) times each hit.</summary>
+    public static async Task<WebhookReceiver> StartAsync(bool up, TimeProvider? clock = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var receiver = new WebhookReceiver(app) { Up = up };
+        var receiver = new WebhookReceiver(app, clock ?? TimeProvider.System) { Up = up };
         app.MapPost("/hook", async (HttpContext c) =>
         {
             using var body = new MemoryStream();
             await c.Request.Body.CopyToAsync(body);
-            var status = receiver.Up ? 200 : 503;
+            var up = receiver.Up;
+            var status = up ? 200 : receiver.RefuseWith;
             receiver.Hits.Enqueue(new Hit(c.Request.Headers["RiskEngine-Delivery"], c.Request.Headers["RiskEngine-Event"],
-                c.Request.Headers["RiskEngine-Signature"], body.ToArray(), status, DateTimeOffset.UtcNow));
+                c.Request.Headers["RiskEngine-Signature"], body.ToArray(), status, receiver._clock.GetUtcNow()));
             c.Response.StatusCode = status;
+            if (!up && receiver.RetryAfter is { } retryAfter) c.Response.Headers.RetryAfter = retryAfter;
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();

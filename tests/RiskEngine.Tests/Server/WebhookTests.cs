@@ -312,6 +312,58 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         Assert.Equal(4, (await factory.Services.GetRequiredService<IEventJournal>().UnpublishedAsync(OutputChannel.Webhook)).Count);
     }
 
+    /// <summary>
+    /// A receiver answering 429 or 503 with <c>Retry-After</c> (seconds or an HTTP date) is not asked again sooner,
+    /// and a <c>Retry-After</c> beyond <c>RetryMax</c> waits <c>RetryMax</c>. The dispatcher waits on the host's
+    /// <see cref="TimeProvider"/>, so on a fake clock nothing here sleeps for the seconds it measures: the gap is read
+    /// from the receiver's arrival times on that clock.
+    /// </summary>
+    [Theory]
+    [InlineData(429, "30", 60, 30)]
+    [InlineData(503, "30", 60, 30)]
+    [InlineData(503, "date:30", 60, 30)]
+    [InlineData(429, "120", 10, 10)] // capped
+    public async Task A_refusal_with_retry_after_is_retried_no_sooner_than_asked_and_no_later_than_retry_max(int status, string retryAfter, int retryMaxSeconds, int expectedSeconds)
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0);
+        await using var receiver = await WebhookReceiver.StartAsync(up: false, clock);
+        receiver.RefuseWith = status;
+        receiver.RetryAfter = retryAfter.StartsWith("date:", StringComparison.Ordinal)
+            ? (T0 + TimeSpan.FromSeconds(int.Parse(retryAfter[5..], System.Globalization.CultureInfo.InvariantCulture))).ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+            : retryAfter;
+        var capture = new LogCapture();
+        var settings = Hooks(("crm", receiver.Url, Secret));
+        settings["RiskEngine:Webhooks:RetryMax"] = TimeSpan.FromSeconds(retryMaxSeconds).ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        var factory = Start(settings, s =>
+        {
+            s.AddSingleton<TimeProvider>(clock);
+            s.AddSingleton<ILoggerProvider>(capture);
+            s.Configure<LoggerFilterOptions>(o => o.Rules.Add(new LoggerFilterRule(null, "RiskEngine", LogLevel.Trace, null)));
+        });
+        using var support = factory.Client(ServerFactory.SupportKey);
+        await HoldAsync(support, "acct-RA");
+
+        // The first attempt is refused; the failure is logged with the wait just before the dispatcher waits on the clock.
+        Assert.True(await WebhookReceiver.WaitAsync(() => capture.Text.Contains("retrying in", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), capture.Text);
+        Assert.Contains($"attempt 1 failed (HTTP {status}); retrying in {expectedSeconds * 1000} ms", capture.Text, StringComparison.Ordinal);
+        await Task.Delay(100);
+        var first = Assert.Single(receiver.Hits);
+        Assert.Equal(status, first.Status);
+        receiver.Up = true;
+
+        clock.Advance(TimeSpan.FromSeconds(expectedSeconds) - TimeSpan.FromMilliseconds(1));
+        await Task.Delay(300);
+        Assert.Single(receiver.Hits); // not a moment sooner
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(await WebhookReceiver.WaitAsync(() => receiver.Hits.Count >= 2, TimeSpan.FromSeconds(10)), "not retried once the wait was over");
+        var second = receiver.Hits.Last();
+        Assert.Equal(200, second.Status);
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), second.At - first.At);
+        await Task.Delay(200);
+        Assert.Equal(2, receiver.Hits.Count);
+    }
+
     [Fact]
     public async Task Account_events_undelivered_when_the_server_stops_are_delivered_after_a_restart_and_delivered_ones_are_not_sent_again()
     {
@@ -393,5 +445,65 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         Assert.Equal(frozen.ToJsonString(), JsonNode.Parse(hit.Body)!.ToJsonString());
         Assert.True(WebhookSignature.Verify(Encoding.UTF8.GetBytes(Secret), hit.Signature, hit.Body, clock.GetUtcNow()));
         Assert.Equal(AccountEvents(factory), [Encoding.UTF8.GetString(hit.Body)]);
+    }
+
+    /// <summary>
+    /// A valid TOTP code on an account frozen for a <c>freeze.selfService</c> reason (the example policy's
+    /// <c>velocity.count</c>), with a factor confirmed before the freeze, lifts it through the server: the unfreeze,
+    /// the accepted step and the <c>account.unfrozen</c> records (output and webhook copy) commit in the request
+    /// pump's batch, and the event reaches the output and the endpoint after the freeze it lifts.
+    /// </summary>
+    [Fact]
+    public async Task A_totp_self_service_unfreeze_commits_with_its_records_and_reaches_the_output_and_the_webhook()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(up: true);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0);
+        var factory = Start(Hooks(("crm", receiver.Url, Secret)), s => s.AddSingleton<TimeProvider>(clock));
+        using var client = factory.Client(ServerFactory.DecideKey);
+        using var support = factory.Client(ServerFactory.SupportKey);
+        var enrollment = JsonNode.Parse(await (await client.PostAsync("/v1/accounts/acct-S/totp/enroll", null)).Content.ReadAsStringAsync())!;
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes((string)enrollment["secret"]!), step: 30, totpSize: 6);
+        string Code() => totp.ComputeTotp(clock.GetUtcNow().UtcDateTime);
+        Assert.True((bool)JsonNode.Parse(await (await client.PostAsync("/v1/accounts/acct-S/totp/confirm", Json($$"""{"code":"{{Code()}}"}"""))).Content.ReadAsStringAsync())!["accepted"]!);
+
+        // Later, six transactions within a minute: the burst rule freezes the account (velocity.count, self-service).
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var burst = new StringContent(string.Join('\n', ConsoleBrowserTests.VelocityBurst("acct-S", clock.GetUtcNow())) + "\n");
+        burst.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-ndjson");
+        (await client.PostAsync("/v1/events", burst)).EnsureSuccessStatusCode();
+        var status = JsonNode.Parse(await support.GetStringAsync("/v1/accounts/acct-S"))!;
+        Assert.True((bool)status["frozen"]!);
+        Assert.Equal("velocity.count", (string)status["reason"]!);
+        Assert.True((bool)status["selfService"]!);
+
+        var journal = factory.Services.GetRequiredService<IEventJournal>();
+        var before = await journal.LastSequenceAsync();
+        var checks = (await journal.LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line;
+        clock.Advance(TimeSpan.FromSeconds(30)); // a later step than the confirming code's
+        var verified = JsonNode.Parse(await (await client.PostAsync("/v1/accounts/acct-S/totp/verify", Json($$"""{"code":"{{Code()}}"}"""))).Content.ReadAsStringAsync())!;
+        Assert.True((bool)verified["accepted"]!, verified.ToJsonString());
+        var unfrozen = Assert.Single(verified["events"]!.AsArray())!;
+        Assert.Equal("account.unfrozen", (string)unfrozen["type"]!);
+        Assert.Equal("acct-S", (string)unfrozen["account"]!);
+        Assert.Equal("totp", (string)unfrozen["by"]!);
+        Assert.Equal("velocity.count", (string)unfrozen["reason"]!);
+
+        // The unfreeze is in the store, committed with one output record and one webhook copy by the pump's batch.
+        Assert.False((bool)JsonNode.Parse(await support.GetStringAsync("/v1/accounts/acct-S"))!["frozen"]!);
+        Assert.Equal(before + 2, await journal.LastSequenceAsync());
+        Assert.Equal(checks + 1, (await journal.LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line);
+
+        // The output has the freeze then the unfreeze; the endpoint gets both, in that order, signed.
+        Assert.True(await WebhookReceiver.WaitAsync(() => AccountEvents(factory).Count >= 2 && receiver.Accepted.Count() >= 2, TimeSpan.FromSeconds(10)),
+            $"{AccountEvents(factory).Count} account events on the output, {receiver.Accepted.Count()} delivered");
+        var output = AccountEvents(factory);
+        Assert.Equal(2, output.Count);
+        Assert.Equal("account.frozen", (string)JsonNode.Parse(output[0])!["type"]!);
+        Assert.Equal(unfrozen.ToJsonString(), JsonNode.Parse(output[1])!.ToJsonString());
+        var hits = receiver.Accepted.ToList();
+        Assert.Equal(output, hits.Select(h => Encoding.UTF8.GetString(h.Body)));
+        Assert.Equal(["account.frozen", "account.unfrozen"], hits.Select(h => h.Event));
+        Assert.All(hits, h => Assert.True(WebhookSignature.Verify(Encoding.UTF8.GetBytes(Secret), h.Signature, h.Body, clock.GetUtcNow())));
+        Assert.True(await WebhookReceiver.WaitAsync(() => journal.UnpublishedAsync(OutputChannel.Webhook).AsTask().Result.Count == 0, TimeSpan.FromSeconds(5)));
     }
 }
