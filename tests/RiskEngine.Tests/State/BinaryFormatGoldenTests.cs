@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Data.Sqlite;
 using RiskEngine.Decisions;
 using RiskEngine.Domain;
@@ -9,7 +10,8 @@ namespace RiskEngine.Tests.State;
 /// <summary>
 /// The bytes on disk and in Redis do not move: account states, SQLite journal rows, decision rows and IP rows are
 /// compared byte for byte with hex written by the code before the two binary codecs became one (captured from
-/// <c>AccountStateCodec</c>'s own writer and the SQLite package's <c>RowWriter</c>), and read back from it.
+/// <c>AccountStateCodec</c>'s own writer and the SQLite package's <c>RowWriter</c>, since replaced by
+/// <see cref="CompactWriter"/>), and read back from it.
 /// </summary>
 public sealed class BinaryFormatGoldenTests() : ScratchFolder("riskengine-golden-")
 {
@@ -70,7 +72,8 @@ public sealed class BinaryFormatGoldenTests() : ScratchFolder("riskengine-golden
     [Fact]
     public void Row_primitives_encode_to_the_bytes_of_the_previous_row_writer_and_read_back_from_them()
     {
-        var w = new RowWriter(16);
+        var buffer = new ArrayBufferWriter<byte>(16);
+        var w = new CompactWriter(buffer);
         foreach (var v in Unsigned) w.UVar(v);
         foreach (var v in Signed) w.SVar(v);
         foreach (var s in Strings) w.String(s);
@@ -79,9 +82,9 @@ public sealed class BinaryFormatGoldenTests() : ScratchFolder("riskengine-golden
         w.Bytes([]);
         w.Bytes(Blob);
         w.Raw([9, 8, 7]);
-        Golden(GoldenPrimitives, w.Written, "the row primitives");
+        Golden(GoldenPrimitives, buffer.WrittenSpan, "the row primitives");
 
-        var r = new RowReader(Convert.FromHexString(GoldenPrimitives));
+        var r = new CompactReader(Convert.FromHexString(GoldenPrimitives), CompactErrors.StoredRow);
         foreach (var v in Unsigned) Assert.Equal(v, r.UVar());
         foreach (var v in Signed) Assert.Equal(v, r.SVar());
         foreach (var s in Strings) Assert.Equal(s, r.String());
@@ -103,15 +106,16 @@ public sealed class BinaryFormatGoldenTests() : ScratchFolder("riskengine-golden
     [Fact]
     public void Decision_records_encode_to_the_bytes_of_the_previous_row_writer_and_read_back_from_them()
     {
-        var w = new RowWriter(16);
+        var buffer = new ArrayBufferWriter<byte>(16);
+        var w = new CompactWriter(buffer);
         DecisionRecords.WriteHeader(w, ["sha256:08b0a40c6b85cb99", "v2"], 3);
-        var offsets = new List<int> { w.Length };
+        var offsets = new List<int> { buffer.WrittenCount };
         DecisionRecords.Write(w, "e1", RawFingerprint, T0.AddDays(7).UtcTicks, Plain(1), 0);
-        offsets.Add(w.Length);
+        offsets.Add(buffer.WrittenCount);
         DecisionRecords.Write(w, "e2", "not-base64", T0.AddDays(7).UtcTicks, Denied(2), 0);
-        offsets.Add(w.Length);
+        offsets.Add(buffer.WrittenCount);
         DecisionRecords.WriteJson(w, "e3", RawFingerprint, T0.AddDays(1).UtcTicks, "a3", T0.UtcTicks, StateJson.SerializeDecision(Plain(3)));
-        Golden(GoldenDecisions, w.Written, "a decisions row");
+        Golden(GoldenDecisions, buffer.WrittenSpan, "a decisions row");
 
         var bytes = Convert.FromHexString(GoldenDecisions);
         var (policies, count, at) = DecisionRecords.ReadHeader(bytes);
@@ -130,6 +134,31 @@ public sealed class BinaryFormatGoldenTests() : ScratchFolder("riskengine-golden
             at = next;
         }
         Assert.Equal(bytes.Length, at);
+    }
+
+    [Fact]
+    public void Bad_bytes_are_refused_as_before_format_errors_for_states_and_invalid_data_for_rows()
+    {
+        // Account state: FormatException, as AccountStateCodecTests expects of every prefix.
+        Assert.Equal("account state is truncated", Assert.Throws<FormatException>(() => AccountStateCodec.Decode([1])).Message);
+        Assert.Equal("account state has an overlong number", Assert.Throws<FormatException>(() => AccountStateCodec.Decode([1, .. Enumerable.Repeat((byte)0xFF, 10), 0])).Message);
+        Assert.Equal("account state has an impossible count", Assert.Throws<FormatException>(() => AccountStateCodec.Decode([1, 0, 5])).Message);
+
+        // Rows: InvalidDataException, whatever the cut.
+        Assert.Equal("a stored row ends early", Assert.Throws<InvalidDataException>(() => DecisionRecords.ReadHeader([1])).Message);
+        Assert.Equal("malformed varint in a stored row", Assert.Throws<InvalidDataException>(() => DecisionRecords.ReadHeader([1, .. Enumerable.Repeat((byte)0xFF, 10), 0])).Message);
+        Assert.Equal("malformed count in a stored row", Assert.Throws<InvalidDataException>(() => DecisionRecords.ReadHeader([1, 5, 0])).Message);
+        var row = Convert.FromHexString(GoldenDecisions);
+        for (var n = 0; n < row.Length; n++)
+        {
+            var cut = row[..n];
+            Assert.Throws<InvalidDataException>(() =>
+            {
+                var (_, count, at) = DecisionRecords.ReadHeader(cut);
+                for (var i = 0; i < count; i++) at = DecisionRecords.Index(cut, at).Next;
+            });
+        }
+        Assert.Throws<InvalidDataException>(() => RowCompression.Decompress([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]));
     }
 
     /// <summary>One batch: three accounts (one in the full sample state), a plain and a denied decision, an IP failure, two output records, a position.</summary>
