@@ -102,3 +102,45 @@ public class PolicyScaleBenchmarks
         return (await _engine.EvaluateTransactionAsync(tx)).Decision!.Outcome;
     }
 }
+
+/// <summary>The account-state codec every store uses, alone: one busy account (a month of payments, devices, a login, TOTP, a support log).</summary>
+[MemoryDiagnoser]
+public class CodecBenchmarks
+{
+    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(4096);
+    private AccountState _state = null!;
+    private byte[] _encoded = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var t0 = new DateTimeOffset(2026, 11, 27, 10, 0, 0, TimeSpan.Zero);
+        _state = new AccountState
+        {
+            HasLoggedIn = true,
+            LastLogin = new LoginPlace(t0, 31.2304, -121.4737, "CN"),
+            LatestEventAt = t0,
+            Totp = new TotpState("CfDJ8-envelope-of-a-secret", Confirmed: true, LastAcceptedStep: 59_000_000, Failures: [t0]) { ConfirmedAt = t0.AddDays(-30) },
+        };
+        for (var i = 0; i < 40; i++) _state.Allowed.Add(new AmountEntry(t0.AddHours(-18 * i), i % 3 == 0 ? "USD" : "CNY", 12.5m + i, AmountEntry.KeyOf($"tx-{i}"), Channel: i % 2 == 0 ? "card" : null));
+        for (var i = 0; i < 10; i++) _state.Attempts.Add(new AmountEntry(t0.AddMinutes(-i), "USD", 99.99m));
+        _state.Allowed.Reverse();
+        _state.Attempts.Reverse();
+        _state.KnownDevices.AddRange(["dev-1", "dev-2", "web-3"]);
+        _state.KnownCountries.AddRange(["US", "CN"]);
+        _state.LoginFailures.AddRange([t0.AddMinutes(-3), t0.AddMinutes(-1)]);
+        _state.SupportLog.Add(new SupportAction(t0.AddDays(-1), "agent-7", "totp.reset", "phone lost; identity checked by video call"));
+        _encoded = AccountStateCodec.Encode(_state);
+    }
+
+    [Benchmark(Description = "codec: encode a busy account")]
+    public int Encode()
+    {
+        _buffer.ResetWrittenCount();
+        AccountStateCodec.Encode(_state, _buffer);
+        return _buffer.WrittenCount;
+    }
+
+    [Benchmark(Description = "codec: decode a busy account")]
+    public AccountState Decode() => AccountStateCodec.Decode(_encoded);
+}

@@ -33,7 +33,7 @@ internal static class DecisionRecords
     private const byte RawFingerprint = 0, TextFingerprint = 1;
     private const byte Plain = 0, Json = 1;
 
-    public static void WriteHeader(RowWriter w, IReadOnlyCollection<string> policies, int count)
+    public static void WriteHeader(CompactWriter w, IReadOnlyCollection<string> policies, int count)
     {
         w.Byte(Format);
         w.UVar((ulong)policies.Count);
@@ -44,7 +44,7 @@ internal static class DecisionRecords
     public static bool IsPlain(Decision d) => d.Reasons.Count == 0 && d.Events.Count == 0;
 
     /// <summary>Writes one record; <paramref name="policyIndex"/> is the decision's policy in the row's table (plain decisions only).</summary>
-    public static void Write(RowWriter w, string eventId, string fingerprint, long until, Decision d, int policyIndex)
+    public static void Write(CompactWriter w, string eventId, string fingerprint, long until, Decision d, int policyIndex)
     {
         WriteHead(w, eventId, fingerprint, until, d.Account.Value, d.At);
         w.Byte((byte)d.Outcome);
@@ -61,7 +61,7 @@ internal static class DecisionRecords
     }
 
     /// <summary>Writes a record an earlier version stored as JSON (migration): the JSON is kept as it was.</summary>
-    public static void WriteJson(RowWriter w, string eventId, string fingerprint, long until, string account, long atTicks, ReadOnlySpan<byte> json)
+    public static void WriteJson(CompactWriter w, string eventId, string fingerprint, long until, string account, long atTicks, ReadOnlySpan<byte> json)
     {
         WriteHead(w, eventId, fingerprint, until, account, new DateTimeOffset(atTicks, TimeSpan.Zero));
         w.Byte(0);
@@ -70,7 +70,7 @@ internal static class DecisionRecords
         w.Bytes(json);
     }
 
-    private static void WriteHead(RowWriter w, string eventId, string fingerprint, long until, string account, DateTimeOffset at)
+    private static void WriteHead(CompactWriter w, string eventId, string fingerprint, long until, string account, DateTimeOffset at)
     {
         w.String(eventId);
         Span<byte> hash = stackalloc byte[16];
@@ -95,7 +95,7 @@ internal static class DecisionRecords
     /// <summary>Reads a row's policy table and returns the reader positioned at its first record, with the record count.</summary>
     public static (string[] Policies, int Count, int Start) ReadHeader(ReadOnlySpan<byte> bytes)
     {
-        var r = new RowReader(bytes);
+        var r = Reader(bytes, 0);
         if (r.Byte() != Format) throw new InvalidDataException("unknown format of a stored decisions row");
         var policies = new string[r.Count()];
         for (var i = 0; i < policies.Length; i++) policies[i] = r.String();
@@ -106,7 +106,7 @@ internal static class DecisionRecords
     /// <summary>The event id and until of the record at <paramref name="offset"/>, and the offset of the next one.</summary>
     public static (string EventId, long Until, int Next) Index(ReadOnlySpan<byte> bytes, int offset)
     {
-        var r = new RowReader(bytes) { Position = offset };
+        var r = Reader(bytes, offset);
         var id = r.String();
         SkipFingerprint(ref r);
         var until = r.SVar();
@@ -122,7 +122,7 @@ internal static class DecisionRecords
     /// <summary>The account and time (UTC ticks) of a record, for support's history view.</summary>
     public static (string Account, long AtTicks) Head(DecisionRef d)
     {
-        var r = new RowReader(d.Arena.Bytes) { Position = d.Offset };
+        var r = Reader(d.Arena.Bytes, d.Offset);
         r.SkipString();
         SkipFingerprint(ref r);
         r.SVar();
@@ -132,7 +132,7 @@ internal static class DecisionRecords
 
     public static StoredDecision Read(DecisionRef d)
     {
-        var r = new RowReader(d.Arena.Bytes) { Position = d.Offset };
+        var r = Reader(d.Arena.Bytes, d.Offset);
         var id = r.String();
         string fingerprint;
         if (r.Byte() == RawFingerprint) fingerprint = Convert.ToBase64String(r.Raw(16));
@@ -148,7 +148,9 @@ internal static class DecisionRecords
         return new StoredDecision(fingerprint, new Decision(EventId.Create(id), AccountId.Create(account), at, outcome, [], d.Arena.Policies[policy], []));
     }
 
-    private static void SkipFingerprint(ref RowReader r)
+    private static CompactReader Reader(ReadOnlySpan<byte> bytes, int at) => new(bytes, CompactErrors.StoredRow) { Position = at };
+
+    private static void SkipFingerprint(ref CompactReader r)
     {
         if (r.Byte() == RawFingerprint) r.Raw(16);
         else r.SkipString();

@@ -15,8 +15,8 @@ public sealed partial class SqliteRiskStateStore
     {
         if (batch.Accounts.Count == 0 && journal is null && !_publishedChanged) return; // nothing to make durable
         // The journal row: [format][flags][body], the body Brotli-compressed when the options say so.
-        var w = _row;
-        w.Reset();
+        _row.ResetWrittenCount();
+        var w = new CompactWriter(_row);
         w.SVar(batch.Now);
         if (journal is not null)
         {
@@ -78,7 +78,7 @@ public sealed partial class SqliteRiskStateStore
             previous = r.Sequence;
             w.Bytes(r.Bytes);
         }
-        var body = w.Written;
+        var body = _row.WrittenSpan;
         byte[] row;
         if (_options.CompressJournal)
         {
@@ -106,18 +106,19 @@ public sealed partial class SqliteRiskStateStore
             {
                 if (DecisionRecords.IsPlain(d.Stored.Decision)) policies.TryAdd(d.Stored.Decision.PolicyVersion, policies.Count);
             }
-            var dw = _scratch;
-            dw.Reset();
+            var arenaBytes = _scratch;
+            arenaBytes.ResetWrittenCount();
+            var dw = new CompactWriter(arenaBytes);
             DecisionRecords.WriteHeader(dw, policies.Keys, batch.Decisions.Count);
             var i = 0;
             foreach (var (id, d) in batch.Decisions)
             {
                 var until = d.Until.UtcTicks;
-                index[i++] = (id, dw.Length, until);
+                index[i++] = (id, arenaBytes.WrittenCount, until);
                 maxUntil = Math.Max(maxUntil, until);
                 DecisionRecords.Write(dw, id, d.Stored.Fingerprint, until, d.Stored.Decision, policies.GetValueOrDefault(d.Stored.Decision.PolicyVersion));
             }
-            arena = new DecisionArena(_nextDecisionsId, dw.ToArray(), [.. policies.Keys]);
+            arena = new DecisionArena(_nextDecisionsId, arenaBytes.WrittenSpan.ToArray(), [.. policies.Keys]);
         }
 
         using (var tx = Begin())
@@ -247,8 +248,8 @@ public sealed partial class SqliteRiskStateStore
     /// <summary>The live IP windows as one row ([count][ip, at, expires]...), in the order a replay re-adds them; null when none.</summary>
     private byte[]? IpSnapshot()
     {
-        var w = _scratch;
-        w.Reset();
+        _scratch.ResetWrittenCount();
+        var w = new CompactWriter(_scratch);
         var live = new List<(string Ip, IpEntry Entry)>();
         foreach (var (ip, list) in _ips)
         {
@@ -265,6 +266,6 @@ public sealed partial class SqliteRiskStateStore
             w.SVar(e.At);
             w.SVar(e.Expires);
         }
-        return w.ToArray();
+        return _scratch.WrittenSpan.ToArray();
     }
 }

@@ -34,8 +34,8 @@ public sealed partial class SqliteRiskStateStore
             var id = 1L;
             foreach (var chunk in rows.Chunk(4096))
             {
-                var w = _scratch;
-                w.Reset();
+                _scratch.ResetWrittenCount();
+                var w = new CompactWriter(_scratch);
                 DecisionRecords.WriteHeader(w, [""], chunk.Length);
                 foreach (var d in chunk) DecisionRecords.WriteJson(w, d.Event, d.Fingerprint, d.Until, d.Account, d.At, d.Json);
                 using var cmd = _db.CreateCommand();
@@ -43,7 +43,7 @@ public sealed partial class SqliteRiskStateStore
                 cmd.CommandText = "INSERT INTO decisions_v2 (id, until, records) VALUES ($id, $u, $r)";
                 cmd.Parameters.AddWithValue("$id", id++);
                 cmd.Parameters.AddWithValue("$u", chunk.Max(d => d.Until));
-                cmd.Parameters.AddWithValue("$r", w.ToArray());
+                cmd.Parameters.AddWithValue("$r", _scratch.WrittenSpan.ToArray());
                 cmd.ExecuteNonQuery();
             }
             Exec("DROP TABLE decisions; ALTER TABLE decisions_v2 RENAME TO decisions;");
@@ -63,8 +63,8 @@ public sealed partial class SqliteRiskStateStore
             Exec("DROP TABLE ip_failures; CREATE TABLE ip_failures (id INTEGER PRIMARY KEY, entries BLOB NOT NULL);");
             if (entries.Count > 0)
             {
-                var w = _scratch;
-                w.Reset();
+                _scratch.ResetWrittenCount();
+                var w = new CompactWriter(_scratch);
                 w.Byte(JournalFormat);
                 w.UVar((ulong)entries.Count);
                 foreach (var (ip, at, expires) in entries)
@@ -76,7 +76,7 @@ public sealed partial class SqliteRiskStateStore
                 using var cmd = _db.CreateCommand();
                 cmd.Transaction = _tx;
                 cmd.CommandText = "INSERT INTO ip_failures (id, entries) VALUES (1, $e)";
-                cmd.Parameters.AddWithValue("$e", w.ToArray());
+                cmd.Parameters.AddWithValue("$e", _scratch.WrittenSpan.ToArray());
                 cmd.ExecuteNonQuery();
             }
         }
@@ -138,7 +138,7 @@ public sealed partial class SqliteRiskStateStore
             {
                 _nextIpId = r.GetInt64(0) + 1;
                 var bytes = (byte[])r[1];
-                var reader = new RowReader(bytes);
+                var reader = new CompactReader(bytes, CompactErrors.StoredRow);
                 if (reader.Byte() != JournalFormat) throw new InvalidDataException("unknown format of a stored IP row");
                 for (var i = reader.Count(); i > 0; i--) AddIp(reader.String(), reader.SVar(), long.MinValue, reader.SVar());
             }
@@ -185,7 +185,7 @@ public sealed partial class SqliteRiskStateStore
     {
         if (stored.Length < 2 || stored[0] != JournalFormat) throw new InvalidDataException("unknown format of a stored journal row");
         var body = (stored[1] & Compressed) != 0 ? RowCompression.Decompress(stored.AsSpan(2)) : stored.AsSpan(2).ToArray();
-        var r = new RowReader(body);
+        var r = new CompactReader(body, CompactErrors.StoredRow);
         var now = r.SVar();
         if (now > _forgetClock) _forgetClock = now;
         for (var i = r.Count(); i > 0; i--)

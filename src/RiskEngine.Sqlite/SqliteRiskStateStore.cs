@@ -63,8 +63,9 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
     private bool _wrote; // this instance committed something: it writes back on dispose (a reader never does)
     private bool _disposed;
 
-    private readonly RowWriter _row = new(256 * 1024);
-    private readonly RowWriter _scratch = new(256 * 1024);
+    // Row buffers (written through RiskEngine.State.CompactWriter), reused between commits.
+    private readonly System.Buffers.ArrayBufferWriter<byte> _row = new(256 * 1024);
+    private readonly System.Buffers.ArrayBufferWriter<byte> _scratch = new(256 * 1024);
     private readonly System.Buffers.ArrayBufferWriter<byte> _encoder = new(1024);
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>

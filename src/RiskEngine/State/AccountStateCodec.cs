@@ -1,13 +1,12 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.Text;
 
 namespace RiskEngine.State;
 
 /// <summary>
-/// The binary form of <see cref="AccountState"/> that every store keeps: varints, times as UTC ticks (window entries
-/// as deltas in time order) with the offset kept where it is ever shown, decimals as mantissa and scale. A few dozen
-/// bytes for a typical account and no JSON on the hot path. <see cref="Decode"/> also reads the JSON that earlier
+/// The binary form of <see cref="AccountState"/> that every store keeps, in the binary encoding the stores share with
+/// the SQLite package's rows: varints, times as UTC ticks (window entries as deltas in time order) with the offset kept
+/// where it is ever shown, decimals as mantissa and scale. A few dozen bytes for a typical account and no JSON on the
+/// hot path. <see cref="Decode"/> also reads the JSON that earlier
 /// versions stored, so existing data needs no migration. Thread-safe (stateless).
 /// </summary>
 public static class AccountStateCodec
@@ -47,7 +46,7 @@ public static class AccountStateCodec
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(output);
-        var w = new Writer(output);
+        var w = new CompactWriter(output);
         var has = (state.Freeze is not null ? Has.Freeze : 0) | (state.HasLoggedIn ? Has.LoggedIn : 0) | (state.LastLogin is not null ? Has.LastLogin : 0)
             | (state.LockedUntil is not null ? Has.LockedUntil : 0) | (state.Totp is not null ? Has.Totp : 0) | (state.LatestEventAt is not null ? Has.LatestEventAt : 0)
             | (state.Limits.Count > 0 ? Has.Limits : 0) | (state.Totp is { Confirmed: true } ? Has.TotpConfirmed : 0)
@@ -103,7 +102,7 @@ public static class AccountStateCodec
         if (state.Totp is { } t)
         {
             w.String(t.ProtectedSecret);
-            w.Var(t.LastAcceptedStep);
+            w.SVar(t.LastAcceptedStep);
             w.Times(t.Failures);
             w.String(t.Algorithm);
             w.UVar((ulong)t.Digits);
@@ -146,18 +145,18 @@ public static class AccountStateCodec
     internal static void DecodeInto(ReadOnlySpan<byte> bytes, AccountState s)
     {
         if (bytes.IsEmpty || bytes[0] != Format) throw new FormatException($"account state has unknown format {(bytes.IsEmpty ? "(empty)" : bytes[0])}");
-        var r = new Reader(bytes[1..]);
+        var r = new CompactReader(bytes[1..], CompactErrors.AccountState);
         var has = (Has)r.UVar();
         s.HasLoggedIn = (has & Has.LoggedIn) != 0;
         if ((has & Has.Freeze) != 0)
         {
-            s.Freeze = new FreezeState(r.String(), r.Time(), r.String());
+            s.Freeze = new FreezeState(r.SharedString(), r.Time(), r.SharedString());
             if ((has & Has.FreezeCase) != 0)
             {
-                var type = r.String();
+                var type = r.SharedString();
                 decimal? amount = r.Byte() switch { 0 => null, 1 => r.Decimal(), _ => throw new FormatException("account state has an invalid freeze case") };
-                var currency = r.String();
-                var country = r.String();
+                var currency = r.SharedString();
+                var country = r.SharedString();
                 s.Freeze = s.Freeze with { EventType = type, Amount = amount, Currency = currency.Length == 0 ? null : currency, Country = country.Length == 0 ? null : country };
             }
         }
@@ -165,21 +164,21 @@ public static class AccountStateCodec
         r.Amounts(s.Attempts);
         if ((has & Has.Limits) != 0)
         {
-            for (var n = r.Count(); n > 0; n--) s.Limits[r.String()] = new ArrangedLimit(r.Decimal(), r.Time(), r.Time(), r.Decimal());
+            for (var n = r.Count(); n > 0; n--) s.Limits[r.SharedString()] = new ArrangedLimit(r.Decimal(), r.Time(), r.Time(), r.Decimal());
         }
         r.Strings(s.KnownDevices);
         r.Strings(s.KnownCountries);
-        if ((has & Has.LastLogin) != 0) s.LastLogin = new LoginPlace(r.Time(), r.Double(), r.Double(), r.String());
+        if ((has & Has.LastLogin) != 0) s.LastLogin = new LoginPlace(r.Time(), r.Double(), r.Double(), r.SharedString());
         r.Times(s.LoginFailures);
         if ((has & Has.LockedUntil) != 0) s.LockedUntil = r.Time();
         r.Times(s.Lockouts);
         if ((has & Has.Totp) != 0)
         {
-            var secret = r.String();
-            var step = r.Var();
+            var secret = r.SharedString();
+            var step = r.SVar();
             var failures = new List<DateTimeOffset>();
             r.Times(failures);
-            s.Totp = new TotpState(secret, (has & Has.TotpConfirmed) != 0, step, failures) { Algorithm = r.String(), Digits = (int)r.UVar(), Period = (int)r.UVar() };
+            s.Totp = new TotpState(secret, (has & Has.TotpConfirmed) != 0, step, failures) { Algorithm = r.SharedString(), Digits = (int)r.UVar(), Period = (int)r.UVar() };
             if ((has & Has.TotpConfirmedAt) != 0) s.Totp = s.Totp with { ConfirmedAt = r.Time() };
             if ((has & Has.RecoveryHashes) != 0) r.Strings(s.Totp.RecoveryHashes);
         }
@@ -195,246 +194,105 @@ public static class AccountStateCodec
             var keys = (has & Has.SupportKeys) != 0;
             for (var n = r.Count(); n > 0; n--)
             {
-                var action = new SupportAction(r.Time(), r.String(), r.String(), r.String());
-                if (keys && r.String() is { Length: > 0 } key) action = action with { Key = key };
+                var action = new SupportAction(r.Time(), r.SharedString(), r.SharedString(), r.SharedString());
+                if (keys && r.SharedString() is { Length: > 0 } key) action = action with { Key = key };
                 s.SupportLog.Add(action);
             }
         }
-        if (!r.AtEnd) throw new FormatException("account state has trailing bytes");
+        if (!r.End) throw new FormatException("account state has trailing bytes");
+    }
+}
+
+/// <summary>The parts of <see cref="AccountStateCodec"/>'s encoding made of several primitives: times, and the lists of a state.</summary>
+file static class StateParts
+{
+    /// <summary>A time: UTC ticks, then the offset in minutes.</summary>
+    public static void Time(this CompactWriter w, DateTimeOffset t)
+    {
+        w.UVar((ulong)t.UtcTicks);
+        w.SVar((long)t.Offset.TotalMinutes);
     }
 
-    private ref struct Writer(IBufferWriter<byte> output)
+    public static void Amounts(this CompactWriter w, List<AmountEntry> list)
     {
-        public readonly void Byte(byte b)
+        w.UVar((ulong)list.Count);
+        long previous = 0;
+        foreach (var a in list)
         {
-            output.GetSpan(1)[0] = b;
-            output.Advance(1);
-        }
-
-        public readonly void UVar(ulong v)
-        {
-            var span = output.GetSpan(10);
-            var i = 0;
-            while (v >= 0x80)
-            {
-                span[i++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-            span[i++] = (byte)v;
-            output.Advance(i);
-        }
-
-        public readonly void Var(long v) => UVar((ulong)((v << 1) ^ (v >> 63))); // zig-zag: small negatives stay short
-
-        public readonly void String(string s)
-        {
-            var n = Encoding.UTF8.GetByteCount(s);
-            UVar((ulong)n);
-            Encoding.UTF8.GetBytes(s, output.GetSpan(n));
-            output.Advance(n);
-        }
-
-        public readonly void Double(double d)
-        {
-            BinaryPrimitives.WriteDoubleLittleEndian(output.GetSpan(8), d);
-            output.Advance(8);
-        }
-
-        public readonly void Decimal(decimal d)
-        {
-            Span<int> bits = stackalloc int[4];
-            System.Decimal.GetBits(d, bits);
-            UVar((ulong)(uint)bits[3] >> 16); // scale in bits 16..23, sign in bit 31
-            UVar((uint)bits[0] | ((ulong)(uint)bits[1] << 32));
-            UVar((uint)bits[2]);
-        }
-
-        public readonly void Time(DateTimeOffset t)
-        {
-            UVar((ulong)t.UtcTicks);
-            Var((long)t.Offset.TotalMinutes);
-        }
-
-        public readonly void Amounts(List<AmountEntry> list)
-        {
-            UVar((ulong)list.Count);
-            long previous = 0;
-            foreach (var a in list)
-            {
-                Var(a.At.UtcTicks - previous); // in time order: small deltas
-                previous = a.At.UtcTicks;
-                Var((long)a.At.Offset.TotalMinutes);
-                String(a.Currency);
-                Decimal(a.Amount);
-                UVar(a.EventKey);
-                Byte(a.Reversed ? (byte)1 : (byte)0);
-                String(a.Channel ?? "");
-            }
-        }
-
-        public readonly void Times(List<DateTimeOffset> list)
-        {
-            UVar((ulong)list.Count);
-            long previous = 0;
-            foreach (var t in list)
-            {
-                Var(t.UtcTicks - previous);
-                previous = t.UtcTicks;
-                Var((long)t.Offset.TotalMinutes);
-            }
-        }
-
-        public readonly void Strings(List<string> list)
-        {
-            UVar((ulong)list.Count);
-            foreach (var s in list) String(s);
+            w.SVar(a.At.UtcTicks - previous); // in time order: small deltas
+            previous = a.At.UtcTicks;
+            w.SVar((long)a.At.Offset.TotalMinutes);
+            w.String(a.Currency);
+            w.Decimal(a.Amount);
+            w.UVar(a.EventKey);
+            w.Byte(a.Reversed ? (byte)1 : (byte)0);
+            w.String(a.Channel ?? "");
         }
     }
 
-    private ref struct Reader(ReadOnlySpan<byte> bytes)
+    public static void Times(this CompactWriter w, List<DateTimeOffset> list)
     {
-        private readonly ReadOnlySpan<byte> _bytes = bytes;
-        private int _at;
-
-        public readonly bool AtEnd => _at == _bytes.Length;
-
-        public ulong UVar()
+        w.UVar((ulong)list.Count);
+        long previous = 0;
+        foreach (var t in list)
         {
-            ulong v = 0;
-            for (var shift = 0; shift < 70; shift += 7)
-            {
-                if (_at >= _bytes.Length) throw new FormatException("account state is truncated");
-                var b = _bytes[_at++];
-                v |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80) return v;
-            }
-            throw new FormatException("account state has an overlong number");
-        }
-
-        public long Var()
-        {
-            var v = UVar();
-            return (long)(v >> 1) ^ -(long)(v & 1);
-        }
-
-        public int Count()
-        {
-            var n = UVar();
-            if (n > (ulong)(_bytes.Length - _at)) throw new FormatException("account state has an impossible count");
-            return (int)n;
-        }
-
-        public string String()
-        {
-            var n = Count();
-            var s = SharedStrings.Get(_bytes.Slice(_at, n));
-            _at += n;
-            return s;
-        }
-
-        public byte Byte()
-        {
-            if (_at >= _bytes.Length) throw new FormatException("account state is truncated");
-            return _bytes[_at++];
-        }
-
-        public double Double()
-        {
-            if (_bytes.Length - _at < 8) throw new FormatException("account state is truncated");
-            var d = BinaryPrimitives.ReadDoubleLittleEndian(_bytes[_at..]);
-            _at += 8;
-            return d;
-        }
-
-        public decimal Decimal()
-        {
-            var flags = UVar();
-            var low = UVar();
-            var high = UVar();
-            var scale = (byte)(flags & 0xFF);
-            if (scale > 28 || high > uint.MaxValue) throw new FormatException("account state has an invalid amount");
-            return new decimal((int)(uint)low, (int)(uint)(low >> 32), (int)(uint)high, (flags & 0x8000) != 0, scale);
-        }
-
-        public DateTimeOffset Time() => At((long)UVar(), Var());
-
-        public void Amounts(List<AmountEntry> list)
-        {
-            var n = Count();
-            list.Capacity = Math.Max(list.Capacity, n);
-            long ticks = 0;
-            for (var i = 0; i < n; i++)
-            {
-                ticks += Var();
-                var at = At(ticks, Var());
-                var currency = String();
-                var amount = Decimal();
-                var key = UVar();
-                var flags = Byte();
-                if (flags > 1) throw new FormatException("account state has an invalid entry flag");
-                var channel = String();
-                list.Add(new AmountEntry(at, currency, amount, key, flags == 1, channel.Length == 0 ? null : channel));
-            }
-        }
-
-        public void Times(List<DateTimeOffset> list)
-        {
-            var n = Count();
-            list.Capacity = Math.Max(list.Capacity, n);
-            long ticks = 0;
-            for (var i = 0; i < n; i++)
-            {
-                ticks += Var();
-                list.Add(At(ticks, Var()));
-            }
-        }
-
-        public void Strings(List<string> list)
-        {
-            var n = Count();
-            list.Capacity = Math.Max(list.Capacity, n);
-            for (var i = 0; i < n; i++) list.Add(String());
-        }
-
-        private static DateTimeOffset At(long utcTicks, long offsetMinutes)
-        {
-            if (utcTicks < DateTimeOffset.MinValue.UtcTicks || utcTicks > DateTimeOffset.MaxValue.UtcTicks || Math.Abs(offsetMinutes) > 14 * 60)
-                throw new FormatException("account state has an invalid time");
-            var offset = TimeSpan.FromMinutes(offsetMinutes);
-            return new DateTimeOffset(new DateTime(utcTicks + offset.Ticks, DateTimeKind.Unspecified), offset);
+            w.SVar(t.UtcTicks - previous);
+            previous = t.UtcTicks;
+            w.SVar((long)t.Offset.TotalMinutes);
         }
     }
 
-    /// <summary>
-    /// Short strings decoded again and again (currencies, countries, reason codes, devices) come from a small shared
-    /// table instead of a new string each time a state is read.
-    /// </summary>
-    private static class SharedStrings
+    public static void Strings(this CompactWriter w, List<string> list)
     {
-        private const int Slots = 4096;
-        private static readonly string?[] Table = new string?[Slots];
+        w.UVar((ulong)list.Count);
+        foreach (var s in list) w.String(s);
+    }
 
-        public static string Get(ReadOnlySpan<byte> utf8)
-        {
-            if (utf8.IsEmpty) return "";
-            if (utf8.Length > 24) return Encoding.UTF8.GetString(utf8);
-            var slot = (int)(System.IO.Hashing.XxHash3.HashToUInt64(utf8) % Slots);
-            var cached = Volatile.Read(ref Table[slot]);
-            if (cached is not null && Matches(cached, utf8)) return cached;
-            var s = Encoding.UTF8.GetString(utf8);
-            Volatile.Write(ref Table[slot], s);
-            return s;
-        }
+    public static DateTimeOffset Time(this ref CompactReader r) => At((long)r.UVar(), r.SVar());
 
-        private static bool Matches(string s, ReadOnlySpan<byte> utf8)
+    public static void Amounts(this ref CompactReader r, List<AmountEntry> list)
+    {
+        var n = r.Count();
+        list.Capacity = Math.Max(list.Capacity, n);
+        long ticks = 0;
+        for (var i = 0; i < n; i++)
         {
-            if (s.Length == utf8.Length)
-            {
-                var i = 0;
-                for (; i < s.Length && s[i] < 0x80; i++) if (s[i] != utf8[i]) return false; // ASCII: byte for char
-                if (i == s.Length) return true;
-            }
-            return Encoding.UTF8.GetByteCount(s) == utf8.Length && Encoding.UTF8.GetBytes(s).AsSpan().SequenceEqual(utf8);
+            ticks += r.SVar();
+            var at = At(ticks, r.SVar());
+            var currency = r.SharedString();
+            var amount = r.Decimal();
+            var key = r.UVar();
+            var flags = r.Byte();
+            if (flags > 1) throw new FormatException("account state has an invalid entry flag");
+            var channel = r.SharedString();
+            list.Add(new AmountEntry(at, currency, amount, key, flags == 1, channel.Length == 0 ? null : channel));
         }
+    }
+
+    public static void Times(this ref CompactReader r, List<DateTimeOffset> list)
+    {
+        var n = r.Count();
+        list.Capacity = Math.Max(list.Capacity, n);
+        long ticks = 0;
+        for (var i = 0; i < n; i++)
+        {
+            ticks += r.SVar();
+            list.Add(At(ticks, r.SVar()));
+        }
+    }
+
+    public static void Strings(this ref CompactReader r, List<string> list)
+    {
+        var n = r.Count();
+        list.Capacity = Math.Max(list.Capacity, n);
+        for (var i = 0; i < n; i++) list.Add(r.SharedString());
+    }
+
+    private static DateTimeOffset At(long utcTicks, long offsetMinutes)
+    {
+        if (utcTicks < DateTimeOffset.MinValue.UtcTicks || utcTicks > DateTimeOffset.MaxValue.UtcTicks || Math.Abs(offsetMinutes) > 14 * 60)
+            throw new FormatException("account state has an invalid time");
+        var offset = TimeSpan.FromMinutes(offsetMinutes);
+        return new DateTimeOffset(new DateTime(utcTicks + offset.Ticks, DateTimeKind.Unspecified), offset);
     }
 }
