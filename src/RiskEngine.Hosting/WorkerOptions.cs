@@ -119,8 +119,11 @@ public sealed class WorkerOptionsValidator(HostKind kind = HostKind.Worker) : IV
         {
             if (options.Once) errors.Add("--once is a worker flag: the server runs until stopped");
             if (options.Input == "-") errors.Add("RiskEngine:Input (--input) of the server must be a file or redis-stream:NAME, not standard input");
-            if (options.Store == "redis" && !options.StreamInput && !string.IsNullOrEmpty(options.Output))
-                errors.Add("--store redis keeps the server's outbox in memory: an --output file would be cut back on restart; use --store sqlite, or leave --output out");
+            // The request pump commits a journal entry (its records, the outbox) with every batch; the Redis store keeps
+            // no journal, so every API call would write its state and then fail. Refused until Redis has a journal.
+            if (options.Store == "redis")
+                errors.Add("--store redis is not supported by the server yet: its request pump commits the outbox with every batch and the Redis store has no journal; " +
+                    "use --store sqlite (or memory), and Redis stream workers (riskengine-worker --store redis) for a shared Redis state");
             if (string.IsNullOrEmpty(options.Input)) return ValidateCommon(options, errors, requireIo: false);
         }
         if (options.Store is not ("sqlite" or "memory" or "redis"))

@@ -42,7 +42,8 @@ internal sealed class ApiKeyStore(IReadOnlyList<ApiKey> keys)
         {
             if (!string.IsNullOrEmpty(path)) return new ApiKeyStore(Parse(File.ReadAllBytes(path), path));
             var generated = Path.Combine(data, DevelopmentFile);
-            if (File.Exists(generated)) return new ApiKeyStore(Parse(File.ReadAllBytes(generated), generated));
+            // Only in Development: a key printed to a developer's terminal must not open a production server on the same folder.
+            if (development && File.Exists(generated)) return new ApiKeyStore(Parse(File.ReadAllBytes(generated), generated));
             if (!development)
             {
                 Console.Error.WriteLine($"{name}: --keys FILE is required (a JSON array of {{\"name\",\"roles\",\"sha256\"}}); only in Development is a key generated");

@@ -12,6 +12,9 @@ namespace RiskEngine.Server.Passwords;
 /// </summary>
 internal static class PasswordEndpoints
 {
+    /// <summary>Longest candidate, e-mail or name accepted: a password manager's longest passphrases fit; a body meant to burn CPU does not.</summary>
+    internal const int MaxLength = 256;
+
     public static IEndpointRouteBuilder MapPasswordEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/accounts/{id}/password-check", CheckAsync)
@@ -32,6 +35,12 @@ internal static class PasswordEndpoints
         if (bad is not null) return bad;
         var candidate = body.TryGetProperty("password", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String ? p.GetString() : null;
         if (string.IsNullOrEmpty(candidate)) return ServerResults.Invalid("password", "'password' is required: the candidate password");
+        if (candidate.Length > MaxLength) return ServerResults.Invalid("password", $"'password' is longer than {MaxLength} characters");
+        foreach (var field in new[] { "email", "name" })
+        {
+            if (ServerResults.OptionalString(body, field) is { Length: > MaxLength })
+                return ServerResults.Invalid(field, $"'{field}' is longer than {MaxLength} characters");
+        }
         DateOnly? birth = null;
         if (ServerResults.OptionalString(body, "birthDate") is { } b)
         {

@@ -10,6 +10,9 @@ namespace RiskEngine.Passwords;
 /// </summary>
 public sealed class PasswordChecker(IPolicyProvider policies) : IPasswordChecker
 {
+    /// <summary>How much of a candidate (and of each name part) the strength estimate reads: its cost grows faster than the length.</summary>
+    public const int ScoredLength = 100;
+
     /// <summary>Common passwords are those the estimator's password list ranks at or above this.</summary>
     public const int CommonRank = 10_000;
 
@@ -28,7 +31,10 @@ public sealed class PasswordChecker(IPolicyProvider policies) : IPasswordChecker
         var names = NameParts(context).ToArray();
         if (policy.RejectName && names.Any(n => candidate.Contains(n, StringComparison.OrdinalIgnoreCase))) codes.Add(PasswordCodes.ContainsName);
 
-        var estimate = Zxcvbn.Zxcvbn.MatchPassword(candidate, names);
+        // zxcvbn looks every substring up in its dictionaries (quadratic and more in the length): score a bounded prefix,
+        // so a megabyte "password" costs what 100 characters cost. A weak prefix still scores weak.
+        var scored = candidate.Length > ScoredLength ? candidate[..ScoredLength] : candidate;
+        var estimate = Zxcvbn.Zxcvbn.MatchPassword(scored, names.Select(n => n.Length > ScoredLength ? n[..ScoredLength] : n));
         if (policy.RejectCommon && IsCommon(estimate, candidate.Length)) codes.Add(PasswordCodes.Common);
         if (policy.MinScore > 0 && estimate.Score < policy.MinScore) codes.Add(PasswordCodes.Weak);
 

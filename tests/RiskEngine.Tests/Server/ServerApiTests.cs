@@ -470,6 +470,13 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
         Assert.True((bool)strong["allowed"]!);
         using var missing = await client.PostAsync("/v1/accounts/acct-P/password-check", Json("{}"));
         Assert.Equal("password", (string)(await BodyAsync(missing))["field"]!);
+
+        // Bounded: zxcvbn's cost grows faster than the length, so a body meant to burn CPU is refused, not scored.
+        using var huge = await client.PostAsync("/v1/accounts/acct-P/password-check", Json($$"""{"password":"{{new string('a', 257)}}"}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, huge.StatusCode);
+        Assert.Equal("password", (string)(await BodyAsync(huge))["field"]!);
+        using var longName = await client.PostAsync("/v1/accounts/acct-P/password-check", Json($$"""{"password":"correct-Horse-battery-staple-91!","name":"{{new string('n', 257)}}"}"""));
+        Assert.Equal("name", (string)(await BodyAsync(longName))["field"]!);
     }
 
     [Fact]
