@@ -44,7 +44,9 @@ public sealed class WebhookEndpoint
     public List<string> Events { get; set; } = [];
 
     /// <summary>Hides the secret from anything that prints the options.</summary>
-    public override string ToString() => $"{Name} → {Url}";
+    /// <remarks>Only scheme, host and port of the URL: paths and queries often carry tokens (Slack-style secret paths, <c>?token=</c>).</remarks>
+    public override string ToString() =>
+        Uri.TryCreate(Url, UriKind.Absolute, out var u) ? $"{Name} → {u.Scheme}://{u.Host}:{u.Port}" : Name;
 }
 
 /// <summary>Refuses endpoints without a name, an absolute http(s) URL or a long enough secret, and duplicate names.</summary>
@@ -65,6 +67,8 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             else if (!names.Add(e.Name)) errors.Add($"{at}:Name '{e.Name}' is used twice");
             if (!Uri.TryCreate(e.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 errors.Add($"{at}:Url must be an absolute http or https URL");
+            else if (uri.UserInfo.Length > 0)
+                errors.Add($"{at}:Url must not carry a user name or password (the endpoint's Secret signs each delivery)");
             if (e.Secret.Length < 16) errors.Add($"{at}:Secret must be at least 16 characters");
             foreach (var type in e.Events)
                 if (Array.IndexOf(Known, type) < 0) errors.Add($"{at}:Events: '{type}' is not an account event ({string.Join(", ", Known)})");

@@ -48,3 +48,25 @@ public sealed class ServerSettingsTests
         Assert.False(verdict.Allowed);
     }
 }
+
+/// <summary>Webhook endpoints as the server prints and validates them: no token from a URL in a log line.</summary>
+public sealed class WebhookEndpointSettingsTests
+{
+    [Fact]
+    public void An_endpoint_prints_only_scheme_host_and_port_of_its_url_and_a_url_with_credentials_is_refused()
+    {
+        var endpoint = new RiskEngine.Server.Webhooks.WebhookEndpoint { Name = "chat", Url = "https://hooks.example.com/services/T000/B000/SeCrEtPaTh?token=abc", Secret = "0123456789abcdef" };
+        var printed = endpoint.ToString();
+        Assert.Equal("chat → https://hooks.example.com:443", printed);
+        Assert.DoesNotContain("SeCrEt", printed, StringComparison.Ordinal);
+
+        var options = new RiskEngine.Server.Webhooks.WebhookOptions
+        {
+            Endpoints = [new() { Name = "crm", Url = "https://user:pa55@crm.example.com/hook", Secret = "0123456789abcdef" }],
+        };
+        var result = new RiskEngine.Server.Webhooks.WebhookOptionsValidator().Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.Contains("user name or password", StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Failures!, f => f.Contains("pa55", StringComparison.Ordinal));
+    }
+}
