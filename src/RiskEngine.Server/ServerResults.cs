@@ -51,6 +51,32 @@ internal static class ServerResults
             detail: $"nothing was decided or changed ({e.Message}); retry the same request", type: "urn:riskengine:problem:unavailable");
     }
 
+    /// <summary>
+    /// The largest request body Kestrel reads (1 MiB): a single event is at most <see cref="RiskEngine.Events.EventParser.MaxEventBytes"/>
+    /// and the other JSON bodies are smaller still. The NDJSON stream of <c>POST /v1/events</c> lifts it per request.
+    /// </summary>
+    public const long MaxBodyBytes = 1 << 20;
+
+    /// <summary>
+    /// Middleware: a body over the request's limit (Kestrel throws when it is read) is a 413 problem, not a 500 or an
+    /// empty answer.
+    /// </summary>
+    public static async Task TooLargeAsProblemAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge && !context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            context.Response.Headers.Connection = "close"; // the rest of the body is not read
+            await Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The request body is too large",
+                detail: $"a JSON body may be at most {MaxBodyBytes} bytes; send streams of events as application/x-ndjson",
+                type: "urn:riskengine:problem:toolarge").ExecuteAsync(context);
+        }
+    }
+
     /// <summary>Reads a small JSON object body; a 422 naming the field when it is not one.</summary>
     public static async Task<(JsonElement Body, IResult? Problem)> ReadObjectAsync(HttpRequest request, bool optional = false)
     {
