@@ -3,6 +3,11 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RiskEngine.Hosting;
+using RiskEngine.State;
 
 namespace RiskEngine.Tests.Server;
 
@@ -51,5 +56,62 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
         Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
         var answered = (await stream.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(count, answered.Count(l => (string?)JsonNode.Parse(l)!["type"] == "decision"));
+    }
+
+    /// <summary>The outbox's journal, failing to mark the output published while <see cref="Fail"/> is set (a publish that did not finish).</summary>
+    private sealed class FailingJournal(IEventJournal inner) : IEventJournal
+    {
+        public bool Fail { get; set; }
+
+        public ValueTask<JournalPosition?> LoadPositionAsync(string source, CancellationToken cancellationToken = default) => inner.LoadPositionAsync(source, cancellationToken);
+
+        public ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default) => inner.LastSequenceAsync(cancellationToken);
+
+        public ValueTask<(long Sequence, long Length)> PublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => inner.PublishedAsync(channel, cancellationToken);
+
+        public ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => inner.UnpublishedAsync(channel, cancellationToken);
+
+        public ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default) =>
+            Fail && channel == OutputChannel.Output ? ValueTask.FromException(new IOException("No space left on device")) : inner.MarkPublishedAsync(channel, sequence, length, cancellationToken);
+    }
+
+    private static Action<IServiceCollection> WithJournal(Func<IEventJournal, IEventJournal> wrap) => services =>
+        services.AddSingleton(sp => new Outbox(wrap(sp.GetRequiredService<IEventJournal>()), sp.GetRequiredService<IOptions<WorkerOptions>>(),
+            sp.GetRequiredService<ILogger<Outbox>>(), sp.GetService<IOptions<OutboxOptions>>()));
+
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++) await Task.Delay(50);
+        Assert.True(condition());
+    }
+
+    [Fact]
+    public async Task A_failed_publish_stops_the_server_with_a_failure_and_a_restart_publishes_the_missing_records_exactly_once()
+    {
+        FailingJournal? failing = null;
+        var factory = Start(services: WithJournal(j => failing = new FailingJournal(j)));
+        using (var client = factory.Client(ServerFactory.DecideKey))
+        {
+            using (var first = await client.PostAsync("/v1/events", Json(Transaction("p1")))) Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            failing!.Fail = true;
+            // Committed, so answered; publishing it fails.
+            using (var second = await client.PostAsync("/v1/events", Json(Transaction("p2")))) Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            var status = factory.Services.GetRequiredService<WorkerStatus>();
+            var lifetime = factory.Services.GetRequiredService<IHostApplicationLifetime>();
+            await UntilAsync(() => status.Failure is not null && lifetime.ApplicationStopping.IsCancellationRequested);
+            Assert.IsType<IOException>(status.Failure);
+            // Nothing is published after the gap: a later publish would mark p2's records published.
+            Assert.Throws<InvalidOperationException>(() => factory.Services.GetRequiredService<Outbox>().PublishAsync([new JournalRecord(999, OutputChannel.Output, "{}"u8.ToArray())]).AsTask().GetAwaiter().GetResult());
+        }
+
+        // Restart: the output is cut back to what was published, p2's records are published again, then p3 is decided.
+        factory = Start();
+        using (var client = factory.Client(ServerFactory.DecideKey))
+        {
+            using var third = await client.PostAsync("/v1/events", Json(Transaction("p3")));
+            Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        }
+        var decisions = File.ReadAllLines(factory.Output).Select(l => JsonNode.Parse(l)!).Where(n => (string?)n["type"] == "decision").Select(n => (string)n["event"]!).ToArray();
+        Assert.Equal(["p1", "p2", "p3"], decisions);
     }
 }
