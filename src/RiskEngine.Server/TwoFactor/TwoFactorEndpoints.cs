@@ -155,7 +155,7 @@ internal static class TwoFactorEndpoints
         {
             return await action();
         }
-        catch (StateStoreUnavailableException e)
+        catch (Exception e) when (ServerResults.IsUnavailable(e, context))
         {
             return ServerResults.Unavailable(context, e);
         }

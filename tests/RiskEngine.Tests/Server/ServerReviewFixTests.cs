@@ -59,7 +59,7 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
     }
 
     /// <summary>The outbox's journal, failing to mark the output published while <see cref="Fail"/> is set (a publish that did not finish).</summary>
-    private sealed class FailingJournal(IEventJournal inner) : IEventJournal
+    private sealed class FailingJournal(IEventJournal inner, bool failOpen = false) : IEventJournal
     {
         public bool Fail { get; set; }
 
@@ -67,7 +67,8 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
 
         public ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default) => inner.LastSequenceAsync(cancellationToken);
 
-        public ValueTask<(long Sequence, long Length)> PublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => inner.PublishedAsync(channel, cancellationToken);
+        public ValueTask<(long Sequence, long Length)> PublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) =>
+            failOpen ? ValueTask.FromException<(long, long)>(new StateStoreUnavailableException("test: the journal cannot be read")) : inner.PublishedAsync(channel, cancellationToken);
 
         public ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => inner.UnpublishedAsync(channel, cancellationToken);
 
@@ -93,15 +94,16 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
         using (var client = factory.Client(ServerFactory.DecideKey))
         {
             using (var first = await client.PostAsync("/v1/events", Json(Transaction("p1")))) Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-            failing!.Fail = true;
-            // Committed, so answered; publishing it fails.
-            using (var second = await client.PostAsync("/v1/events", Json(Transaction("p2")))) Assert.Equal(HttpStatusCode.OK, second.StatusCode);
             var status = factory.Services.GetRequiredService<WorkerStatus>();
             var lifetime = factory.Services.GetRequiredService<IHostApplicationLifetime>();
+            failing!.Fail = true;
+            // Committed (its answer races the in-memory test server's stop, so it is not checked here); publishing it
+            // fails, and the server stops (Main returns 1: status.Failure).
+            using (await client.PostAsync("/v1/events", Json(Transaction("p2"))))
+            {
+            }
             await UntilAsync(() => status.Failure is not null && lifetime.ApplicationStopping.IsCancellationRequested);
             Assert.IsType<IOException>(status.Failure);
-            // Nothing is published after the gap: a later publish would mark p2's records published.
-            Assert.Throws<InvalidOperationException>(() => factory.Services.GetRequiredService<Outbox>().PublishAsync([new JournalRecord(999, OutputChannel.Output, "{}"u8.ToArray())]).AsTask().GetAwaiter().GetResult());
         }
 
         // Restart: the output is cut back to what was published, p2's records are published again, then p3 is decided.
@@ -113,5 +115,59 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
         }
         var decisions = File.ReadAllLines(factory.Output).Select(l => JsonNode.Parse(l)!).Where(n => (string?)n["type"] == "decision").Select(n => (string)n["event"]!).ToArray();
         Assert.Equal(["p1", "p2", "p3"], decisions);
+    }
+
+    private static async Task AssertStoppingAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(503, (int)(await BodyAsync(response))["status"]!);
+    }
+
+    [Fact]
+    public async Task Requests_after_the_pump_stopped_are_503_with_retry_after_not_500()
+    {
+        var factory = Start();
+        using var decide = factory.Client(ServerFactory.DecideKey);
+        using var support = factory.Client(ServerFactory.SupportKey);
+        using (var ok = await decide.PostAsync("/v1/events", Json(Transaction("s1")))) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        await factory.Services.GetRequiredService<RequestPump>().StopAsync(CancellationToken.None);
+
+        using (var one = await decide.PostAsync("/v1/events", Json(Transaction("s2")))) await AssertStoppingAsync(one);
+        var ndjson = new StringContent(Transaction("s3") + "\n");
+        ndjson.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        using (var stream = await decide.PostAsync("/v1/events", ndjson)) await AssertStoppingAsync(stream);
+        using (var verify = await decide.PostAsync("/v1/accounts/acct-L/totp/verify", Json("""{"code":"123456"}"""))) await AssertStoppingAsync(verify);
+        using (var hold = await support.PostAsync("/v1/accounts/acct-L/freeze", Json("""{"by":"agent-1","reason":"fraud call"}"""))) await AssertStoppingAsync(hold);
+        using (var lift = await support.PostAsync("/v1/accounts/acct-L/unfreeze", Json("""{"by":"agent-1","reason":"called back"}"""))) await AssertStoppingAsync(lift);
+    }
+
+    [Fact]
+    public async Task A_pump_that_cannot_open_the_store_fails_the_server_with_a_failure()
+    {
+        WorkerStatus? status = null;
+        var factory = Start(services: services =>
+        {
+            WithJournal(j => new FailingJournal(j, failOpen: true))(services);
+            services.AddSingleton(sp => status = new WorkerStatus());
+        });
+        _ = Record.Exception(() => factory.Services); // the server may stop before the factory has seen it start
+        await UntilAsync(() => status?.Failure is not null);
+        Assert.IsType<StateStoreUnavailableException>(status!.Failure);
+    }
+
+    [Fact]
+    public async Task A_store_outage_on_the_account_status_route_is_503_not_500()
+    {
+        ServerApiTests.FlakyStore? flaky = null;
+        var factory = Start(new Dictionary<string, string> { ["RiskEngine:Store"] = "memory" },
+            s => s.AddSingleton<IRiskStateStore>(sp => flaky = new ServerApiTests.FlakyStore(sp.GetRequiredService<InMemoryRiskStateStore>())));
+        using var client = factory.Client(ServerFactory.SupportKey);
+        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
+        flaky!.Down = true;
+        using var response = await client.GetAsync("/v1/accounts/acct-L");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
     }
 }
