@@ -170,4 +170,21 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.NotNull(response.Headers.RetryAfter);
     }
+
+    [Theory]
+    [InlineData("Acme:Bank")]
+    [InlineData("   ")]
+    [InlineData("Acme\u0001")]
+    [InlineData("a-very-long-issuer-name-that-goes-on-and-on-well-past-sixty-four-characters")]
+    public async Task A_bad_issuer_is_a_422_naming_issuer_and_stores_no_factor(string issuer)
+    {
+        var factory = Start();
+        using var client = factory.Client(ServerFactory.DecideKey);
+        using var bad = await client.PostAsync("/v1/accounts/acct-I/totp/enroll", Json(System.Text.Json.JsonSerializer.Serialize(new { issuer })));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        Assert.Equal("issuer", (string)(await BodyAsync(bad))["field"]!);
+        using var good = await client.PostAsync("/v1/accounts/acct-I/totp/enroll", Json("""{"issuer":"Acme Bank"}"""));
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+        Assert.StartsWith("otpauth://totp/Acme%20Bank:", (string)(await BodyAsync(good))["uri"]!, StringComparison.Ordinal);
+    }
 }
