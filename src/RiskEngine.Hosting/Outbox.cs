@@ -26,6 +26,7 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
     private bool _isOpen;
 
     private long _unpublished;
+    private Exception? _publishFailed; // once a publish failed, nothing after it may be published (it would mark the gap published)
     private long _waitingSince; // Stopwatch timestamp of the oldest committed record not yet published; 0 when none
 
     /// <summary>Held by whoever begins a batch that journals records, until they are published.</summary>
@@ -77,6 +78,8 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
     public async ValueTask PublishAsync(IReadOnlyList<JournalRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
+        if (_publishFailed is { } failed)
+            throw new InvalidOperationException("an earlier publish failed; committed records are published again when the outbox next opens (restart)", failed);
         var waiting = records.Count(r => r.Channel is OutputChannel.Output or OutputChannel.DeadLetter);
         if (waiting == 0) return;
         // Committed: they wait for publishing from now on.
@@ -87,8 +90,16 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
             var sink = channel == OutputChannel.Output ? _output : _dead;
             var mine = records.Where(r => r.Channel == channel).ToList();
             if (mine.Count == 0) continue;
-            if (sink is not null) await sink.WriteAsync(mine, CancellationToken.None);
-            await journal.MarkPublishedAsync(channel, mine[^1].Sequence, sink?.Length ?? 0, CancellationToken.None);
+            try
+            {
+                if (sink is not null) await sink.WriteAsync(mine, CancellationToken.None);
+                await journal.MarkPublishedAsync(channel, mine[^1].Sequence, sink?.Length ?? 0, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                _publishFailed = e;
+                throw;
+            }
             if (Interlocked.Add(ref _unpublished, -mine.Count) == 0) Interlocked.Exchange(ref _waitingSince, 0);
         }
         // Webhook records stay unpublished until their endpoints take them; tell the dispatcher there are new ones.

@@ -29,7 +29,8 @@ public delegate ValueTask<object?> PumpAction(IDecisionBatch batch, IBufferWrite
 /// <see cref="IDecisionBatch"/>, commits the state, the decision records and the account events they caused (the
 /// journal's <see cref="OutputChannel.Output"/> records: the outbox) in one transaction, publishes them to
 /// <c>--output</c> like the worker does, and only then completes each caller. A store outage fails the batch's
-/// callers with <see cref="StateStoreUnavailableException"/> (nothing of it is durable); the pump goes on.
+/// callers with <see cref="StateStoreUnavailableException"/> (nothing of it is durable); the pump goes on. A failed
+/// publish stops it and the host (exit code 1), as the file worker does: the outbox publishes the records on restart.
 /// </summary>
 public sealed partial class RequestPump(
     IRiskEngine engine,
@@ -38,6 +39,7 @@ public sealed partial class RequestPump(
     WorkerMetrics metrics,
     WorkerStatus status,
     IEventJournal journal,
+    IHostApplicationLifetime lifetime,
     ILogger<RequestPump> log) : BackgroundService
 {
     /// <summary>The journal source of the request pump's batches: its position counts the requests committed.</summary>
@@ -97,13 +99,14 @@ public sealed partial class RequestPump(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await outbox.OpenAsync(newPass: false, stoppingToken);
-        _committed = (await journal.LoadPositionAsync(Source, stoppingToken))?.Line ?? 0;
-        status.Running = true;
-        var max = options.Value.BatchSize;
-        var items = new List<Item>(max);
         try
         {
+            // Inside the try: a store that cannot be opened fails the pump and its waiting callers instead of leaving them queued.
+            await outbox.OpenAsync(newPass: false, stoppingToken);
+            _committed = (await journal.LoadPositionAsync(Source, stoppingToken))?.Line ?? 0;
+            status.Running = true;
+            var max = options.Value.BatchSize;
+            var items = new List<Item>(max);
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 items.Clear();
@@ -114,10 +117,23 @@ public sealed partial class RequestPump(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (Exception e)
+        {
+            // As the file worker: the host stops with exit code 1, and on restart the outbox cuts the output back to
+            // what was published and publishes the rest again.
+            status.Failure = e;
+            LogFailed(log, e);
+            throw;
+        }
         finally
         {
             _queue.Writer.TryComplete();
             while (_queue.Reader.TryRead(out var left)) left.Done.TrySetCanceled(CancellationToken.None);
+            if (status.Failure is not null)
+            {
+                status.Running = false;
+                lifetime.StopApplication();
+            }
         }
     }
 
@@ -129,6 +145,7 @@ public sealed partial class RequestPump(
         var records = new List<JournalRecord>(items.Count * 2);
         using var activity = StartBatchActivity(items);
         var started = Stopwatch.GetTimestamp();
+        Exception? publishFailure = null;
         // Nothing here is cancelled by a caller going away: the batch commits whole, and the answer stands.
         await outbox.Gate.WaitAsync(CancellationToken.None);
         try
@@ -201,10 +218,12 @@ public sealed partial class RequestPump(
             {
                 await outbox.PublishAsync(records);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or StateStoreUnavailableException)
+            catch (Exception e)
             {
-                // Committed: the answers stand, and the records are published again when the outbox next opens.
+                // Committed: the answers stand. Nothing more may be published after a gap (a later publish would mark
+                // these records published too, and the output could hold a half-written line): the pump stops.
                 LogPublishFailed(log, e);
+                publishFailure = e;
             }
         }
         catch (Exception e)
@@ -231,6 +250,7 @@ public sealed partial class RequestPump(
             if (failures[i] is { } failure) items[i].Done.TrySetException(failure);
             else items[i].Done.TrySetResult(answers[i]);
         }
+        if (publishFailure is not null) throw new IOException("publishing committed records to the output failed; they are published again on restart", publishFailure);
     }
 
     /// <summary>
@@ -256,8 +276,11 @@ public sealed partial class RequestPump(
         return activity;
     }
 
-    [LoggerMessage(LogLevel.Error, "publishing committed records failed; they are published again on restart")]
+    [LoggerMessage(LogLevel.Error, "publishing committed records failed; the server stops, and they are published again on restart")]
     private static partial void LogPublishFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(LogLevel.Critical, "the request pump stopped on an error")]
+    private static partial void LogFailed(ILogger logger, Exception error);
 
     [LoggerMessage(LogLevel.Error, "a batch of {Count} requests failed; nothing of it was committed")]
     private static partial void LogBatchFailed(ILogger logger, int count, Exception error);

@@ -75,6 +75,8 @@ public sealed partial class Program
         var keys = ApiKeyStore.Load(server.Keys, setup.Settings.Data, builder.Environment.IsDevelopment(), name);
         if (keys is null) return 2;
         builder.Services.AddProblemDetails();
+        // Small JSON bodies only (413 problem beyond); the NDJSON stream of POST /v1/events lifts the limit per request.
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = ServerResults.MaxBodyBytes);
         builder.Services.AddApiKeyAuthentication(keys, server);
         builder.Services.AddRiskEngineWebhooks(builder.Configuration);
         builder.Services.AddServerOpenApi();
@@ -82,6 +84,7 @@ public sealed partial class Program
 
         var app = builder.Build();
         if (!await setup.VerifyKeyRingAsync(app.Services)) return 2;
+        app.Use(ServerResults.TooLargeAsProblemAsync);
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

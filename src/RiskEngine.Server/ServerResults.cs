@@ -42,13 +42,66 @@ internal static class ServerResults
         type: "urn:riskengine:problem:invalid",
         extensions: new Dictionary<string, object?> { ["field"] = field });
 
-    /// <summary>503 with Retry-After: the store cannot be reached, nothing was decided (never the fail-closed answer).</summary>
-    public static IResult Unavailable(HttpContext context, StateStoreUnavailableException e)
+    /// <summary>
+    /// 503 with Retry-After: the store cannot be reached, or the request pump stopped (the server is shutting down or
+    /// failed) before the request was decided; nothing was decided (never the fail-closed answer).
+    /// </summary>
+    public static IResult Unavailable(HttpContext context, Exception e)
     {
         var seconds = context.RequestServices.GetRequiredService<IOptions<ServerOptions>>().Value.OutageRetryAfterSeconds;
         context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The state store cannot be reached",
-            detail: $"nothing was decided or changed ({e.Message}); retry the same request", type: "urn:riskengine:problem:unavailable");
+        return e is StateStoreUnavailableException
+            ? Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The state store cannot be reached",
+                detail: $"nothing was decided or changed ({e.Message}); retry the same request", type: "urn:riskengine:problem:unavailable")
+            : Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The server is stopping",
+                detail: "nothing was decided or changed; retry the same request", type: "urn:riskengine:problem:unavailable");
+    }
+
+    /// <summary>
+    /// A 503 answer (<see cref="Unavailable"/>): a store outage, or a request the pump never took (its queue was
+    /// closed or cancelled as it stopped), not the caller going away.
+    /// </summary>
+    public static bool IsUnavailable(Exception e, HttpContext context) =>
+        e is StateStoreUnavailableException or System.Threading.Channels.ChannelClosedException
+        || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested);
+
+    /// <summary>Runs a handler, answering a store outage or a stopped pump with <see cref="Unavailable"/>.</summary>
+    public static async Task<IResult> GuardAsync(HttpContext context, Func<Task<IResult>> handler)
+    {
+        try
+        {
+            return await handler();
+        }
+        catch (Exception e) when (IsUnavailable(e, context))
+        {
+            return Unavailable(context, e);
+        }
+    }
+
+    /// <summary>
+    /// The largest request body Kestrel reads (1 MiB): a single event is at most <see cref="RiskEngine.Events.EventParser.MaxEventBytes"/>
+    /// and the other JSON bodies are smaller still. The NDJSON stream of <c>POST /v1/events</c> lifts it per request.
+    /// </summary>
+    public const long MaxBodyBytes = 1 << 20;
+
+    /// <summary>
+    /// Middleware: a body over the request's limit (Kestrel throws when it is read) is a 413 problem, not a 500 or an
+    /// empty answer.
+    /// </summary>
+    public static async Task TooLargeAsProblemAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge && !context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            context.Response.Headers.Connection = "close"; // the rest of the body is not read
+            await Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The request body is too large",
+                detail: $"a JSON body may be at most {MaxBodyBytes} bytes; send streams of events as application/x-ndjson",
+                type: "urn:riskengine:problem:toolarge").ExecuteAsync(context);
+        }
     }
 
     /// <summary>Reads a small JSON object body; a 422 naming the field when it is not one.</summary>

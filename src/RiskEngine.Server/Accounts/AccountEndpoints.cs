@@ -63,7 +63,10 @@ internal static class AccountEndpoints
         return app;
     }
 
-    private static async Task<IResult> StatusAsync(string id, HttpContext context, IRiskEngine engine, IRiskStateStore store, TimeProvider time, CancellationToken ct)
+    private static Task<IResult> StatusAsync(string id, HttpContext context, IRiskEngine engine, IRiskStateStore store, TimeProvider time, CancellationToken ct) =>
+        ServerResults.GuardAsync(context, () => StatusCoreAsync(id, context, engine, store, time, ct));
+
+    private static async Task<IResult> StatusCoreAsync(string id, HttpContext context, IRiskEngine engine, IRiskStateStore store, TimeProvider time, CancellationToken ct)
     {
         if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var snapshot = await store.LoadAccountAsync(account, ct);
@@ -126,7 +129,10 @@ internal static class AccountEndpoints
     private static string? Time(DateTimeOffset? t) => t is { } v ? RecordWriter.FormatTime(v) : null;
 
     /// <summary>Recent decisions, newest first, each as <c>riskengine account history</c> prints it: a JSON array of those lines.</summary>
-    private static async Task<IResult> HistoryAsync(string id, HttpContext context, int? limit, IRiskStateStore store, CancellationToken ct)
+    private static Task<IResult> HistoryAsync(string id, HttpContext context, int? limit, IRiskStateStore store, CancellationToken ct) =>
+        ServerResults.GuardAsync(context, () => HistoryCoreAsync(id, context, limit, store, ct));
+
+    private static async Task<IResult> HistoryCoreAsync(string id, HttpContext context, int? limit, IRiskStateStore store, CancellationToken ct)
     {
         if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var max = limit ?? 50;
@@ -182,7 +188,7 @@ internal static class AccountEndpoints
             var result = answer.Result!.Value;
             return result.Decision is not null ? ServerResults.Decision(answer) : ServerResults.Rejected(result.Rejection!);
         }
-        catch (StateStoreUnavailableException e)
+        catch (Exception e) when (ServerResults.IsUnavailable(e, context))
         {
             return ServerResults.Unavailable(context, e);
         }
@@ -214,7 +220,7 @@ internal static class AccountEndpoints
                 return frozen;
             }, context.RequestAborted);
         }
-        catch (StateStoreUnavailableException e)
+        catch (Exception e) when (ServerResults.IsUnavailable(e, context))
         {
             return ServerResults.Unavailable(context, e);
         }

@@ -54,9 +54,9 @@ internal static class DecisionEndpoints
         {
             answer = await pump.SubmitAsync(line, context.RequestAborted);
         }
-        catch (StateStoreUnavailableException e)
+        catch (Exception e) when (ServerResults.IsUnavailable(e, context))
         {
-            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "the state store cannot be reached");
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e is StateStoreUnavailableException ? "the state store cannot be reached" : "the server is stopping");
             return ServerResults.Unavailable(context, e);
         }
         var result = answer.Result!.Value;
@@ -120,8 +120,19 @@ internal static class DecisionEndpoints
         var written = false;
         try
         {
-            while (await pending.Reader.WaitToReadAsync(ct))
+            while (true)
             {
+                try
+                {
+                    if (!await pending.Reader.WaitToReadAsync(ct)) break;
+                }
+                catch (Exception e) when (ServerResults.IsUnavailable(e, context) && !(e is OperationCanceledException && ct.IsCancellationRequested))
+                {
+                    // The pump closed its queue (the server is stopping) while lines were being read.
+                    if (!written) await ServerResults.Unavailable(context, e).ExecuteAsync(context);
+                    else context.Abort();
+                    return;
+                }
                 while (pending.Reader.TryRead(out var next))
                 {
                     PumpAnswer answer;
@@ -129,7 +140,7 @@ internal static class DecisionEndpoints
                     {
                         answer = await next;
                     }
-                    catch (StateStoreUnavailableException e)
+                    catch (Exception e) when (ServerResults.IsUnavailable(e, context))
                     {
                         if (!written)
                         {

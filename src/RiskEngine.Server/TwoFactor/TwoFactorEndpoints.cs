@@ -64,12 +64,24 @@ internal static class TwoFactorEndpoints
         return app;
     }
 
+    /// <summary>The longest <c>issuer</c> an enrolment takes.</summary>
+    private const int MaxIssuerLength = 64;
+
     private static async Task<IResult> EnrollAsync(string id, HttpContext context, ITwoFactorService service)
     {
         if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request, optional: true);
         if (bad is not null) return bad;
         var issuer = ServerResults.OptionalString(body, "issuer");
+        // Checked before anything is stored: the issuer is the otpauth label's prefix (no ':') and must fit a QR code.
+        if (issuer is { Length: > 0 })
+        {
+            if (string.IsNullOrWhiteSpace(issuer)) return ServerResults.Invalid("issuer", "'issuer' must not be blank");
+            if (issuer.Length > MaxIssuerLength) return ServerResults.Invalid("issuer", $"'issuer' must be at most {MaxIssuerLength} characters");
+            if (issuer.Contains(':', StringComparison.Ordinal)) return ServerResults.Invalid("issuer", "'issuer' must not contain ':'");
+            if (issuer.Any(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format))
+                return ServerResults.Invalid("issuer", "'issuer' must not contain control or format characters");
+        }
         return await Guard(context, async () =>
         {
             var result = issuer is { Length: > 0 }
@@ -155,7 +167,7 @@ internal static class TwoFactorEndpoints
         {
             return await action();
         }
-        catch (StateStoreUnavailableException e)
+        catch (Exception e) when (ServerResults.IsUnavailable(e, context))
         {
             return ServerResults.Unavailable(context, e);
         }

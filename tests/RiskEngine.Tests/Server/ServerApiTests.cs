@@ -509,7 +509,7 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
     }
 
     /// <summary>A store that can be made unreachable: every batch it is asked to begin fails as an outage.</summary>
-    private sealed class FlakyStore(IRiskStateStore inner) : IRiskStateStore
+    internal sealed class FlakyStore(IRiskStateStore inner) : IRiskStateStore
     {
         public volatile bool Down;
 
