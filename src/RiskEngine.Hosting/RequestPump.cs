@@ -29,7 +29,8 @@ public delegate ValueTask<object?> PumpAction(IDecisionBatch batch, IBufferWrite
 /// <see cref="IDecisionBatch"/>, commits the state, the decision records and the account events they caused (the
 /// journal's <see cref="OutputChannel.Output"/> records: the outbox) in one transaction, publishes them to
 /// <c>--output</c> like the worker does, and only then completes each caller. A store outage fails the batch's
-/// callers with <see cref="StateStoreUnavailableException"/> (nothing of it is durable); the pump goes on. A failed
+/// callers with <see cref="StateStoreUnavailableException"/> (nothing of it is durable) and abandons the streams with a
+/// line in it (<see cref="PumpSequence"/>: their later lines fail undecided); the pump goes on. A failed
 /// publish stops it and the host (exit code 1), as the file worker does: the outbox publishes the records on restart.
 /// </summary>
 public sealed partial class RequestPump(
@@ -53,8 +54,8 @@ public sealed partial class RequestPump(
     private readonly EventStreamProcessor _processor = new(engine, log);
     private long _committed;
 
-    /// <summary>One request: a line (with the event the host read from it, if it did) or an action, the caller's activity (linked from the batch's), and its answer.</summary>
-    private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done, RiskEvent? Read = null)
+    /// <summary>One request: a line (with the event the host read from it, if it did) or an action, the stream it belongs to (if any), the caller's activity (linked from the batch's), and its answer.</summary>
+    private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done, RiskEvent? Read = null, PumpSequence? Stream = null)
     {
         public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
     }
@@ -67,9 +68,18 @@ public sealed partial class RequestPump(
     /// Queues a contract event and returns once it is queued (lines queued one after another are decided in that
     /// order); the returned task completes with the answer after its batch committed.
     /// </summary>
-    public async ValueTask<Task<PumpAnswer>> EnqueueAsync(JsonLine line, CancellationToken cancellationToken = default)
+    public ValueTask<Task<PumpAnswer>> EnqueueAsync(JsonLine line, CancellationToken cancellationToken = default) =>
+        EnqueueAsync(line, null, cancellationToken);
+
+    /// <summary>
+    /// Queues a contract event of <paramref name="stream"/> (a line of an NDJSON request) and returns once it is queued;
+    /// the returned task completes with the answer after its batch committed. Once a line of the stream failed, every
+    /// later one fails with the same error and is not decided (see <see cref="PumpSequence"/>).
+    /// </summary>
+    public async ValueTask<Task<PumpAnswer>> EnqueueAsync(JsonLine line, PumpSequence? stream, CancellationToken cancellationToken = default)
     {
-        var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (stream?.Failure is { } failed) return Task.FromException<PumpAnswer>(failed);
+        var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously), Stream: stream);
         await _queue.Writer.WriteAsync(item, cancellationToken);
         return item.Done.Task;
     }
@@ -110,7 +120,13 @@ public sealed partial class RequestPump(
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 items.Clear();
-                while (items.Count < max && _queue.Reader.TryRead(out var item)) items.Add(item);
+                while (items.Count < max && _queue.Reader.TryRead(out var item))
+                {
+                    // A line of an abandoned stream is not decided: an earlier line of it failed, and deciding this
+                    // one now would decide the stream out of order (the client retries from the failed line).
+                    if (item.Stream?.Failure is { } failed) item.Done.TrySetException(failed);
+                    else items.Add(item);
+                }
                 if (items.Count > 0) await CommitAsync(items);
             }
         }
@@ -238,7 +254,14 @@ public sealed partial class RequestPump(
             {
                 LogBatchFailed(log, items.Count, e);
             }
-            foreach (var item in items) item.Done.TrySetException(e);
+            foreach (var item in items)
+            {
+                // Nothing of the batch is durable: a stream with a line in it is abandoned, so its later lines (queued
+                // behind this batch) are not decided ahead of the ones that failed here. Within the batch a stream's
+                // lines commit or fail together (a line never fails on its own: a rejection is an answer).
+                item.Stream?.Abandon(e);
+                item.Done.TrySetException(e);
+            }
             return;
         }
         finally
@@ -284,4 +307,21 @@ public sealed partial class RequestPump(
 
     [LoggerMessage(LogLevel.Error, "a batch of {Count} requests failed; nothing of it was committed")]
     private static partial void LogBatchFailed(ILogger logger, int count, Exception error);
+}
+
+/// <summary>
+/// The lines of one stream (an NDJSON request) queued to the <see cref="RequestPump"/>, which decides them in the order
+/// queued. When a batch holding a line of the stream fails (a store outage: nothing of it committed), the stream is
+/// abandoned: every later line of it fails with the same error without being decided, even once the store is back,
+/// so the stream's events are never decided out of order (the client retries from the first failed line).
+/// </summary>
+public sealed class PumpSequence
+{
+    private Exception? _failure;
+
+    /// <summary>Why the stream was abandoned (the first failure of one of its lines), or null while it is not.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Abandons the stream on <paramref name="failure"/> (the first failure stands).</summary>
+    internal void Abandon(Exception failure) => Interlocked.CompareExchange(ref _failure, failure, null);
 }

@@ -97,6 +97,7 @@ internal static class DecisionEndpoints
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var ct = stop.Token;
+        var stream = new PumpSequence(); // a failed line abandons the stream: its later lines are not decided ahead of it
         var pending = Channel.CreateBounded<Task<PumpAnswer>>(new BoundedChannelOptions(Window) { SingleReader = true, SingleWriter = true });
         var reading = Task.Run(async () =>
         {
@@ -105,7 +106,7 @@ internal static class DecisionEndpoints
                 var reader = new JsonLinesReader(context.Request.Body, EventParser.MaxEventBytes);
                 while (await reader.ReadLineAsync(ct) is { } line)
                 {
-                    var answer = await pump.EnqueueAsync(line with { Bytes = line.Bytes.ToArray() }, ct);
+                    var answer = await pump.EnqueueAsync(line with { Bytes = line.Bytes.ToArray() }, stream, ct);
                     await pending.Writer.WriteAsync(answer, ct);
                 }
                 pending.Writer.TryComplete();

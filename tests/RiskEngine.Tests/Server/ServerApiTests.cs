@@ -508,6 +508,102 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
         Assert.Null((await BodyAsync(up))["decision"]!["duplicate"]); // the outage decided nothing
     }
 
+    [Fact]
+    public async Task An_outage_in_the_middle_of_an_ndjson_stream_decides_none_of_its_later_lines_even_once_the_store_is_back()
+    {
+        OneOutageStore? store = null;
+        var factory = Start(new Dictionary<string, string> { ["RiskEngine:Store"] = "memory", ["RiskEngine:BatchSize"] = "4" },
+            s => s.AddSingleton<IRiskStateStore>(sp => store = new OneOutageStore(sp.GetRequiredService<InMemoryRiskStateStore>())));
+        using var client = factory.Client(ServerFactory.DecideKey);
+        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready")); // resolves the store
+        Assert.NotNull(store);
+        const int count = 40;
+        var events = Enumerable.Range(0, count).Select(i =>
+            $$"""{"type":"transaction","id":"q{{i}}","at":"2026-11-27T10:00:00Z","account":"acct-Q","amount":1,"currency":"USD","country":"US","device":"d1"}""").ToArray();
+        // The third batch fails, slowly enough that the rest of the stream is queued behind it; then the store is back.
+        store!.FailBatch(3, TimeSpan.FromMilliseconds(500));
+        var content = new StringContent(string.Join('\n', events) + "\n");
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+
+        var answered = new List<string>();
+        var aborted = false;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = content };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        try
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.Length > 0 && (string?)JsonNode.Parse(line)!["type"] == "decision") answered.Add((string)JsonNode.Parse(line)!["event"]!);
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            aborted = true;
+        }
+        Assert.True(store.Failed, "the outage happened");
+        // The stream ends with the outage (decisions were written, so the response is cut off), never with later lines' decisions.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(aborted, "the response ended with the outage");
+
+        // Retried in order, the committed lines are a prefix of the stream: every line from the first failed one on is decided now, for the first time.
+        var duplicates = new List<bool>();
+        foreach (var e in events)
+        {
+            using var retry = await client.PostAsync("/v1/events", Json(e));
+            Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+            duplicates.Add((await BodyAsync(retry))["decision"]!["duplicate"] is not null);
+        }
+        var committed = duplicates.TakeWhile(d => d).Count();
+        Assert.InRange(committed, 2, count - 1); // two batches committed before the outage
+        Assert.All(duplicates.Skip(committed), d => Assert.False(d));
+        Assert.Equal(events.Take(answered.Count).Select((_, i) => $"q{i}"), answered);
+        Assert.True(answered.Count <= committed);
+    }
+
+    /// <summary>A store whose n-th batch (counted from <see cref="FailBatch"/>) fails as an outage after a delay; the others go through.</summary>
+    internal sealed class OneOutageStore(IRiskStateStore inner) : IRiskStateStore
+    {
+        private int _begun;
+        private int _failAt = -1;
+        private TimeSpan _delay;
+
+        public volatile bool Failed;
+
+        public void FailBatch(int n, TimeSpan delay)
+        {
+            _delay = delay;
+            Volatile.Write(ref _begun, 0);
+            Volatile.Write(ref _failAt, n);
+        }
+
+        public ValueTask<StoredDecision?> FindDecisionAsync(Domain.AccountId account, Domain.EventId eventId, CancellationToken cancellationToken = default) =>
+            inner.FindDecisionAsync(account, eventId, cancellationToken);
+
+        public ValueTask<AccountSnapshot> LoadAccountAsync(Domain.AccountId account, CancellationToken cancellationToken = default) =>
+            inner.LoadAccountAsync(account, cancellationToken);
+
+        public ValueTask<int> CountIpFailuresAsync(string ip, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+            inner.CountIpFailuresAsync(ip, since, until, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Domain.AccountId>> ListFrozenAsync(string reason, DateTimeOffset frozenAtOrBefore, int max, CancellationToken cancellationToken = default) =>
+            inner.ListFrozenAsync(reason, frozenAtOrBefore, max, cancellationToken);
+
+        public ValueTask<CommitStatus> CommitAsync(AccountCommit commit, CancellationToken cancellationToken = default) =>
+            inner.CommitAsync(commit, cancellationToken);
+
+        public async ValueTask<IStateBatch> BeginBatchAsync(CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _begun) == Volatile.Read(ref _failAt))
+            {
+                await Task.Delay(_delay, cancellationToken);
+                Failed = true;
+                throw new StateStoreUnavailableException("test outage");
+            }
+            return await inner.BeginBatchAsync(cancellationToken);
+        }
+    }
+
     /// <summary>A store that can be made unreachable: every batch it is asked to begin fails as an outage.</summary>
     internal sealed class FlakyStore(IRiskStateStore inner) : IRiskStateStore
     {
