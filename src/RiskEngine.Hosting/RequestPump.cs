@@ -311,7 +311,7 @@ public sealed partial class RequestPump(
 
 /// <summary>
 /// The lines of one stream (an NDJSON request) queued to the <see cref="RequestPump"/>, which decides them in the order
-/// queued. When a batch holding a line of the stream fails (a store outage: nothing of it committed), the stream is
+/// queued. When a batch holding a line of the stream fails (a store outage or any other failure: nothing of it committed), the stream is
 /// abandoned: every later line of it fails with the same error without being decided, even once the store is back,
 /// so the stream's events are never decided out of order (the client retries from the first failed line).
 /// </summary>
