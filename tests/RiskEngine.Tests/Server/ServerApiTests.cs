@@ -393,12 +393,7 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
         Assert.Equal("api-1", (string)output[^1]["event"]!);
         ContractExampleTests.AssertMatches(ContractExampleTests.Lines(await File.ReadAllTextAsync(Sample("expected.example.jsonl"))), output.Take(37).ToList());
         await factory.DisposeAsync();
-        // The entry point lets go of the data folder lock once the test host stopped: wait for it (polling, with a deadline).
-        var released = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        RiskEngine.Sqlite.DataFolderLock? folderLock;
-        while ((folderLock = RiskEngine.Sqlite.DataFolderLock.TryAcquire(factory.Data)) is null && DateTime.UtcNow < released) await Task.Delay(20);
-        Assert.NotNull(folderLock);
-        folderLock.Dispose();
+        await ServerFactory.WaitUntilFolderFreeAsync(factory.Data);
 
         // Restarted on the same folder: the file is not read again, the API's position and the output are where they were.
         var again = Start(settings);

@@ -48,6 +48,19 @@ internal sealed class ServerFactory(string folder, IReadOnlyDictionary<string, s
     }
 
     /// <summary>A client sending <paramref name="key"/> as its bearer key (none when null).</summary>
+    /// <summary>
+    /// Waits (polling, with a deadline) until the entry point of a stopped test host let go of the data folder lock:
+    /// it does so on its own thread after the host stopped, so a restart on the same folder must wait for it.
+    /// </summary>
+    public static async Task WaitUntilFolderFreeAsync(string data)
+    {
+        var released = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        RiskEngine.Sqlite.DataFolderLock? folderLock;
+        while ((folderLock = RiskEngine.Sqlite.DataFolderLock.TryAcquire(data)) is null && DateTime.UtcNow < released) await Task.Delay(20);
+        Assert.NotNull(folderLock);
+        folderLock.Dispose();
+    }
+
     public HttpClient Client(string? key)
     {
         var client = CreateClient();

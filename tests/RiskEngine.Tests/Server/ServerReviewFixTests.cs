@@ -107,6 +107,9 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
         }
 
         // Restart: the output is cut back to what was published, p2's records are published again, then p3 is decided.
+        var data = factory.Data;
+        await factory.DisposeAsync();
+        await ServerFactory.WaitUntilFolderFreeAsync(data);
         factory = Start();
         using (var client = factory.Client(ServerFactory.DecideKey))
         {
