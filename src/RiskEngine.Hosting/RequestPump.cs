@@ -224,7 +224,7 @@ public sealed partial class RequestPump(
                     var first = records.Count;
                     outbox.Split(buffer, OutputChannel.Output, records);
                     outbox.Split(dead, OutputChannel.DeadLetter, records);
-                    answers[i] = new PumpAnswer(result, records.Skip(first).Where(r => r.Channel == OutputChannel.Output).Select(r => r.Bytes).ToArray(), value);
+                    answers[i] = new PumpAnswer(result, OutputLines(records, first), value);
                 }
                 await batch.CommitAsync(new JournalEntry(records, new JournalPosition(Source, 0, _committed + items.Count)), CancellationToken.None);
             }
@@ -274,6 +274,17 @@ public sealed partial class RequestPump(
             else items[i].Done.TrySetResult(answers[i]);
         }
         if (publishFailure is not null) throw new IOException("publishing committed records to the output failed; they are published again on restart", publishFailure);
+    }
+
+    /// <summary>The output lines of one request: its records from <paramref name="first"/> on, without dead letters and webhook copies.</summary>
+    private static byte[][] OutputLines(List<JournalRecord> records, int first)
+    {
+        var lines = new List<byte[]>(records.Count - first);
+        for (var j = first; j < records.Count; j++)
+        {
+            if (records[j].Channel == OutputChannel.Output) lines.Add(records[j].Bytes);
+        }
+        return [.. lines];
     }
 
     /// <summary>

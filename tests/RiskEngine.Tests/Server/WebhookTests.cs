@@ -74,15 +74,6 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
     private static List<string> AccountEvents(ServerFactory factory) =>
         File.ReadAllLines(factory.Output).Where(l => l.StartsWith("{\"type\":\"account.", StringComparison.Ordinal)).ToList();
 
-    private static async Task WaitForFolderAsync(ServerFactory factory)
-    {
-        var released = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        RiskEngine.Sqlite.DataFolderLock? folderLock;
-        while ((folderLock = RiskEngine.Sqlite.DataFolderLock.TryAcquire(factory.Data)) is null && DateTime.UtcNow < released) await Task.Delay(20);
-        Assert.NotNull(folderLock);
-        folderLock.Dispose();
-    }
-
     // ---- the parts ----
 
     [Fact]
@@ -380,7 +371,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
             await Task.Delay(300); // a few refused attempts
         }
         await factory.DisposeAsync();
-        await WaitForFolderAsync(factory);
+        await ServerFactory.WaitUntilFolderFreeAsync(factory.Data);
 
         await using var receiver = await WebhookReceiver.StartAsync(up: true);
         factory = Start(Hooks(("crm", receiver.Url, Secret)));
@@ -392,7 +383,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         var journal = factory.Services.GetRequiredService<IEventJournal>();
         Assert.True(await WebhookReceiver.WaitAsync(() => journal.UnpublishedAsync(OutputChannel.Webhook).AsTask().Result.Count == 0, TimeSpan.FromSeconds(5)));
         await factory.DisposeAsync();
-        await WaitForFolderAsync(factory);
+        await ServerFactory.WaitUntilFolderFreeAsync(factory.Data);
 
         // Restarted once more: the endpoint's progress was kept, nothing is sent again; a new event goes out.
         factory = Start(Hooks(("crm", receiver.Url, Secret)));
