@@ -54,49 +54,46 @@ public sealed partial class RequestPump(
     private readonly EventStreamProcessor _processor = new(engine, log);
     private long _committed;
 
-    /// <summary>One request: a line (with the event the host read from it, if it did) or an action, the stream it belongs to (if any), the caller's activity (linked from the batch's), and its answer.</summary>
-    private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done, RiskEvent? Read = null, PumpSequence? Stream = null)
+    /// <summary>One request: a line (with what its source read from it, if it did) or an action, the stream it belongs to (if any), the caller's activity (linked from the batch's), and its answer.</summary>
+    private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done, ParsedEvent? Read = null, PumpSequence? Stream = null)
     {
         public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
     }
 
     /// <summary>Queues a contract event (one JSON line); the answer comes after its batch committed.</summary>
     public async Task<PumpAnswer> SubmitAsync(JsonLine line, CancellationToken cancellationToken = default) =>
-        await await EnqueueAsync(line, cancellationToken);
+        await await EnqueueAsync(line, null, null, cancellationToken);
 
     /// <summary>
-    /// Queues a contract event and returns once it is queued (lines queued one after another are decided in that
-    /// order); the returned task completes with the answer after its batch committed.
+    /// Queues a contract event its source already read from <paramref name="line"/>: <paramref name="read"/> is the
+    /// event, amended with what the wire cannot carry (the authenticated API key, <see cref="RiskEvent.Key"/>), or the
+    /// rejection the source made (a type its key may not send, <see cref="EventAuthority"/>). It is decided (or
+    /// answered) instead of the line, in queue order with the lines, and its records are written, journaled and
+    /// published as a line's; the answer comes after its batch committed.
     /// </summary>
-    public ValueTask<Task<PumpAnswer>> EnqueueAsync(JsonLine line, CancellationToken cancellationToken = default) =>
-        EnqueueAsync(line, null, cancellationToken);
+    public async Task<PumpAnswer> SubmitAsync(JsonLine line, ParsedEvent read, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        return await await EnqueueAsync(line, read, null, cancellationToken);
+    }
 
     /// <summary>
-    /// Queues a contract event of <paramref name="stream"/> (a line of an NDJSON request) and returns once it is queued;
-    /// the returned task completes with the answer after its batch committed. Once a line of the stream failed, every
-    /// later one fails with the same error and is not decided (see <see cref="PumpSequence"/>).
+    /// Queues a contract event (<paramref name="read"/>: what its source read from <paramref name="line"/>, or null for
+    /// the pump to read it) of <paramref name="stream"/> (a line of an NDJSON request, or null) and returns once it is
+    /// queued: lines queued one after another are decided in that order. The returned task completes with the answer
+    /// after its batch committed. Once a line of the stream failed, every later one fails with the same error and is
+    /// not decided (see <see cref="PumpSequence"/>).
     /// </summary>
-    public async ValueTask<Task<PumpAnswer>> EnqueueAsync(JsonLine line, PumpSequence? stream, CancellationToken cancellationToken = default)
+    public async ValueTask<Task<PumpAnswer>> EnqueueAsync(JsonLine line, ParsedEvent? read, PumpSequence? stream, CancellationToken cancellationToken = default)
     {
         if (stream?.Failure is { } failed) return Task.FromException<PumpAnswer>(failed);
-        var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously), Stream: stream);
+        var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously), read, stream);
         await _queue.Writer.WriteAsync(item, cancellationToken);
         return item.Done.Task;
     }
 
-    /// <summary>
-    /// Queues a contract event the host already read from <paramref name="line"/> and amended with what the wire
-    /// cannot carry (the authenticated API key of a support unfreeze, <see cref="SupportUnfreeze.Key"/>):
-    /// <paramref name="read"/> is decided instead of the line, in queue order with the lines, and its records are
-    /// written, journaled and published as a line's; the answer comes after its batch committed.
-    /// </summary>
-    public async Task<PumpAnswer> SubmitAsync(JsonLine line, RiskEvent read, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(read);
-        var item = new Item(line, null, new TaskCompletionSource<PumpAnswer>(TaskCreationOptions.RunContinuationsAsynchronously), read);
-        await _queue.Writer.WriteAsync(item, cancellationToken);
-        return await item.Done.Task;
-    }
+    /// <summary>Reads one line as the pump would (never throws): for a source that checks or amends events before queueing them.</summary>
+    public ParsedEvent Read(JsonLine line) => _processor.Read(line);
 
     /// <summary>Queues an action that commits with the pump's next batch.</summary>
     public async Task<PumpAnswer> SubmitAsync(PumpAction action, CancellationToken cancellationToken = default)
@@ -169,7 +166,7 @@ public sealed partial class RequestPump(
             await using (var batch = await engine.BeginBatchAsync(CancellationToken.None))
             {
                 var lines = new List<JsonLine>(items.Count);
-                var read = new List<RiskEvent?>(items.Count);
+                var read = new List<ParsedEvent?>(items.Count);
                 var at = new List<int>(items.Count);
                 for (var i = 0; i < items.Count; i++)
                 {

@@ -113,11 +113,11 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
 
     /// <summary>
     /// As <see cref="ProcessLinesAsync(IDecisionBatch?, IReadOnlyList{JsonLine}, CancellationToken)"/>, with some lines
-    /// already read by the host: a non-null <c>read[i]</c> is decided instead of reading <c>lines[i]</c> (a host may
-    /// have set on it what the wire cannot carry, such as <see cref="SupportUnfreeze.Key"/>); the line is still what
-    /// the records and logs name.
+    /// already read by their source: a non-null <c>read[i]</c> is used instead of reading <c>lines[i]</c> — an event the
+    /// source amended with what the wire cannot carry (<see cref="RiskEvent.Key"/>), or a rejection it made (a type
+    /// the source may not carry, <see cref="EventAuthority"/>); the line is still what the records and logs name.
     /// </summary>
-    public async ValueTask<EvaluationResult[]> ProcessLinesAsync(IDecisionBatch? batch, IReadOnlyList<JsonLine> lines, IReadOnlyList<RiskEvent?>? read, CancellationToken cancellationToken = default)
+    public async ValueTask<EvaluationResult[]> ProcessLinesAsync(IDecisionBatch? batch, IReadOnlyList<JsonLine> lines, IReadOnlyList<ParsedEvent?>? read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lines);
         if (read is not null && read.Count != lines.Count) throw new ArgumentException("read must have one entry per line", nameof(read));
@@ -126,7 +126,7 @@ public sealed partial class EventStreamProcessor(IRiskEngine engine, ILogger? lo
         var at = new List<int>(lines.Count);
         for (var i = 0; i < lines.Count; i++)
         {
-            var parsed = read?[i] is { } known ? new ParsedEvent(known, null) : Read(lines[i]);
+            var parsed = read?[i] ?? Read(lines[i]);
             if (parsed.Rejection is { } r) results[i] = EvaluationResult.Rejected(r);
             else
             {

@@ -7,6 +7,7 @@ using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
 using RiskEngine.Policies;
 using RiskEngine.Server.Auth;
+using RiskEngine.Server.Decisions;
 using RiskEngine.Server.Operations;
 using RiskEngine.State;
 
@@ -179,12 +180,8 @@ internal static class AccountEndpoints
         var line = new JsonLine(1, bytes, 0);
         try
         {
-            // Read here so the event can carry the authenticated key's name into the support log (the wire has no
-            // field for it, and a stream's unfreeze has none); one the contract rejects goes to the pump as the line,
-            // which rejects it as before (the rejected record, the dead letter).
-            var answer = EventParser.Parse(bytes).Event is SupportUnfreeze unfreeze
-                ? await pump.SubmitAsync(line, unfreeze with { Key = ApiKeyAuthentication.KeyName(context.User) }, context.RequestAborted)
-                : await pump.SubmitAsync(line, context.RequestAborted);
+            // Read at the source, as POST /v1/events does: the event carries the authenticated key's name into the support log.
+            var answer = await pump.SubmitAsync(line, HttpEventSource.Read(pump, line, context.User, out _), context.RequestAborted);
             var result = answer.Result!.Value;
             return result.Decision is not null ? ServerResults.Decision(answer) : ServerResults.Rejected(result.Rejection!);
         }

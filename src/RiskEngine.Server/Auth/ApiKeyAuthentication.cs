@@ -28,6 +28,7 @@ internal static class ApiKeyAuthentication
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(Scheme, null);
         var authorization = services.AddAuthorizationBuilder();
         foreach (var role in Roles.All) authorization.AddPolicy(role, p => p.AddAuthenticationSchemes(Scheme).RequireRole(role));
+        authorization.AddPolicy(Roles.Events, p => p.AddAuthenticationSchemes(Scheme).RequireRole(Roles.Decide, Roles.Support));
         var permits = Math.Max(1, options.PermitsPerSecond);
         services.AddRateLimiter(o =>
         {

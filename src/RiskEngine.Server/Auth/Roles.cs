@@ -7,9 +7,15 @@ namespace RiskEngine.Server.Auth;
 /// </summary>
 internal static class Roles
 {
-    public const string Decide = "decide";
-    public const string Support = "support";
+    public const string Decide = RiskEngine.Events.EventAuthority.Decide;
+    public const string Support = RiskEngine.Events.EventAuthority.Support;
     public const string Admin = "admin";
 
     public static readonly string[] All = [Decide, Support, Admin];
+
+    /// <summary>
+    /// The policy of <c>POST /v1/events</c>: a key with <see cref="Decide"/> or <see cref="Support"/>; which event types
+    /// it may send is checked per event where the server reads it (<see cref="RiskEngine.Events.EventAuthority"/>).
+    /// </summary>
+    public const string Events = "events";
 }

@@ -10,7 +10,7 @@ using RiskEngine.State;
 namespace RiskEngine.Server.Decisions;
 
 /// <summary>
-/// <c>POST /v1/events</c> (role <c>decide</c>): one contract event → <c>{"decision", "events"}</c>, or a 422 problem
+/// <c>POST /v1/events</c> (role <c>decide</c> or <c>support</c>, per event type: <see cref="HttpEventSource"/>): one contract event → <c>{"decision", "events"}</c>, or a 422 problem
 /// naming the rejected <c>field</c>; with <c>Content-Type: application/x-ndjson</c> a stream of events → exactly the
 /// lines <c>riskengine replay</c> writes, streamed as they are decided. Every event goes through the request pump, and
 /// an answer is sent only after its batch committed.
@@ -25,12 +25,15 @@ internal static class DecisionEndpoints
     public static IEndpointRouteBuilder MapDecisionEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/events", HandleAsync)
-            .RequireRole(Roles.Decide)
+            .RequireRole(Roles.Events)
             .Describe("PostEvent", "Decisions", "Decide one contract event, or a stream of them as NDJSON",
                 "One contract event (`application/json`) → 200 with the decision record and the account events it caused, once its batch " +
                 "committed; a retried event id returns the stored decision with `duplicate: true`. An event the contract rejects → 422 " +
                 "problem naming the offending `field`. With `Content-Type: application/x-ndjson` the body is a stream of events and the " +
-                "answer (`application/x-ndjson`) the same records, in order, that `riskengine replay` writes for it, streamed as they commit.")
+                "answer (`application/x-ndjson`) the same records, in order, that `riskengine replay` writes for it, streamed as they commit. " +
+                "The key must hold the role the event type needs: `decide` for transaction, login, limit, reversal and a user's own report; " +
+                "`support` for unfreeze and a report made by an agent. Otherwise 403 (problem naming the type; nothing decided), and in a " +
+                "stream that line is answered `rejected` on `type`.")
             .AcceptsBody<ContractEvent>()
             .Produces<DecisionResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesFieldProblem()
@@ -47,12 +50,15 @@ internal static class DecisionEndpoints
             return Results.Empty;
         }
         var line = await ReadOneAsync(context.Request);
+        // Read here, at the source: a type this key may not send is refused undecided, and every event carries the key's name.
+        var read = HttpEventSource.Read(pump, line, context.User, out var forbidden);
+        if (forbidden) return HttpEventSource.Forbidden(read.Rejection!);
         // One activity around the decision (a child of the request's); the pump's batch activity links to it.
         using var activity = RiskEngineTracing.Source.StartActivity("riskengine.decide");
         PumpAnswer answer;
         try
         {
-            answer = await pump.SubmitAsync(line, context.RequestAborted);
+            answer = await pump.SubmitAsync(line, read, context.RequestAborted);
         }
         catch (Exception e) when (ServerResults.IsUnavailable(e, context))
         {
@@ -106,7 +112,8 @@ internal static class DecisionEndpoints
                 var reader = new JsonLinesReader(context.Request.Body, EventParser.MaxEventBytes);
                 while (await reader.ReadLineAsync(ct) is { } line)
                 {
-                    var answer = await pump.EnqueueAsync(line with { Bytes = line.Bytes.ToArray() }, stream, ct);
+                    var copy = line with { Bytes = line.Bytes.ToArray() }; // the reader reuses its buffer
+                    var answer = await pump.EnqueueAsync(copy, HttpEventSource.Read(pump, copy, context.User, out _), stream, ct);
                     await pending.Writer.WriteAsync(answer, ct);
                 }
                 pending.Writer.TryComplete();

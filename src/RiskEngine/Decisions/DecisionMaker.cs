@@ -414,16 +414,7 @@ internal static class DecisionMaker
     }
 
     /// <summary>The wire type of an event, for the support case.</summary>
-    internal static string TypeOf(RiskEvent e) => e switch
-    {
-        TransactionAttempt => "transaction",
-        LoginAttempt => "login",
-        LimitArrangement or LimitCancellation => "limit",
-        TransactionReversal => "reversal",
-        ActivityReport => "report",
-        SupportUnfreeze => "unfreeze",
-        _ => "event",
-    };
+    internal static string TypeOf(RiskEvent e) => EventAuthority.WireType(e);
 
     private static SupportCase CaseOf(AccountId account, FreezeState f) =>
         new(account, EventId.Create(f.Event), f.EventType ?? "unknown", f.At, f.Reason) { Amount = f.Amount, Currency = f.Currency, Country = f.Country };

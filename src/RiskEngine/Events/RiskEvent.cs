@@ -11,6 +11,14 @@ namespace RiskEngine.Events;
 public abstract record RiskEvent(EventId Id, DateTimeOffset At, AccountId Account)
 {
     /// <summary>
+    /// The name of the API key that authenticated the server request that carried this event (never the key itself):
+    /// the HTTP server stamps it on every event it takes, and support actions record it in the account's support log.
+    /// Not part of the wire contract: the parser never sets it (a line from a file or stream has none), nor its
+    /// canonical form, so a retry under another key is still a re-delivery.
+    /// </summary>
+    public string? Key { get; init; }
+
+    /// <summary>
     /// A hash of the canonical payload (<see cref="Canonical"/>), used to tell a re-delivery (same id, same payload)
     /// from a conflicting event that reuses an id. Field order and JSON formatting do not matter; values do. Short,
     /// because every decided event keeps one for the idempotency window.
@@ -187,13 +195,6 @@ public sealed record SupportUnfreeze(
     string By,
     string Reason) : RiskEvent(Id, At, Account)
 {
-    /// <summary>
-    /// The name of the API key that authenticated the server request that made this event, recorded with the
-    /// unfreeze in the account's support log. Not part of the wire contract: the parser never sets it (an
-    /// <c>unfreeze</c> line from a stream has none), nor its canonical form.
-    /// </summary>
-    public string? Key { get; init; }
-
     /// <inheritdoc />
     public override string Canonical() => CanonicalText();
 

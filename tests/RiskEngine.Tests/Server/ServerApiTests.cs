@@ -45,7 +45,7 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
     [Fact]
     public async Task The_contract_example_posted_one_by_one_gives_the_expected_records_and_the_output_holds_them()
     {
-        using var client = Start().Client(ServerFactory.DecideKey);
+        using var client = Start().Client(ServerFactory.AdminKey); // the example mixes the platform's events and a support unfreeze
         var actual = new List<JsonObject>();
         var lines = await File.ReadAllLinesAsync(Sample("events.example.jsonl"));
         for (var i = 0; i < lines.Length; i++)
@@ -78,7 +78,7 @@ public sealed class ServerApiTests() : ScratchFolder("riskengine-server-")
     [Fact]
     public async Task The_contract_example_as_one_ndjson_body_is_exactly_what_replay_writes()
     {
-        using var client = Start().Client(ServerFactory.DecideKey);
+        using var client = Start().Client(ServerFactory.AdminKey); // the example mixes the platform's events and a support unfreeze
         var content = new ByteArrayContent(await File.ReadAllBytesAsync(Sample("events.example.jsonl")));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
         using var response = await client.PostAsync("/v1/events", content);

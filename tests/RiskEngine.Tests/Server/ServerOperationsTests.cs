@@ -142,7 +142,7 @@ public sealed class ServerOperationsTests() : ScratchFolder("riskengine-ops-")
     [Fact]
     public async Task Metrics_after_the_contract_example_count_decisions_by_outcome_and_rejections_by_field()
     {
-        using var client = Start().Client(ServerFactory.DecideKey);
+        using var client = Start().Client(ServerFactory.AdminKey); // the example mixes the platform's events and a support unfreeze
         using (var response = await PostNdJsonAsync(client, Sample("events.example.jsonl")))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -221,7 +221,8 @@ public sealed class ServerOperationsTests() : ScratchFolder("riskengine-ops-")
         const string bad = """{"type":"transaction","id":"t2","at":"2026-11-27T10:00:00Z","account":"acct-SECRET-2","amount":-1,"currency":"USD","country":"US","device":"d1"}""";
         using (var response = await client.PostAsync("/v1/events", new StringContent(bad, Encoding.UTF8, "application/json")))
             Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        using (var response = await PostNdJsonAsync(client, Sample("events.example.jsonl")))
+        using (var admin = factory.Client(ServerFactory.AdminKey)) // the example mixes the platform's events and a support unfreeze
+        using (var response = await PostNdJsonAsync(admin, Sample("events.example.jsonl")))
             await response.Content.ReadAsByteArrayAsync();
         using var support = factory.Client(ServerFactory.SupportKey);
         using (var response = await support.GetAsync("/v1/accounts/acct-SECRET-1"))
