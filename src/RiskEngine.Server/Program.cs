@@ -55,6 +55,7 @@ public sealed partial class Program
         var switches = RiskEngineHost.Switches.ToDictionary();
         switches["--keys"] = ServerOptions.Section + ":Keys";
         switches["--rate-limit"] = ServerOptions.Section + ":PermitsPerSecond";
+        switches["--metrics-urls"] = ServerOptions.Section + ":MetricsUrls";
         builder.Configuration.AddCommandLine(RiskEngineHost.NormalizeFlags(args), switches);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -72,6 +73,18 @@ public sealed partial class Program
         if (setup is null) return 2;
         var server = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         builder.Services.AddSingleton(Options.Create(server));
+        var managementPorts = server.MetricsPorts(out var metricsError);
+        if (managementPorts is null)
+        {
+            await Console.Error.WriteLineAsync($"{name}: {metricsError}");
+            return 2;
+        }
+        if (managementPorts.Length > 0)
+        {
+            // The management listener beside the main URLs (--urls / ASPNETCORE_URLS, else Kestrel's default).
+            var main = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : "http://localhost:5000";
+            builder.WebHost.UseUrls(main + ";" + server.MetricsUrls);
+        }
         var keys = ApiKeyStore.Load(server.Keys, setup.Settings.Data, builder.Environment.IsDevelopment(), name);
         if (keys is null) return 2;
         builder.Services.AddProblemDetails();
@@ -85,11 +98,12 @@ public sealed partial class Program
         var app = builder.Build();
         if (!await setup.VerifyKeyRingAsync(app.Services)) return 2;
         app.Use(ServerResults.TooLargeAsProblemAsync);
+        app.UseManagementListener(managementPorts);
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
         app.MapHealthEndpoints();
-        app.MapMetrics(server);
+        app.MapMetrics(server, managementPorts);
         app.MapServerOpenApi();
         app.MapDecisionEndpoints();
         app.MapAccountEndpoints();

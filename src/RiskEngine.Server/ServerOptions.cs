@@ -16,10 +16,39 @@ internal sealed class ServerOptions
     public int OutageRetryAfterSeconds { get; set; } = 5;
 
     /// <summary>
-    /// <c>/metrics</c> only for an admin key (Prometheus sends it as a bearer token). Off by default: metrics are scraped
-    /// from inside the network and hold no account, key or personal data.
+    /// <c>/metrics</c> without a key. Off by default: outcome and reason counts are what someone probing thresholds
+    /// wants to watch, so a scrape needs a key with the <c>metrics</c> role (Prometheus sends it as a bearer token).
     /// </summary>
-    public bool MetricsAdminOnly { get; set; }
+    public bool MetricsAnonymous { get; set; }
+
+    /// <summary>
+    /// A separate management listener (<c>--metrics-urls</c>, <c>;</c>-separated URLs with explicit ports, e.g.
+    /// <c>http://10.0.0.5:9464</c>): <c>/metrics</c> and <c>/health</c> are answered there, without a key, and nothing
+    /// else; the main URLs then answer 404 for <c>/metrics</c>. Bind it to an interface only the scraper reaches.
+    /// </summary>
+    public string? MetricsUrls { get; set; }
+
+    /// <summary>The ports of <see cref="MetricsUrls"/> (empty when not set); null with an error when one is not a URL with an explicit port.</summary>
+    public int[]? MetricsPorts(out string? error)
+    {
+        error = null;
+        if (string.IsNullOrWhiteSpace(MetricsUrls)) return [];
+        var ports = new List<int>();
+        foreach (var url in MetricsUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            // Kestrel's own forms (http://*:9464, http://+:9464) are not URIs; the port is what a connection is told apart by.
+            var colon = url.LastIndexOf(':');
+            var slash = url.IndexOf('/', colon + 1);
+            var port = colon > "https:".Length && int.TryParse(slash < 0 ? url[(colon + 1)..] : url[(colon + 1)..slash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : 0;
+            if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || port is <= 0 or > 65535)
+            {
+                error = $"{Section}:MetricsUrls: '{url}' must be an http(s) URL with an explicit port (the management listener is told apart by its port)";
+                return null;
+            }
+            ports.Add(port);
+        }
+        return [.. ports];
+    }
 
     /// <summary>Traces even without <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (for a host that adds its own exporter).</summary>
     public bool Tracing { get; set; }

@@ -77,12 +77,12 @@ internal sealed class ApiKeyStore(IReadOnlyList<ApiKey> keys)
             if (e.ValueKind != JsonValueKind.Object) throw new FormatException($"{at}: must be an object");
             var keyName = e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() is { Length: > 0 } s ? s
                 : throw new FormatException($"{at}.name: a non-empty string is required");
-            if (!e.TryGetProperty("roles", out var r) || r.ValueKind != JsonValueKind.Array) throw new FormatException($"{at}.roles: an array of decide, support, admin is required");
+            if (!e.TryGetProperty("roles", out var r) || r.ValueKind != JsonValueKind.Array) throw new FormatException($"{at}.roles: an array of {string.Join(", ", Roles.All)} is required");
             var roles = new List<string>();
             foreach (var role in r.EnumerateArray())
             {
                 var text = role.ValueKind == JsonValueKind.String ? role.GetString()! : "";
-                if (!Roles.All.Contains(text)) throw new FormatException($"{at}.roles: '{text}' is not decide, support or admin");
+                if (!Roles.All.Contains(text)) throw new FormatException($"{at}.roles: '{text}' is not one of {string.Join(", ", Roles.All)}");
                 roles.Add(text);
             }
             var hex = e.TryGetProperty("sha256", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString()! : "";

@@ -8,8 +8,7 @@ namespace RiskEngine.Server.Operations;
 
 /// <summary>
 /// OpenTelemetry for the server. Metrics: the <c>RiskEngine</c> meter (<see cref="WorkerMetrics"/>), ASP.NET Core's
-/// and the runtime's, exported as Prometheus text at <c>/metrics</c> (anonymous by default: scraped from inside the
-/// network, and no tag holds personal data; <c>RiskEngine:Server:MetricsAdminOnly</c> requires an admin key). Traces:
+/// and the runtime's, exported as Prometheus text at <c>/metrics</c> (see <see cref="MapMetrics"/>). Traces:
 /// the <c>RiskEngine</c> activity source and ASP.NET Core's requests (not health or metrics scrapes), on only when
 /// there is somewhere to send them: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>)
 /// set, exported over OTLP, or <c>RiskEngine:Server:Tracing</c> true (exporters added by whoever hosts it).
@@ -49,13 +48,36 @@ internal static class Telemetry
         }
     }
 
-    /// <summary>Maps <c>/metrics</c>: anonymous, or admin-only when <see cref="ServerOptions.MetricsAdminOnly"/>.</summary>
-    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app, ServerOptions server)
+    /// <summary>
+    /// Maps <c>/metrics</c>: a <c>metrics</c> key, or anonymous when <see cref="ServerOptions.MetricsAnonymous"/> or
+    /// when it has its own listener (<paramref name="managementPorts"/>, then the only place it is answered).
+    /// </summary>
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app, ServerOptions server, int[] managementPorts)
     {
         var metrics = app.MapPrometheusScrapingEndpoint(MetricsPath);
-        if (server.MetricsAdminOnly) metrics.RequireAuthorization(Roles.Admin);
-        else metrics.AllowAnonymous();
+        if (server.MetricsAnonymous || managementPorts.Length > 0) metrics.AllowAnonymous();
+        else metrics.RequireAuthorization(Roles.Metrics);
         return app;
+    }
+
+    /// <summary>
+    /// Middleware for a management listener: a connection to one of <paramref name="managementPorts"/> may reach only
+    /// <c>/metrics</c> and <c>/health</c>; any other connection never reaches <c>/metrics</c> (404 both ways).
+    /// </summary>
+    public static IApplicationBuilder UseManagementListener(this IApplicationBuilder app, int[] managementPorts)
+    {
+        if (managementPorts.Length == 0) return app;
+        return app.Use((context, next) =>
+        {
+            var management = Array.IndexOf(managementPorts, context.Connection.LocalPort) >= 0;
+            var path = context.Request.Path;
+            var allowed = management
+                ? IsOperational(path)
+                : !path.StartsWithSegments(MetricsPath, StringComparison.OrdinalIgnoreCase);
+            if (allowed) return next(context);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
     }
 
     private static bool IsOperational(PathString path) =>

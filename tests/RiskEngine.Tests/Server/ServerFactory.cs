@@ -17,6 +17,7 @@ internal sealed class ServerFactory(string folder, IReadOnlyDictionary<string, s
     public const string DecideKey = "test-decide-key";
     public const string SupportKey = "test-support-key";
     public const string AdminKey = "test-admin-key";
+    public const string MetricsKey = "test-metrics-key";
 
     public string Data => Path.Combine(folder, "data");
 
@@ -32,6 +33,7 @@ internal sealed class ServerFactory(string folder, IReadOnlyDictionary<string, s
                 new { name = "platform", roles = new[] { "decide" }, sha256 = RiskEngine.Server.Auth.ApiKeyStore.Hash(DecideKey) },
                 new { name = "support-desk", roles = new[] { "support" }, sha256 = RiskEngine.Server.Auth.ApiKeyStore.Hash(SupportKey) },
                 new { name = "ops", roles = new[] { "admin" }, sha256 = RiskEngine.Server.Auth.ApiKeyStore.Hash(AdminKey) },
+                new { name = "prometheus", roles = new[] { "metrics" }, sha256 = RiskEngine.Server.Auth.ApiKeyStore.Hash(MetricsKey) },
             }));
         }
         var all = new Dictionary<string, string>

@@ -149,8 +149,8 @@ public sealed class ServerOperationsTests() : ScratchFolder("riskengine-ops-")
             await response.Content.ReadAsByteArrayAsync();
         }
 
-        using var anonymous = _factory!.Client(null);
-        using var scrape = await anonymous.GetAsync("/metrics");
+        using var scraper = _factory!.Client(ServerFactory.MetricsKey);
+        using var scrape = await scraper.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
         Assert.Equal("text/plain", scrape.Content.Headers.ContentType!.MediaType);
         var text = await scrape.Content.ReadAsStringAsync();
@@ -193,19 +193,35 @@ public sealed class ServerOperationsTests() : ScratchFolder("riskengine-ops-")
     }
 
     [Fact]
-    public async Task Metrics_can_be_admin_only()
+    public async Task Metrics_need_a_metrics_key_by_default()
     {
-        var factory = Start(new Dictionary<string, string> { ["RiskEngine:Server:MetricsAdminOnly"] = "true" });
+        var factory = Start();
         using (var anonymous = factory.Client(null))
         using (var response = await anonymous.GetAsync("/metrics"))
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         using (var decide = factory.Client(ServerFactory.DecideKey))
         using (var response = await decide.GetAsync("/metrics"))
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        using var admin = factory.Client(ServerFactory.AdminKey);
-        using var ok = await admin.GetAsync("/metrics");
-        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-        Assert.Contains("# TYPE", await ok.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var key in new[] { ServerFactory.MetricsKey, ServerFactory.AdminKey })
+        {
+            using var client = factory.Client(key);
+            using var ok = await client.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Contains("# TYPE", await ok.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        // A metrics key scrapes and nothing else.
+        using var scraper = factory.Client(ServerFactory.MetricsKey);
+        using var events = await scraper.PostAsync("/v1/events", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Forbidden, events.StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_can_be_anonymous_when_configured()
+    {
+        var factory = Start(new Dictionary<string, string> { ["RiskEngine:Server:MetricsAnonymous"] = "true" });
+        using var anonymous = factory.Client(null);
+        using var response = await anonymous.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]

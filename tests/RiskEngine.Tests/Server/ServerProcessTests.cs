@@ -47,6 +47,42 @@ public sealed partial class ServerProcessTests() : ScratchFolder("riskengine-ser
     }
 
     [Fact]
+    public async Task With_metrics_urls_metrics_are_answered_only_on_the_management_listener_without_a_key()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        using var server = WorkerProcess.StartServer("--environment", "Development", "--urls", "http://127.0.0.1:0", "--data", P("data"),
+            "--policy", Sample("policy.example.json"), "--metrics-urls", $"http://127.0.0.1:{port}");
+        Assert.True(await server.WaitUntilAsync(() => GeneratedKey().IsMatch(server.Log) && Listening().Count(server.Log) >= 2, TimeSpan.FromSeconds(60)), server.Log);
+        var key = GeneratedKey().Match(server.Log).Value;
+        var main = Listening().Matches(server.Log).Select(m => m.Groups[1].Value).Single(a => !a.EndsWith($":{port}", StringComparison.Ordinal));
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        using var api = new HttpClient { BaseAddress = new Uri(main) };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key); // an admin key
+
+        using (var scrape = await management.GetAsync("/metrics"))
+        {
+            Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+            Assert.Contains("# TYPE", await scrape.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal("Healthy", await management.GetStringAsync("/health/ready"));
+        using (var onMain = await api.GetAsync("/metrics"))
+            Assert.Equal(HttpStatusCode.NotFound, onMain.StatusCode); // not even for an admin key
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/v1/accounts/acct-A"))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var apiOnManagement = await management.SendAsync(request);
+            Assert.Equal(HttpStatusCode.NotFound, apiOnManagement.StatusCode); // the management listener serves nothing else
+        }
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
     public async Task An_ndjson_body_is_answered_line_by_line_while_it_is_still_being_sent()
     {
         using var server = WorkerProcess.StartServer("--environment", "Development", "--urls", "http://127.0.0.1:0", "--data", P("data"),
