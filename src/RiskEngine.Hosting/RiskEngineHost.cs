@@ -87,7 +87,7 @@ public sealed class RiskEngineHost : IDisposable
         var section = builder.Configuration.GetSection(WorkerOptions.Section);
         var settings = section.Get<WorkerOptions>() ?? new WorkerOptions();
         services.AddOptions<WorkerOptions>().Bind(section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<WorkerOptions>>(new WorkerOptionsValidator(kind));
+        services.AddSingleton<IValidateOptions<WorkerOptions>>(new WorkerOptionsValidator(kind, builder.Environment.IsDevelopment()));
         services.Configure<HostOptions>(o =>
         {
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;

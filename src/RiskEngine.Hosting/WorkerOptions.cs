@@ -108,7 +108,8 @@ public sealed class WorkerOptions
 
 /// <summary>Checks <see cref="WorkerOptions"/> on start, naming the setting and the fix.</summary>
 /// <param name="kind">The host: the server's input and output are optional (requests come over HTTP), and it never runs <c>--once</c>.</param>
-public sealed class WorkerOptionsValidator(HostKind kind = HostKind.Worker) : IValidateOptions<WorkerOptions>
+/// <param name="development">The host runs in the <c>Development</c> environment: only there may the server keep its state in memory.</param>
+public sealed class WorkerOptionsValidator(HostKind kind = HostKind.Worker, bool development = false) : IValidateOptions<WorkerOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, WorkerOptions options)
@@ -124,6 +125,11 @@ public sealed class WorkerOptionsValidator(HostKind kind = HostKind.Worker) : IV
             if (options.Store == "redis")
                 errors.Add("--store redis is not supported by the server yet: its request pump commits the outbox with every batch and the Redis store has no journal; " +
                     "use --store sqlite (or memory), and Redis stream workers (riskengine-worker --store redis) for a shared Redis state");
+            // A restart would lift every freeze and hold and forget every second factor: a server in front of traffic
+            // must not run like that, whatever a settings file left behind says.
+            if (options.Store == "memory" && !development)
+                errors.Add("--store memory is refused by the server outside the Development environment: a restart would lift every freeze and hold and forget every " +
+                    "second factor; use --store sqlite (the default)");
             if (string.IsNullOrEmpty(options.Input)) return ValidateCommon(options, errors, requireIo: false);
         }
         if (options.Store is not ("sqlite" or "memory" or "redis"))

@@ -73,12 +73,12 @@ public sealed partial class Program
         if (setup is null) return 2;
         var server = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         builder.Services.AddSingleton(Options.Create(server));
-        var managementPorts = server.MetricsPorts(out var metricsError);
-        if (managementPorts is null)
+        if (server.Validate() is { Count: > 0 } invalid)
         {
-            await Console.Error.WriteLineAsync($"{name}: {metricsError}");
+            foreach (var error in invalid) await Console.Error.WriteLineAsync($"{name}: {error}");
             return 2;
         }
+        var managementPorts = server.MetricsPorts(out _)!;
         if (managementPorts.Length > 0)
         {
             // The management listener beside the main URLs (--urls / ASPNETCORE_URLS, else Kestrel's default).

@@ -12,6 +12,21 @@ internal sealed class ServerOptions
     /// <summary>Requests per second each key may make (a token bucket of this size, refilled every second).</summary>
     public int PermitsPerSecond { get; set; } = 1000;
 
+    /// <summary>NDJSON streams a key may have open at once (<c>POST /v1/events</c>); one more is 429.</summary>
+    public int MaxStreamsPerKey { get; set; } = 4;
+
+    /// <summary>Lines one NDJSON request may carry; the stream is answered up to them and ends with a <c>rejected</c> record saying so.</summary>
+    public long MaxStreamLines { get; set; } = 1_000_000;
+
+    /// <summary>Bytes one NDJSON request may carry (1 GiB); as <see cref="MaxStreamLines"/> past them.</summary>
+    public long MaxStreamBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// How long an NDJSON stream may wait for its next line before the server ends it (answering what it read).
+    /// Replaces Kestrel's minimum body data rate for streams, so a pipeline can keep one open for events as they happen.
+    /// </summary>
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Seconds a client is told to wait (<c>Retry-After</c>) when the store cannot be reached.</summary>
     public int OutageRetryAfterSeconds { get; set; } = 5;
 
@@ -27,6 +42,20 @@ internal sealed class ServerOptions
     /// else; the main URLs then answer 404 for <c>/metrics</c>. Bind it to an interface only the scraper reaches.
     /// </summary>
     public string? MetricsUrls { get; set; }
+
+    /// <summary>What is wrong with these settings, one sentence per setting (empty when nothing).</summary>
+    public List<string> Validate()
+    {
+        var errors = new List<string>();
+        if (PermitsPerSecond < 1) errors.Add($"{Section}:PermitsPerSecond must be at least 1");
+        if (MaxStreamsPerKey < 1) errors.Add($"{Section}:MaxStreamsPerKey must be at least 1");
+        if (MaxStreamLines < 1) errors.Add($"{Section}:MaxStreamLines must be at least 1");
+        if (MaxStreamBytes < RiskEngine.Events.EventParser.MaxEventBytes) errors.Add($"{Section}:MaxStreamBytes must be at least {RiskEngine.Events.EventParser.MaxEventBytes} (one event)");
+        if (StreamIdleTimeout <= TimeSpan.Zero) errors.Add($"{Section}:StreamIdleTimeout must be positive");
+        if (OutageRetryAfterSeconds < 1) errors.Add($"{Section}:OutageRetryAfterSeconds must be at least 1");
+        if (MetricsPorts(out var metrics) is null) errors.Add(metrics!);
+        return errors;
+    }
 
     /// <summary>The ports of <see cref="MetricsUrls"/> (empty when not set); null with an error when one is not a URL with an explicit port.</summary>
     public int[]? MetricsPorts(out string? error)

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace RiskEngine.Server.Auth;
@@ -9,7 +10,8 @@ namespace RiskEngine.Server.Auth;
 /// <summary>
 /// <c>Authorization: Bearer KEY</c> against <see cref="ApiKeyStore"/>: a missing or unknown key is 401 with
 /// <c>WWW-Authenticate: Bearer</c>, a key without the endpoint's role 403. Each key is rate limited by its name (a
-/// token bucket of <see cref="ServerOptions.PermitsPerSecond"/>): 429 with <c>Retry-After</c>. Keys and the
+/// token bucket of <see cref="ServerOptions.PermitsPerSecond"/>, <see cref="KeyRateLimits"/>): 429 with
+/// <c>Retry-After</c>; an NDJSON stream spends one token per line and waits for them. Keys and the
 /// Authorization header are never logged.
 /// </summary>
 internal static class ApiKeyAuthentication
@@ -29,27 +31,21 @@ internal static class ApiKeyAuthentication
         var authorization = services.AddAuthorizationBuilder();
         foreach (var role in Roles.All) authorization.AddPolicy(role, p => p.AddAuthenticationSchemes(Scheme).RequireRole(role));
         authorization.AddPolicy(Roles.Events, p => p.AddAuthenticationSchemes(Scheme).RequireRole(Roles.Decide, Roles.Support));
-        var permits = Math.Max(1, options.PermitsPerSecond);
-        services.AddRateLimiter(o =>
+        services.AddSingleton(sp => new KeyRateLimits(options, sp.GetRequiredService<TimeProvider>()));
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<KeyRateLimits>((o, limits) =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                 context.User.Identity is { IsAuthenticated: true, Name: { } name }
-                    ? RateLimitPartition.GetTokenBucketLimiter(name, _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = permits,
-                        TokensPerPeriod = permits,
-                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                        QueueLimit = 0,
-                        AutoReplenishment = true,
-                    })
+                    ? RateLimitPartition.Get(name, limits.For)
                     : RateLimitPartition.GetNoLimiter("")); // unauthenticated requests get 401 from authorization
             o.OnRejected = async (context, ct) =>
             {
                 var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)) : 1;
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
-                    detail: $"this key may make {permits} requests per second; retry after {seconds} s").ExecuteAsync(context.HttpContext);
+                    detail: $"this key may make {limits.PermitsPerSecond} requests (or stream {limits.PermitsPerSecond} lines) per second; retry after {seconds} s").ExecuteAsync(context.HttpContext);
             };
         });
         return services;

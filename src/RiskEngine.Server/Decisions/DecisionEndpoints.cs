@@ -1,5 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Options;
 using RiskEngine.Events;
 using RiskEngine.Hosting;
 using RiskEngine.Pipeline;
@@ -96,26 +98,72 @@ internal static class DecisionEndpoints
 
     /// <summary>
     /// Reads lines as they arrive and queues them to the pump while writing the answers, in order, as their batches
-    /// commit: a long body is answered as it goes, not buffered to the end.
+    /// commit: a long body is answered as it goes, not buffered to the end. Each line after the first spends a token of
+    /// the key's rate limit and waits for one (backpressure); a key may have <see cref="ServerOptions.MaxStreamsPerKey"/>
+    /// streams open. A stream past <see cref="ServerOptions.MaxStreamLines"/> or <see cref="ServerOptions.MaxStreamBytes"/>,
+    /// or silent for <see cref="ServerOptions.StreamIdleTimeout"/>, is read no further: what was read is answered, then
+    /// one <c>rejected</c> record (not journaled: it is no input line) names the first line not read and why.
     /// </summary>
     private static async Task StreamAsync(HttpContext context, RequestPump pump)
     {
+        var server = context.RequestServices.GetRequiredService<IOptions<ServerOptions>>().Value;
+        var limits = context.RequestServices.GetRequiredService<KeyRateLimits>();
+        var time = context.RequestServices.GetRequiredService<TimeProvider>();
+        var keyName = ApiKeyAuthentication.KeyName(context.User) ?? "";
+        using var slot = limits.OpenStream(keyName);
+        if (slot is null)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many streams",
+                detail: $"this key has {server.MaxStreamsPerKey} NDJSON streams open; end one or send the lines in an open one",
+                type: "urn:riskengine:problem:streams").ExecuteAsync(context);
+            return;
+        }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
+        // A pipeline may keep a stream open for events as they happen: the idle timeout below replaces Kestrel's
+        // minimum data rate (240 B/s after 5 s), which would cut a quiet stream mid-answer.
+        if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate) rate.MinDataRate = null;
+        var bucket = limits.For(keyName);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var ct = stop.Token;
+        using var idle = new CancellationTokenSource();
+        using var idleTimer = time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), idle, server.StreamIdleTimeout, Timeout.InfiniteTimeSpan);
+        using var readStop = CancellationTokenSource.CreateLinkedTokenSource(ct, idle.Token);
+        var readCt = readStop.Token;
         var stream = new PumpSequence(); // a failed line abandons the stream: its later lines are not decided ahead of it
         var pending = Channel.CreateBounded<Task<PumpAnswer>>(new BoundedChannelOptions(Window) { SingleReader = true, SingleWriter = true });
+        RiskEngine.Decisions.Rejection? cut = null; // why the stream was read no further, for the record after the last answer
+        long cutLine = 0;
         var reading = Task.Run(async () =>
         {
+            var reader = new JsonLinesReader(context.Request.Body, EventParser.MaxEventBytes);
+            long lines = 0;
             try
             {
-                var reader = new JsonLinesReader(context.Request.Body, EventParser.MaxEventBytes);
-                while (await reader.ReadLineAsync(ct) is { } line)
+                while (await reader.ReadLineAsync(readCt) is { } line)
                 {
+                    idleTimer.Change(server.StreamIdleTimeout, Timeout.InfiniteTimeSpan);
+                    lines++;
+                    if (lines > server.MaxStreamLines || line.EndOffset > server.MaxStreamBytes)
+                    {
+                        cutLine = line.Number;
+                        cut = new RiskEngine.Decisions.Rejection(null, null, lines > server.MaxStreamLines
+                            ? $"a stream may carry {server.MaxStreamLines} lines; this line and those after it were not read: send them in a new request"
+                            : $"a stream may carry {server.MaxStreamBytes} bytes; this line and those after it were not read: send them in a new request");
+                        break;
+                    }
+                    if (lines > 1) await bucket.WaitAsync(ct); // the request's own token paid for the first line
                     var copy = line with { Bytes = line.Bytes.ToArray() }; // the reader reuses its buffer
                     var answer = await pump.EnqueueAsync(copy, HttpEventSource.Read(pump, copy, context.User, out _), stream, ct);
                     await pending.Writer.WriteAsync(answer, ct);
                 }
+                pending.Writer.TryComplete();
+            }
+            catch (OperationCanceledException) when (idle.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                cutLine = reader.LineNumber + 1;
+                cut = new RiskEngine.Decisions.Rejection(null, null,
+                    $"no line arrived for {server.StreamIdleTimeout.TotalSeconds:0} s, so the stream was ended; send this line and those after it in a new request");
                 pending.Writer.TryComplete();
             }
             catch (Exception e)
@@ -178,6 +226,13 @@ internal static class DecisionEndpoints
             {
                 response.StatusCode = StatusCodes.Status200OK;
                 response.ContentType = NdJson;
+            }
+            await reading; // completed: the channel is
+            if (cut is not null)
+            {
+                var record = new System.Buffers.ArrayBufferWriter<byte>(256);
+                RecordWriter.WriteRejected(record, cutLine, cut);
+                await response.Body.WriteAsync(record.WrittenMemory, ct);
             }
         }
         finally

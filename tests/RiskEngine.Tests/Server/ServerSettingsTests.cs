@@ -47,6 +47,45 @@ public sealed class ServerSettingsTests
         Assert.Equal(checker.Check(weakStart[..PasswordChecker.ScoredLength]).Score, verdict.Score);
         Assert.False(verdict.Allowed);
     }
+
+    [Fact]
+    public void The_server_refuses_the_memory_store_outside_development()
+    {
+        var production = new WorkerOptionsValidator(HostKind.Server, development: false).Validate(null, new WorkerOptions { Store = "memory", Input = "", Output = "" });
+        Assert.True(production.Failed);
+        Assert.Contains(production.Failures!, f => f.Contains("--store memory is refused by the server outside the Development environment", StringComparison.Ordinal));
+        Assert.False(new WorkerOptionsValidator(HostKind.Server, development: true).Validate(null, new WorkerOptions { Store = "memory", Input = "", Output = "" }).Failed);
+        // The worker and the library keep it: a replay or benchmark in memory is no service in front of traffic.
+        var input = Path.GetTempFileName();
+        try
+        {
+            Assert.False(new WorkerOptionsValidator(HostKind.Worker).Validate(null, new WorkerOptions { Store = "memory", Input = input, Output = "-" }).Failed);
+        }
+        finally
+        {
+            File.Delete(input);
+        }
+    }
+
+    [Fact]
+    public void Server_settings_out_of_range_are_refused_naming_each()
+    {
+        var errors = new RiskEngine.Server.ServerOptions
+        {
+            MaxStreamsPerKey = 0,
+            MaxStreamLines = 0,
+            MaxStreamBytes = 10,
+            StreamIdleTimeout = TimeSpan.Zero,
+            MetricsUrls = "http://127.0.0.1",
+        }.Validate();
+        Assert.Contains(errors, e => e.Contains("MaxStreamsPerKey", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("MaxStreamLines", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("MaxStreamBytes", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("StreamIdleTimeout", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("MetricsUrls", StringComparison.Ordinal) && e.Contains("explicit port", StringComparison.Ordinal));
+        Assert.Empty(new RiskEngine.Server.ServerOptions { MetricsUrls = "http://10.0.0.5:9464;http://*:9465" }.Validate());
+    }
+
 }
 
 /// <summary>Webhook endpoints as the server prints and validates them: no token from a URL in a log line.</summary>
