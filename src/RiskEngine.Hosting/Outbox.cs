@@ -74,33 +74,44 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
         buffer.ResetWrittenCount();
     }
 
-    /// <summary>Publishes committed records to their sinks and marks them published. Call it holding <see cref="Gate"/>.</summary>
+    /// <summary>
+    /// Publishes committed records to their sinks and marks them published. Call it holding <see cref="Gate"/>, after
+    /// the batch holding <paramref name="records"/> committed. What is published is what the journal holds unpublished
+    /// for the channel, not only this batch's records: a batch that committed although its pump saw an error (and so
+    /// did not publish it) goes out before this one, in sequence order, instead of being marked published unseen.
+    /// </summary>
     public async ValueTask PublishAsync(IReadOnlyList<JournalRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (_publishFailed is { } failed)
             throw new InvalidOperationException("an earlier publish failed; committed records are published again when the outbox next opens (restart)", failed);
-        var waiting = records.Count(r => r.Channel is OutputChannel.Output or OutputChannel.DeadLetter);
-        if (waiting == 0) return;
-        // Committed: they wait for publishing from now on.
-        Interlocked.CompareExchange(ref _waitingSince, Stopwatch.GetTimestamp(), 0);
-        Interlocked.Add(ref _unpublished, waiting);
         foreach (var channel in new[] { OutputChannel.Output, OutputChannel.DeadLetter })
         {
+            var last = 0L;
+            foreach (var r in records)
+            {
+                if (r.Channel == channel) last = r.Sequence;
+            }
+            if (last == 0) continue;
             var sink = channel == OutputChannel.Output ? _output : _dead;
-            var mine = records.Where(r => r.Channel == channel).ToList();
-            if (mine.Count == 0) continue;
             try
             {
-                if (sink is not null) await sink.WriteAsync(mine, CancellationToken.None);
-                await journal.MarkPublishedAsync(channel, mine[^1].Sequence, sink?.Length ?? 0, CancellationToken.None);
+                var pending = await journal.UnpublishedAsync(channel, CancellationToken.None);
+                // This batch's records must be among them: anything else means it did not commit (a bug in the caller).
+                if (pending.Count == 0 || pending[^1].Sequence != last)
+                    throw new InvalidOperationException($"record {last} of channel {channel} was handed to publishing but the journal does not hold it unpublished");
+                // Committed: they wait for publishing from now on.
+                Interlocked.CompareExchange(ref _waitingSince, Stopwatch.GetTimestamp(), 0);
+                Interlocked.Add(ref _unpublished, pending.Count);
+                if (sink is not null) await sink.WriteAsync(pending, CancellationToken.None);
+                await journal.MarkPublishedAsync(channel, last, sink?.Length ?? 0, CancellationToken.None);
+                if (Interlocked.Add(ref _unpublished, -pending.Count) == 0) Interlocked.Exchange(ref _waitingSince, 0);
             }
             catch (Exception e)
             {
                 _publishFailed = e;
                 throw;
             }
-            if (Interlocked.Add(ref _unpublished, -mine.Count) == 0) Interlocked.Exchange(ref _waitingSince, 0);
         }
         // Webhook records stay unpublished until their endpoints take them; tell the dispatcher there are new ones.
         if (WebhookRecordsCommitted is { } committed && records.Any(r => r.Channel == OutputChannel.Webhook)) committed();

@@ -53,6 +53,10 @@ public sealed partial class RequestPump(
     });
     private readonly EventStreamProcessor _processor = new(engine, log);
     private long _committed;
+    private long _outageLogged; // Stopwatch timestamp of the last outage log line; 0 while the store answers
+
+    /// <summary>How often an ongoing store outage is logged.</summary>
+    private static readonly TimeSpan OutageLogInterval = TimeSpan.FromMinutes(1);
 
     /// <summary>One request: a line (with what its source read from it, if it did) or an action, the stream it belongs to (if any), the caller's activity (linked from the batch's), and its answer.</summary>
     private sealed record Item(JsonLine Line, PumpAction? Action, TaskCompletionSource<PumpAnswer> Done, ParsedEvent? Read = null, PumpSequence? Stream = null)
@@ -227,6 +231,11 @@ public sealed partial class RequestPump(
             }
             _committed += items.Count;
             status.StoreError = null;
+            if (_outageLogged != 0)
+            {
+                _outageLogged = 0;
+                LogStoreBack(log);
+            }
             try
             {
                 await outbox.PublishAsync(records);
@@ -246,6 +255,12 @@ public sealed partial class RequestPump(
             {
                 status.StoreError = e.Message;
                 metrics.StoreError(Source);
+                // Once per interval while it lasts, one line: every request of an outage is answered 503, not logged.
+                if (_outageLogged == 0 || Stopwatch.GetElapsedTime(_outageLogged) >= OutageLogInterval)
+                {
+                    _outageLogged = Stopwatch.GetTimestamp();
+                    LogStoreUnavailable(log, e.Message, OutageLogInterval.TotalSeconds);
+                }
             }
             else
             {
@@ -309,6 +324,12 @@ public sealed partial class RequestPump(
 
     [LoggerMessage(LogLevel.Error, "publishing committed records failed; the server stops, and they are published again on restart")]
     private static partial void LogPublishFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(LogLevel.Warning, "the state store cannot take batches ({Reason}); requests are answered 503 with Retry-After until it can (logged again every {Seconds:0} s while it lasts)")]
+    private static partial void LogStoreUnavailable(ILogger logger, string reason, double seconds);
+
+    [LoggerMessage(LogLevel.Information, "the state store takes batches again")]
+    private static partial void LogStoreBack(ILogger logger);
 
     [LoggerMessage(LogLevel.Critical, "the request pump stopped on an error")]
     private static partial void LogFailed(ILogger logger, Exception error);

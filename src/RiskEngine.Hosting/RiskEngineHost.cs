@@ -118,7 +118,7 @@ public sealed class RiskEngineHost : IDisposable
         });
         services.AddMetrics();
         services.AddSingleton<WorkerMetrics>();
-        services.AddSingleton<WorkerStatus>();
+        services.AddSingleton(sp => new WorkerStatus { Store = sp.GetRequiredService<IRiskStateStore>() as IStoreHealth });
         services.AddSingleton<Outbox>();
         services.AddHealthChecks()
             .AddCheck<WorkerHealthCheck>("riskengine", tags: ["ready"])

@@ -14,7 +14,7 @@ internal sealed class WorkerHealthCheck(IRiskEngine engine, WorkerStatus status)
             ["running"] = status.Running,
         };
         if (status.Failure is not null) return Task.FromResult(HealthCheckResult.Unhealthy("worker stopped on an error", status.Failure, data));
-        if (status.StoreError is { } store) return Task.FromResult(HealthCheckResult.Unhealthy($"state store: {store}", null, data));
+        if (status.StoreProblem is { } store) return Task.FromResult(HealthCheckResult.Unhealthy($"state store: {store}", null, data));
         if (status.PolicyError is { } policy) return Task.FromResult(HealthCheckResult.Degraded($"policy file refused, last good policy in force: {policy}", null, data));
         return Task.FromResult(HealthCheckResult.Healthy("deciding", data));
     }

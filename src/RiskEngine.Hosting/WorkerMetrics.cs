@@ -70,8 +70,8 @@ public sealed class WorkerMetrics : IDisposable
         _webhookAttempts = _meter.CreateCounter<long>("riskengine.webhook.attempts", "{attempt}", "Webhook delivery attempts, by endpoint and result (delivered, failed).");
         if (status is not null)
         {
-            _meter.CreateObservableGauge("riskengine.store.up", () => status.StoreError is null ? 1 : 0, "1",
-                "1 while the state store answers, 0 after a failed batch until the next commit succeeds.");
+            _meter.CreateObservableGauge("riskengine.store.up", () => status.StoreProblem is null ? 1 : 0, "1",
+                "1 while the state store answers, 0 after a failed batch until the next commit succeeds, or while the store reports itself degraded (a failing write-back).");
         }
         if (outbox is not null)
         {

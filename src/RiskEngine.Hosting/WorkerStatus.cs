@@ -17,6 +17,12 @@ public sealed class WorkerStatus
     /// <summary>The last error of the state store, cleared by the next successful commit.</summary>
     public string? StoreError { get; set; }
 
+    /// <summary>The store, when it can report itself degraded while it commits (a failing write-back).</summary>
+    public RiskEngine.State.IStoreHealth? Store { get; init; }
+
+    /// <summary>What readiness and <c>riskengine.store.up</c> report: a failed batch, else the store's own problem; null while healthy.</summary>
+    public string? StoreProblem => StoreError ?? Store?.Problem;
+
     /// <summary>The last refused policy file, cleared when a good one is applied.</summary>
     public string? PolicyError { get; set; }
 

@@ -50,7 +50,7 @@ internal sealed class ServerOptions
         if (PermitsPerSecond < 1) errors.Add($"{Section}:PermitsPerSecond must be at least 1");
         if (MaxStreamsPerKey < 1) errors.Add($"{Section}:MaxStreamsPerKey must be at least 1");
         if (MaxStreamLines < 1) errors.Add($"{Section}:MaxStreamLines must be at least 1");
-        if (MaxStreamBytes < RiskEngine.Events.EventParser.MaxEventBytes) errors.Add($"{Section}:MaxStreamBytes must be at least {RiskEngine.Events.EventParser.MaxEventBytes} (one event)");
+        if (MaxStreamBytes < 1) errors.Add($"{Section}:MaxStreamBytes must be at least 1");
         if (StreamIdleTimeout <= TimeSpan.Zero) errors.Add($"{Section}:StreamIdleTimeout must be positive");
         if (OutageRetryAfterSeconds < 1) errors.Add($"{Section}:OutageRetryAfterSeconds must be at least 1");
         if (MetricsPorts(out var metrics) is null) errors.Add(metrics!);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using RiskEngine.Domain;
 using RiskEngine.Security;
@@ -121,8 +122,9 @@ public sealed partial class SqliteRiskStateStore
             arena = new DecisionArena(_nextDecisionsId, arenaBytes.WrittenSpan.ToArray(), [.. policies.Keys]);
         }
 
-        using (var tx = Begin())
+        try
         {
+            using var tx = Begin();
             using (var cmd = Command("INSERT INTO journal (id, batch) VALUES ($id, $b)", ("$id", _nextJournalId), ("$b", row)))
                 cmd.ExecuteNonQuery();
             if (arena is not null)
@@ -131,6 +133,12 @@ public sealed partial class SqliteRiskStateStore
                 cmd.ExecuteNonQuery();
             }
             tx.Commit();
+        }
+        catch (SqliteException e)
+        {
+            // Nothing of the batch is durable (the transaction rolled back), and memory has not moved: an outage of the
+            // store (a full disk, an I/O error), which hosts answer by pausing or with 503, never a decided answer.
+            throw new StateStoreUnavailableException($"the database did not take the batch: SQLite error {e.SqliteErrorCode} ({e.SqliteExtendedErrorCode})", e);
         }
 
         // Durable: now memory follows.
@@ -160,13 +168,39 @@ public sealed partial class SqliteRiskStateStore
         }
 
         if (_journalRows >= _options.WriteBackBatches || _dirty >= _options.WriteBackDirtyAccounts || _journalBytes >= _options.WriteBackJournalBytes)
-            WriteBackLocked();
+            TryWriteBackLocked();
         if (_walBytes >= _options.CheckpointBytes)
         {
             _walBytes = 0;
             _checkpointer?.Signal();
         }
     }
+
+    /// <summary>
+    /// The write-back after a committed batch: a failure here (a full disk) must not fail the batch, which the journal
+    /// already holds durably — its callers are answered and its records published. The journal rows stay until a
+    /// later write-back succeeds (tried again after <see cref="SqliteStoreOptions.WriteBackRetryInterval"/>); meanwhile <see cref="Problem"/> says so.
+    /// </summary>
+    private void TryWriteBackLocked()
+    {
+        if (_writeBackProblem is not null && Stopwatch.GetElapsedTime(_writeBackFailedAt) < _options.WriteBackRetryInterval) return;
+        try
+        {
+            WriteBackLocked();
+            _writeBackProblem = null;
+        }
+        catch (SqliteException e)
+        {
+            _writeBackFailedAt = Stopwatch.GetTimestamp();
+            _writeBackProblem = $"write-back failed: SQLite error {e.SqliteErrorCode} ({e.SqliteExtendedErrorCode}); committed batches are safe in the journal and it is retried";
+        }
+    }
+
+    private volatile string? _writeBackProblem;
+    private long _writeBackFailedAt;
+
+    /// <inheritdoc />
+    public string? Problem => _writeBackProblem;
 
     /// <summary>
     /// Folds everything the journal rows hold into the tables, in one transaction: dirty accounts in key order,

@@ -25,7 +25,7 @@ namespace RiskEngine.Sqlite;
 /// is checkpointed by a background connection, not on the commit path. Files of earlier versions (a row per decision
 /// with three indexes, a row per IP failure) are migrated when opened.</para>
 /// </remarks>
-public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyRingCheckStore, IDisposable
+public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyRingCheckStore, IStoreHealth, IDisposable
 {
     private const int SchemaVersion = 2;
     private const byte JournalFormat = 1;

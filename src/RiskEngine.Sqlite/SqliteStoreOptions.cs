@@ -16,6 +16,12 @@ public sealed record SqliteStoreOptions
     /// <summary>Write back once the journal rows since the last write-back hold this many bytes (as stored).</summary>
     public long WriteBackJournalBytes { get; init; } = 256L << 20;
 
+    /// <summary>
+    /// After a failed write-back (a full disk), how long to wait before the next one is tried; committed batches stay
+    /// in the journal meanwhile and the store reports itself degraded (<see cref="SqliteRiskStateStore.Problem"/>).
+    /// </summary>
+    public TimeSpan WriteBackRetryInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Wake the background checkpoint after this many bytes were appended to the WAL.</summary>
     public long CheckpointBytes { get; init; } = 32L << 20;
 

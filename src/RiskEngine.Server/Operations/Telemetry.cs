@@ -30,7 +30,7 @@ internal static class Telemetry
                 .AddMeter(WorkerMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddPrometheusExporter());
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // a scrape sees the state of now, not of 300 ms ago
         if (otlp || server.Tracing)
         {
             otel.WithTracing(t =>

@@ -74,7 +74,7 @@ public sealed class ServerSettingsTests
         {
             MaxStreamsPerKey = 0,
             MaxStreamLines = 0,
-            MaxStreamBytes = 10,
+            MaxStreamBytes = 0,
             StreamIdleTimeout = TimeSpan.Zero,
             MetricsUrls = "http://127.0.0.1",
         }.Validate();
