@@ -37,7 +37,7 @@ public sealed class WebhookEndpoint
     /// <summary>Absolute http(s) URL that receives the POSTs.</summary>
     public string Url { get; set; } = "";
 
-    /// <summary>The HMAC-SHA256 key (at least 16 characters). Never logged.</summary>
+    /// <summary>The signing key as Standard Webhooks has it: <c>whsec_</c> + base64 of at least 24 random bytes. Never logged.</summary>
     public string Secret { get; set; } = "";
 
     /// <summary>Account event types sent; empty: all of them.</summary>
@@ -49,7 +49,7 @@ public sealed class WebhookEndpoint
         Uri.TryCreate(Url, UriKind.Absolute, out var u) ? $"{Name} → {u.Scheme}://{u.Host}:{u.Port}" : Name;
 }
 
-/// <summary>Refuses endpoints without a name, an absolute http(s) URL or a long enough secret, and duplicate names.</summary>
+/// <summary>Refuses endpoints without a name, an absolute http(s) URL or a <c>whsec_</c> secret of at least 24 bytes, and duplicate names.</summary>
 public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
     private static readonly string[] Known = ["account.frozen", "account.unfrozen"];
@@ -69,7 +69,9 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
                 errors.Add($"{at}:Url must be an absolute http or https URL");
             else if (uri.UserInfo.Length > 0)
                 errors.Add($"{at}:Url must not carry a user name or password (the endpoint's Secret signs each delivery)");
-            if (e.Secret.Length < 16) errors.Add($"{at}:Secret must be at least 16 characters");
+            // Never quotes the secret: these messages reach the console and the logs.
+            if (!WebhookSignature.TryDecodeSecret(e.Secret, out _))
+                errors.Add($"{at}:Secret must be \"{WebhookSignature.SecretPrefix}\" followed by base64 of at least {WebhookSignature.MinKeyBytes} random bytes (e.g. \"{WebhookSignature.SecretPrefix}$(openssl rand -base64 32)\")");
             foreach (var type in e.Events)
                 if (Array.IndexOf(Known, type) < 0) errors.Add($"{at}:Events: '{type}' is not an account event ({string.Join(", ", Known)})");
         }
