@@ -104,6 +104,9 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
             CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY, until INTEGER NOT NULL, records BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS ip_failures (id INTEGER PRIMARY KEY, entries BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS outbox (channel INTEGER NOT NULL, seq INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (channel, seq));
+            CREATE TABLE IF NOT EXISTS webhook_dead (id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, delivery TEXT NOT NULL, type TEXT NOT NULL,
+                seq INTEGER NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL, status INTEGER, error TEXT, first_at INTEGER NOT NULL,
+                last_at INTEGER NOT NULL, state INTEGER NOT NULL, UNIQUE (endpoint, delivery));
             CREATE TABLE IF NOT EXISTS published (channel INTEGER PRIMARY KEY, seq INTEGER NOT NULL, length INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);

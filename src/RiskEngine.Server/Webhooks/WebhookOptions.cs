@@ -26,6 +26,18 @@ public sealed class WebhookOptions
 
     /// <summary>How often the outbox is checked for new account events when idle.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Attempts of one delivery before it goes to the dead letters (with the default back-off, about 8 hours).</summary>
+    public int MaxAttempts { get; set; } = 100;
+
+    /// <summary>How long after its first attempt a failing delivery goes to the dead letters.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Attempts refused with a 4xx other than 408 and 429 (a receiver that will not take it: bad signature, unknown
+    /// route, validation) before the delivery goes to the dead letters, without waiting for <see cref="MaxAttempts"/>.
+    /// </summary>
+    public int PermanentFailureAttempts { get; set; } = 3;
 }
 
 /// <summary>One receiver.</summary>
@@ -79,6 +91,9 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (options.RetryMax < options.RetryInitial) errors.Add($"{WebhookOptions.Section}:RetryMax must be at least RetryInitial");
         if (options.Timeout <= TimeSpan.Zero) errors.Add($"{WebhookOptions.Section}:Timeout must be positive");
         if (options.PollInterval <= TimeSpan.Zero || options.PollInterval > TimeSpan.FromHours(1)) errors.Add($"{WebhookOptions.Section}:PollInterval must be positive and at most an hour");
+        if (options.MaxAttempts < 1) errors.Add($"{WebhookOptions.Section}:MaxAttempts must be at least 1");
+        if (options.MaxAge <= TimeSpan.Zero) errors.Add($"{WebhookOptions.Section}:MaxAge must be positive");
+        if (options.PermanentFailureAttempts < 1) errors.Add($"{WebhookOptions.Section}:PermanentFailureAttempts must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

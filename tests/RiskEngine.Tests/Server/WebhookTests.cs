@@ -21,8 +21,8 @@ namespace RiskEngine.Tests.Server;
 public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
 {
     // Standard Webhooks secrets: whsec_ + base64 of the key (32 bytes here).
-    private static readonly string Secret = "whsec_" + Convert.ToBase64String("riskengine-webhook-test-key-0001"u8);
-    private static readonly string OtherSecret = "whsec_" + Convert.ToBase64String("riskengine-webhook-other-key-002"u8);
+    internal static readonly string Secret = "whsec_" + Convert.ToBase64String("riskengine-webhook-test-key-0001"u8);
+    internal static readonly string OtherSecret = "whsec_" + Convert.ToBase64String("riskengine-webhook-other-key-002"u8);
     private static readonly DateTimeOffset T0 = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
 
     private ServerFactory? _factory;
@@ -40,7 +40,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
     }
 
     /// <summary>Settings with fast retries and the given endpoints (name, url, secret).</summary>
-    private static Dictionary<string, string> Hooks(params (string Name, string Url, string Secret)[] endpoints)
+    internal static Dictionary<string, string> Hooks(params (string Name, string Url, string Secret)[] endpoints)
     {
         var s = new Dictionary<string, string>
         {
@@ -58,9 +58,9 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         return s;
     }
 
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+    internal static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private static async Task HoldAsync(HttpClient support, string account)
+    internal static async Task HoldAsync(HttpClient support, string account)
     {
         using var r = await support.PostAsync($"/v1/accounts/{account}/freeze", Json("""{"by":"agent-1","reason":"user reports a stolen phone"}"""));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
@@ -73,13 +73,13 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
     }
 
     /// <summary>The account events the server published to its output file, in order: what every endpoint must get.</summary>
-    private static List<string> AccountEvents(ServerFactory factory) =>
+    internal static List<string> AccountEvents(ServerFactory factory) =>
         File.ReadAllLines(factory.Output).Where(l => l.StartsWith("{\"type\":\"account.", StringComparison.Ordinal)).ToList();
 
     // ---- the parts ----
 
     /// <summary>True when <paramref name="hit"/> carries a valid signature with <paramref name="secret"/> at <paramref name="now"/> (our verifier).</summary>
-    private static bool Signed(WebhookReceiver.Hit hit, string secret, DateTimeOffset now)
+    internal static bool Signed(WebhookReceiver.Hit hit, string secret, DateTimeOffset now)
     {
         Assert.True(WebhookSignature.TryDecodeSecret(secret, out var key));
         return WebhookSignature.Verify(key, hit.Id, hit.Timestamp, hit.Signature, hit.Body, now);
