@@ -120,6 +120,29 @@ public sealed class WebhookLaneTests() : ScratchFolder("riskengine-lanes-")
         Assert.Equal(0, instruments.Dead("dl-good"));
     }
 
+    /// <summary>A receiver answering 503 (never a permanent refusal) is given up on at <c>MaxAttempts</c>, or once <c>MaxAge</c> has passed since the first attempt.</summary>
+    [Theory]
+    [InlineData("MaxAttempts", "2")]
+    [InlineData("MaxAge", "00:00:01")]
+    public async Task A_delivery_failing_past_max_attempts_or_max_age_is_given_up_on(string limit, string value)
+    {
+        var clock = new FakeTimeProvider(T0);
+        await using var receiver = await WebhookReceiver.StartAsync(up: false, clock);
+        using var instruments = new Instruments();
+        var endpoint = "limit-" + limit;
+        var settings = Hooks((endpoint, receiver.Url, Secret));
+        settings["RiskEngine:Webhooks:" + limit] = value;
+        var factory = Start(settings, s => s.AddSingleton<TimeProvider>(clock));
+        using var support = factory.Client(ServerFactory.SupportKey);
+        await HoldAsync(support, "acct-M1");
+        await AdvanceUntilAsync(clock, () => instruments.Dead(endpoint) == 1);
+        var entry = Assert.Single(await factory.Services.GetRequiredService<IDeadDeliveryStore>().ListAsync(0, 10));
+        Assert.Equal((endpoint, 503, "HTTP 503"), (entry.Endpoint, entry.LastStatus, entry.LastError));
+        Assert.Equal(entry.Attempts, receiver.Hits.Count);
+        if (limit == "MaxAttempts") Assert.Equal(2, entry.Attempts);
+        else Assert.True(entry.LastAttempt - entry.FirstAttempt >= TimeSpan.FromSeconds(1) && entry.Attempts is > 2 and < 100, $"{entry.Attempts} attempts");
+    }
+
     [Fact]
     public async Task Dead_letters_are_listed_for_support_without_url_or_secret_survive_a_restart_and_a_replay_sends_one_once()
     {

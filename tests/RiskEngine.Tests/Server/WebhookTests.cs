@@ -135,6 +135,8 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         Assert.Equal(bad.Length, result.Failures!.Count(f => f.Contains(":Secret must be \"whsec_\"", StringComparison.Ordinal)));
         foreach (var secret in bad) Assert.DoesNotContain(result.Failures!, f => f.Contains(secret, StringComparison.Ordinal) || f.Contains(secret[6..], StringComparison.Ordinal));
         Assert.True(new WebhookOptionsValidator().Validate(null, new WebhookOptions { Endpoints = [new() { Name = "crm", Url = "https://crm.example.com/hook", Secret = fresh }] }).Succeeded);
+        var limits = new WebhookOptionsValidator().Validate(null, new WebhookOptions { MaxAttempts = 0, MaxAge = TimeSpan.Zero, PermanentFailureAttempts = 0 });
+        Assert.Equal(3, limits.Failures!.Count(f => f.Contains("MaxAttempts", StringComparison.Ordinal) || f.Contains("MaxAge", StringComparison.Ordinal) || f.Contains("PermanentFailureAttempts", StringComparison.Ordinal)));
     }
 
     [Fact]
