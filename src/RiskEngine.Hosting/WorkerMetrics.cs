@@ -42,6 +42,7 @@ public sealed class WorkerMetrics : IDisposable
     private readonly Counter<long> _storeErrors;
     private readonly Histogram<double> _latency;
     private readonly Counter<long> _webhookAttempts;
+    private readonly Counter<long> _webhookDead;
     private int _webhookLagObserved;
 
     /// <summary>Creates the instruments (without the store and outbox gauges).</summary>
@@ -68,6 +69,7 @@ public sealed class WorkerMetrics : IDisposable
         _latency = _meter.CreateHistogram("riskengine.decision.duration", "s", "Time to decide one event (a batch's deciding time over its events).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _webhookAttempts = _meter.CreateCounter<long>("riskengine.webhook.attempts", "{attempt}", "Webhook delivery attempts, by endpoint and result (delivered, failed).");
+        _webhookDead = _meter.CreateCounter<long>("riskengine.webhook.dead", "{delivery}", "Webhook deliveries given up on and moved to the dead letters, by endpoint.");
         if (status is not null)
         {
             _meter.CreateObservableGauge("riskengine.store.up", () => status.StoreProblem is null ? 1 : 0, "1",
@@ -128,6 +130,9 @@ public sealed class WorkerMetrics : IDisposable
     /// <summary>Records one webhook delivery attempt to <paramref name="endpoint"/> (its configured name).</summary>
     public void WebhookAttempt(string endpoint, bool delivered) =>
         _webhookAttempts.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("result", delivered ? "delivered" : "failed"));
+
+    /// <summary>Records a webhook delivery to <paramref name="endpoint"/> given up on (dead-lettered).</summary>
+    public void WebhookDead(string endpoint) => _webhookDead.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint));
 
     /// <summary>
     /// Registers the webhook outbox lag gauges (once per meter): <c>riskengine.webhook.pending</c> (account events not

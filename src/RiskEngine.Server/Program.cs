@@ -109,6 +109,7 @@ public sealed partial class Program
         app.MapAccountEndpoints();
         app.MapTwoFactorEndpoints();
         app.MapPasswordEndpoints();
+        app.MapDeadDeliveryRoutes();
         app.MapSupportConsole();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RiskEngine.Server");

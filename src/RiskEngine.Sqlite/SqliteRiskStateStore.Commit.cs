@@ -204,7 +204,7 @@ public sealed partial class SqliteRiskStateStore
 
     /// <summary>
     /// Folds everything the journal rows hold into the tables, in one transaction: dirty accounts in key order,
-    /// positions, published marks, unpublished records, the live IP windows as one row; then drops the journal rows
+    /// positions, published marks, the new outbox rows (a row per record), the live IP windows as one row; then drops the journal rows
     /// and the decision rows whose records all expired.
     /// </summary>
     private void WriteBackLocked()
@@ -241,12 +241,17 @@ public sealed partial class SqliteRiskStateStore
             SetMeta("last_seq", _lastSequence);
             SetMeta("forget_clock", _forgetClock);
             SetMeta("schema", SchemaVersion);
-            using (var cmd = Command("DELETE FROM outbox")) cmd.ExecuteNonQuery();
-            foreach (var (channel, list) in _unpublished)
+            // The outbox, one row per record: the published rows go and the records committed since the last
+            // write-back are added; what waits (a backlog for a receiver that is down) is never rewritten.
+            foreach (var (channel, tail) in _unpublished)
             {
-                if (list.Count == 0) continue;
-                using var cmd = Command("INSERT INTO outbox (last_seq, channel, records) VALUES ($s, $c, $r)", ("$s", list[^1].Sequence), ("$c", (int)channel), ("$r", Pack(list)));
-                cmd.ExecuteNonQuery();
+                using (var cmd = Command("DELETE FROM outbox WHERE channel = $c AND seq <= $s", ("$c", (int)channel), ("$s", _published.GetValueOrDefault(channel).Sequence)))
+                    cmd.ExecuteNonQuery();
+                foreach (var r in tail)
+                {
+                    using var cmd = Command("INSERT OR REPLACE INTO outbox (channel, seq, record) VALUES ($c, $s, $r)", ("$c", (int)channel), ("$s", r.Sequence), ("$r", r.Bytes));
+                    cmd.ExecuteNonQuery();
+                }
             }
             using (var cmd = Command("DELETE FROM journal")) cmd.ExecuteNonQuery();
             using (var cmd = Command("DELETE FROM decisions WHERE until <= $n", ("$n", _forgetClock))) cmd.ExecuteNonQuery();
@@ -260,6 +265,7 @@ public sealed partial class SqliteRiskStateStore
             tx.Commit();
             if (snapshot is not null) _nextIpId++;
         }
+        foreach (var tail in _unpublished.Values) tail.Clear(); // rows now
         foreach (var (_, entry) in dirty)
         {
             entry.Dirty = false;

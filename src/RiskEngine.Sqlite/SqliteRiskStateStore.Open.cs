@@ -12,13 +12,15 @@ public sealed partial class SqliteRiskStateStore
 
     /// <summary>
     /// Converts the tables of earlier versions, in one transaction: a row per decision (with its three indexes)
-    /// becomes decision rows of up to 4,096 records, and a row per IP failure becomes one row of live windows.
+    /// becomes decision rows of up to 4,096 records, a row per IP failure becomes one row of live windows, and an
+    /// outbox blob per channel (schema 2) becomes a row per record.
     /// </summary>
     private void Migrate()
     {
         var oldDecisions = HasColumn("decisions", "fingerprint");
         var oldIps = HasColumn("ip_failures", "ip");
-        if (!oldDecisions && !oldIps) return;
+        var oldOutbox = HasColumn("outbox", "records");
+        if (!oldDecisions && !oldIps && !oldOutbox) return;
         using var tx = Begin();
         if (oldDecisions)
         {
@@ -80,8 +82,34 @@ public sealed partial class SqliteRiskStateStore
                 cmd.ExecuteNonQuery();
             }
         }
+        if (oldOutbox) MigrateOutbox();
         SetMeta("schema", SchemaVersion);
         tx.Commit();
+    }
+
+    private void MigrateOutbox()
+    {
+        var records = new List<JournalRecord>();
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.Transaction = _tx;
+            cmd.CommandText = "SELECT channel, records FROM outbox ORDER BY channel, last_seq";
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) Unpack((byte[])r[1], (OutputChannel)r.GetInt32(0), records);
+        }
+        Exec("""
+            DROP TABLE outbox;
+            CREATE TABLE outbox (channel INTEGER NOT NULL, seq INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (channel, seq));
+            """);
+        using var insert = _db.CreateCommand();
+        insert.Transaction = _tx;
+        insert.CommandText = "INSERT OR REPLACE INTO outbox (channel, seq, record) VALUES ($c, $s, $r)";
+        var (c, seq, bytes) = (insert.Parameters.Add("$c", SqliteType.Integer), insert.Parameters.Add("$s", SqliteType.Integer), insert.Parameters.Add("$r", SqliteType.Blob));
+        foreach (var rec in records)
+        {
+            (c.Value, seq.Value, bytes.Value) = ((int)rec.Channel, rec.Sequence, rec.Bytes);
+            insert.ExecuteNonQuery();
+        }
     }
 
     private bool HasColumn(string table, string column)
@@ -95,9 +123,9 @@ public sealed partial class SqliteRiskStateStore
     }
 
     /// <summary>
-    /// Rebuilds memory from one consistent read of the file: positions, published marks, unpublished records and the
-    /// last sequence; then every journal row after the last write-back in order (accounts held dirty, IP failures
-    /// re-added, records, positions, marks); then the live idempotency records.
+    /// Rebuilds memory from one consistent read of the file: positions, published marks and the last sequence; then
+    /// every journal row after the last write-back in order (accounts held dirty, IP failures re-added, records,
+    /// positions, marks); then the live idempotency records. The outbox rows stay in the table (read by cursor).
     /// </summary>
     private void Load()
     {
@@ -119,16 +147,6 @@ public sealed partial class SqliteRiskStateStore
             {
                 if (r.GetString(0) == "last_seq") _lastSequence = r.GetInt64(1);
                 else if (r.GetString(0) == "forget_clock") _forgetClock = r.GetInt64(1);
-            }
-        }
-        using (var cmd = Command("SELECT channel, records FROM outbox ORDER BY channel, last_seq"))
-        using (var r = cmd.ExecuteReader())
-        {
-            while (r.Read())
-            {
-                var channel = (OutputChannel)r.GetInt32(0);
-                if (!_unpublished.TryGetValue(channel, out var list)) _unpublished[channel] = list = [];
-                Unpack((byte[])r[1], channel, list);
             }
         }
         using (var cmd = Command("SELECT id, entries FROM ip_failures ORDER BY id"))
@@ -155,12 +173,7 @@ public sealed partial class SqliteRiskStateStore
                 _journalBytes += bytes.Length;
             }
         }
-        foreach (var (channel, list) in _unpublished)
-        {
-            var published = _published.GetValueOrDefault(channel).Sequence;
-            list.RemoveAll(rec => rec.Sequence <= published);
-            list.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
-        }
+        foreach (var (channel, tail) in _unpublished) tail.RemoveThrough(_published.GetValueOrDefault(channel).Sequence);
         using (var cmd = Command("SELECT id, records FROM decisions ORDER BY id"))
         using (var r = cmd.ExecuteReader())
         {

@@ -5,25 +5,12 @@ using RiskEngine.State;
 
 namespace RiskEngine.Sqlite;
 
-// SQL plumbing: prepared statements, transactions, packing of outbox records.
+// SQL plumbing: prepared statements, transactions, unpacking of old outbox blobs.
 public sealed partial class SqliteRiskStateStore
 {
     // ---- SQL plumbing ----
 
-    private static byte[] Pack(List<JournalRecord> records)
-    {
-        var buffer = new byte[records.Sum(r => 12 + r.Bytes.Length)];
-        var at = 0;
-        foreach (var r in records)
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(at), r.Sequence);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at + 8), r.Bytes.Length);
-            r.Bytes.CopyTo(buffer, at + 12);
-            at += 12 + r.Bytes.Length;
-        }
-        return buffer;
-    }
-
+    /// <summary>Reads an outbox blob of schema 2 and earlier (records packed as [seq int64][length int32][bytes]); only the migration does.</summary>
     private static void Unpack(byte[] packed, OutputChannel channel, List<JournalRecord> into)
     {
         var at = 0;

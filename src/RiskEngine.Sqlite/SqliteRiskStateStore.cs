@@ -20,14 +20,17 @@ namespace RiskEngine.Sqlite;
 /// write-back (<see cref="SqliteStoreOptions"/>, and on dispose), which then drops the journal rows it covers, the
 /// decision rows whose records all expired, and rewrites the live IP windows as one row. Accounts newer than their
 /// row stay in memory until then (never evicted while dirty).</para>
-/// <para>Idempotency records, IP windows, positions and unpublished output are served from memory, rebuilt on open from
-/// the tables and the journal rows after the last write-back, so a crash at any point loses nothing committed. The WAL
+/// <para>Idempotency records, IP windows and positions are served from memory, rebuilt on open from the tables and the
+/// journal rows after the last write-back, so a crash at any point loses nothing committed. Unpublished output records
+/// are rows of <c>outbox</c>, one per record keyed by (channel, sequence), plus those committed since the last
+/// write-back (held in memory, added as rows by the next one): cursor reads (<see cref="ReadAsync"/>) cost what they
+/// return, and a write-back adds the new rows and deletes the published ones, never rewriting the backlog. The WAL
 /// is checkpointed by a background connection, not on the commit path. Files of earlier versions (a row per decision
-/// with three indexes, a row per IP failure) are migrated when opened.</para>
+/// with three indexes, a row per IP failure, an outbox blob per channel) are migrated when opened.</para>
 /// </remarks>
 public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJournal, IKeyRingCheckStore, IStoreHealth, IDisposable
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
     private const byte JournalFormat = 1;
     private const byte Compressed = 1;
     private const int MaxCleanAccounts = 200_000;
@@ -53,7 +56,8 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
     // The journal's bookkeeping.
     private readonly Dictionary<string, JournalPosition> _positions = new(StringComparer.Ordinal);
     private readonly Dictionary<OutputChannel, (long Sequence, long Length)> _published = [];
-    private readonly Dictionary<OutputChannel, List<JournalRecord>> _unpublished = new() { [OutputChannel.Output] = [], [OutputChannel.DeadLetter] = [], [OutputChannel.Webhook] = [] };
+    // Records committed since the last write-back and not yet published: the outbox rows' tail (the next write-back adds them).
+    private readonly Dictionary<OutputChannel, RecordQueue> _unpublished = new() { [OutputChannel.Output] = [], [OutputChannel.DeadLetter] = [], [OutputChannel.Webhook] = [] };
     private long _lastSequence;
     private bool _publishedChanged;
 
@@ -99,7 +103,10 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
             CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, batch BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY, until INTEGER NOT NULL, records BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS ip_failures (id INTEGER PRIMARY KEY, entries BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS outbox (last_seq INTEGER NOT NULL, channel INTEGER NOT NULL, records BLOB NOT NULL, PRIMARY KEY (channel, last_seq));
+            CREATE TABLE IF NOT EXISTS outbox (channel INTEGER NOT NULL, seq INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (channel, seq));
+            CREATE TABLE IF NOT EXISTS webhook_dead (id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, delivery TEXT NOT NULL, type TEXT NOT NULL,
+                seq INTEGER NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL, status INTEGER, error TEXT, first_at INTEGER NOT NULL,
+                last_at INTEGER NOT NULL, state INTEGER NOT NULL, UNIQUE (endpoint, delivery));
             CREATE TABLE IF NOT EXISTS published (channel INTEGER PRIMARY KEY, seq INTEGER NOT NULL, length INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, offset INTEGER NOT NULL, line INTEGER NOT NULL, completed INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -345,12 +352,44 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
     }
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) =>
+        ReadAsync(channel, 0, int.MaxValue, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>The outbox rows after the cursor (by their primary key), then the records committed since the last write-back.</remarks>
+    public async ValueTask<IReadOnlyList<JournalRecord>> ReadAsync(OutputChannel channel, long afterSequence, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var after = Math.Max(afterSequence, _published.GetValueOrDefault(channel).Sequence);
+            var page = new List<JournalRecord>(Math.Min(limit, 1024));
+            using (var cmd = Command("SELECT seq, record FROM outbox WHERE channel = $c AND seq > $a ORDER BY seq LIMIT $n", ("$c", (int)channel), ("$a", after), ("$n", limit)))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read()) page.Add(new JournalRecord(r.GetInt64(0), channel, (byte[])r[1]));
+            }
+            if (page.Count > 0) after = page[^1].Sequence;
+            if (page.Count < limit && _unpublished.TryGetValue(channel, out var tail)) tail.Read(after, limit - page.Count, page);
+            return page;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> CountAsync(OutputChannel channel, long afterSequence, CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            return _unpublished.TryGetValue(channel, out var list) ? list.ToArray() : [];
+            var after = Math.Max(afterSequence, _published.GetValueOrDefault(channel).Sequence);
+            using var cmd = Command("SELECT COUNT(*) FROM outbox WHERE channel = $c AND seq > $a", ("$c", (int)channel), ("$a", after));
+            var rows = (long)cmd.ExecuteScalar()!;
+            return rows + (_unpublished.TryGetValue(channel, out var tail) ? tail.CountAfter(after) : 0);
         }
         finally
         {
@@ -369,7 +408,7 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
         try
         {
             _published[channel] = (sequence, length);
-            if (_unpublished.TryGetValue(channel, out var list)) list.RemoveAll(r => r.Sequence <= sequence);
+            if (_unpublished.TryGetValue(channel, out var tail)) tail.RemoveThrough(sequence); // the rows go at the next write-back
             _publishedChanged = true;
             _wrote = true;
         }

@@ -2,8 +2,8 @@ namespace RiskEngine.Server.Webhooks;
 
 /// <summary>
 /// Exponential back-off for failed deliveries: <c>initial × 2^(attempt-1)</c>, capped at <c>max</c>, with up to 20 %
-/// jitter taken off so that many endpoints failing together do not retry in step. There is no last attempt: a
-/// delivery stays in the outbox until its endpoint takes it. Immutable, thread-safe.
+/// jitter taken off so that many endpoints failing together do not retry in step. The last attempt is the
+/// dispatcher's call (<see cref="WebhookOptions.MaxAttempts"/>, <see cref="WebhookOptions.MaxAge"/>). Immutable, thread-safe.
 /// </summary>
 public sealed record WebhookBackoff(TimeSpan Initial, TimeSpan Max)
 {

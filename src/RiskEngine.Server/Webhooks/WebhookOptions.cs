@@ -26,6 +26,18 @@ public sealed class WebhookOptions
 
     /// <summary>How often the outbox is checked for new account events when idle.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Attempts of one delivery before it goes to the dead letters (with the default back-off, about 8 hours).</summary>
+    public int MaxAttempts { get; set; } = 100;
+
+    /// <summary>How long after its first attempt a failing delivery goes to the dead letters.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Attempts refused with a 4xx other than 408 and 429 (a receiver that will not take it: bad signature, unknown
+    /// route, validation) before the delivery goes to the dead letters, without waiting for <see cref="MaxAttempts"/>.
+    /// </summary>
+    public int PermanentFailureAttempts { get; set; } = 3;
 }
 
 /// <summary>One receiver.</summary>
@@ -37,7 +49,7 @@ public sealed class WebhookEndpoint
     /// <summary>Absolute http(s) URL that receives the POSTs.</summary>
     public string Url { get; set; } = "";
 
-    /// <summary>The HMAC-SHA256 key (at least 16 characters). Never logged.</summary>
+    /// <summary>The signing key as Standard Webhooks has it: <c>whsec_</c> + base64 of at least 24 random bytes. Never logged.</summary>
     public string Secret { get; set; } = "";
 
     /// <summary>Account event types sent; empty: all of them.</summary>
@@ -49,7 +61,7 @@ public sealed class WebhookEndpoint
         Uri.TryCreate(Url, UriKind.Absolute, out var u) ? $"{Name} → {u.Scheme}://{u.Host}:{u.Port}" : Name;
 }
 
-/// <summary>Refuses endpoints without a name, an absolute http(s) URL or a long enough secret, and duplicate names.</summary>
+/// <summary>Refuses endpoints without a name, an absolute http(s) URL or a <c>whsec_</c> secret of at least 24 bytes, and duplicate names.</summary>
 public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
     private static readonly string[] Known = ["account.frozen", "account.unfrozen"];
@@ -69,7 +81,9 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
                 errors.Add($"{at}:Url must be an absolute http or https URL");
             else if (uri.UserInfo.Length > 0)
                 errors.Add($"{at}:Url must not carry a user name or password (the endpoint's Secret signs each delivery)");
-            if (e.Secret.Length < 16) errors.Add($"{at}:Secret must be at least 16 characters");
+            // Never quotes the secret: these messages reach the console and the logs.
+            if (!WebhookSignature.TryDecodeSecret(e.Secret, out _))
+                errors.Add($"{at}:Secret must be \"{WebhookSignature.SecretPrefix}\" followed by base64 of at least {WebhookSignature.MinKeyBytes} random bytes (e.g. \"{WebhookSignature.SecretPrefix}$(openssl rand -base64 32)\")");
             foreach (var type in e.Events)
                 if (Array.IndexOf(Known, type) < 0) errors.Add($"{at}:Events: '{type}' is not an account event ({string.Join(", ", Known)})");
         }
@@ -77,6 +91,9 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (options.RetryMax < options.RetryInitial) errors.Add($"{WebhookOptions.Section}:RetryMax must be at least RetryInitial");
         if (options.Timeout <= TimeSpan.Zero) errors.Add($"{WebhookOptions.Section}:Timeout must be positive");
         if (options.PollInterval <= TimeSpan.Zero || options.PollInterval > TimeSpan.FromHours(1)) errors.Add($"{WebhookOptions.Section}:PollInterval must be positive and at most an hour");
+        if (options.MaxAttempts < 1) errors.Add($"{WebhookOptions.Section}:MaxAttempts must be at least 1");
+        if (options.MaxAge <= TimeSpan.Zero) errors.Add($"{WebhookOptions.Section}:MaxAge must be positive");
+        if (options.PermanentFailureAttempts < 1) errors.Add($"{WebhookOptions.Section}:PermanentFailureAttempts must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

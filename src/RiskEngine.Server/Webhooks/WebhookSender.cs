@@ -29,28 +29,25 @@ public sealed record WebhookDelivery(string Id, string Type, ReadOnlyMemory<byte
 public readonly record struct WebhookAttempt(bool Delivered, int? Status, TimeSpan? RetryAfter, string? Error);
 
 /// <summary>
-/// POSTs one delivery: <c>Content-Type: application/json</c>, <c>RiskEngine-Delivery</c>, <c>RiskEngine-Event</c> and
-/// <see cref="WebhookSignature.Header"/>. Any 2xx is delivered; anything else (a 4xx included: the receiver may be
-/// misconfigured for a while) is retried, honouring <c>Retry-After</c>. Thread-safe (stateless over its HttpClient).
+/// POSTs one delivery: <c>Content-Type: application/json</c> and the Standard Webhooks headers
+/// (<see cref="WebhookSignature"/>), signed anew for each attempt (a fresh timestamp, the same id). Any 2xx is
+/// delivered; anything else is a failure, with the status, so the dispatcher can tell a permanent refusal from a
+/// passing one, and <c>Retry-After</c>. Thread-safe (stateless over its HttpClient).
 /// </summary>
 public sealed class WebhookSender(HttpClient http, TimeProvider time)
 {
-    /// <summary>Header with the delivery id.</summary>
-    public const string DeliveryHeader = "RiskEngine-Delivery";
-
-    /// <summary>Header with the account event's type.</summary>
-    public const string EventHeader = "RiskEngine-Event";
-
     /// <summary>Sends <paramref name="delivery"/> to <paramref name="endpoint"/> once.</summary>
     public async Task<WebhookAttempt> SendAsync(WebhookEndpoint endpoint, WebhookDelivery delivery, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Url);
         request.Content = new ReadOnlyMemoryContent(delivery.Body);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        request.Headers.TryAddWithoutValidation(DeliveryHeader, delivery.Id);
-        request.Headers.TryAddWithoutValidation(EventHeader, delivery.Type);
-        request.Headers.TryAddWithoutValidation(WebhookSignature.Header,
-            WebhookSignature.Sign(Encoding.UTF8.GetBytes(endpoint.Secret), time.GetUtcNow(), delivery.Body.Span));
+        // The options validator refused any endpoint whose secret does not decode.
+        if (!WebhookSignature.TryDecodeSecret(endpoint.Secret, out var key)) throw new InvalidOperationException($"webhook endpoint {endpoint.Name}: the secret is not a whsec_ key");
+        var now = time.GetUtcNow();
+        request.Headers.TryAddWithoutValidation(WebhookSignature.IdHeader, delivery.Id);
+        request.Headers.TryAddWithoutValidation(WebhookSignature.TimestampHeader, WebhookSignature.Seconds(now));
+        request.Headers.TryAddWithoutValidation(WebhookSignature.SignatureHeader, WebhookSignature.Sign(key, delivery.Id, now, delivery.Body.Span));
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         try

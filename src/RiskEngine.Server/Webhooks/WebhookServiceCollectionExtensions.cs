@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RiskEngine.Hosting;
+using RiskEngine.State;
 
 namespace RiskEngine.Server.Webhooks;
 
@@ -27,6 +28,9 @@ public static class WebhookServiceCollectionExtensions
         services.TryAddKeyedSingleton(HttpClientKey, (_, _) =>
             new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) }) { Timeout = Timeout.InfiniteTimeSpan });
         services.TryAddSingleton(sp => new WebhookSender(sp.GetRequiredKeyedService<HttpClient>(HttpClientKey), sp.GetRequiredService<TimeProvider>()));
+        // Dead letters: durable where the store keeps them (SQLite), in memory otherwise (memory, Redis).
+        services.TryAddSingleton<IDeadDeliveryStore>(sp => sp.GetRequiredService<IRiskStateStore>() as IDeadDeliveryStore
+            ?? sp.GetRequiredService<IEventJournal>() as IDeadDeliveryStore ?? new InMemoryDeadDeliveryStore());
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         return services;

@@ -17,8 +17,18 @@ public interface IEventJournal
     /// <summary>How much of <paramref name="channel"/> was published: the last sequence and the sink's length after it.</summary>
     ValueTask<(long Sequence, long Length)> PublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default);
 
-    /// <summary>Committed records of <paramref name="channel"/> after its published sequence, in order.</summary>
+    /// <summary>Committed records of <paramref name="channel"/> after its published sequence, in order (all of them: for small channels).</summary>
     ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A cursor read: up to <paramref name="limit"/> unpublished records of <paramref name="channel"/> with a sequence
+    /// after <paramref name="afterSequence"/>, in order. Costs what it returns, not the backlog: readers of a channel
+    /// that may hold many records (<see cref="OutputChannel.Webhook"/>) page through it with this.
+    /// </summary>
+    ValueTask<IReadOnlyList<JournalRecord>> ReadAsync(OutputChannel channel, long afterSequence, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>How many unpublished records of <paramref name="channel"/> have a sequence after <paramref name="afterSequence"/>.</summary>
+    ValueTask<long> CountAsync(OutputChannel channel, long afterSequence, CancellationToken cancellationToken = default);
 
     /// <summary>Records that <paramref name="channel"/> holds everything through <paramref name="sequence"/>, at <paramref name="length"/> bytes.</summary>
     ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default);

@@ -2,12 +2,13 @@ namespace RiskEngine.State;
 
 /// <summary>
 /// The journal of a worker with in-memory state (<see cref="InMemoryRiskStateStore"/> keeps one): nothing survives the
-/// process, so nothing is written down. Thread-safe.
+/// process, so nothing is written down. Each channel's unpublished records are a <see cref="RecordQueue"/>: cursor
+/// reads and publishing cost what they touch, not the backlog. Thread-safe (one lock).
 /// </summary>
 public sealed class InMemoryEventJournal : IEventJournal
 {
     private readonly Dictionary<string, JournalPosition> _positions = new(StringComparer.Ordinal);
-    private readonly List<JournalRecord> _pending = [];
+    private readonly Dictionary<OutputChannel, RecordQueue> _pending = [];
     private readonly Dictionary<OutputChannel, (long, long)> _published = [];
     private long _last;
     private readonly Lock _gate = new();
@@ -25,7 +26,7 @@ public sealed class InMemoryEventJournal : IEventJournal
         var (records, position) = (entry.Records, entry.Position);
         lock (_gate)
         {
-            _pending.AddRange(records);
+            foreach (var r in records) Queue(r.Channel).Add(r);
             if (records.Count > 0) _last = Math.Max(_last, records[^1].Sequence);
             _positions[position.Source] = position;
         }
@@ -47,7 +48,22 @@ public sealed class InMemoryEventJournal : IEventJournal
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default)
     {
-        lock (_gate) return ValueTask.FromResult<IReadOnlyList<JournalRecord>>(_pending.Where(r => r.Channel == channel).ToArray());
+        lock (_gate) return ValueTask.FromResult<IReadOnlyList<JournalRecord>>(Queue(channel).ToArray());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<JournalRecord>> ReadAsync(OutputChannel channel, long afterSequence, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var page = new List<JournalRecord>(Math.Min(limit, 1024));
+        lock (_gate) Queue(channel).Read(afterSequence, limit, page);
+        return ValueTask.FromResult<IReadOnlyList<JournalRecord>>(page);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> CountAsync(OutputChannel channel, long afterSequence, CancellationToken cancellationToken = default)
+    {
+        lock (_gate) return ValueTask.FromResult((long)Queue(channel).CountAfter(afterSequence));
     }
 
     /// <inheritdoc />
@@ -56,8 +72,14 @@ public sealed class InMemoryEventJournal : IEventJournal
         lock (_gate)
         {
             _published[channel] = (sequence, length);
-            _pending.RemoveAll(r => r.Channel == channel && r.Sequence <= sequence);
+            Queue(channel).RemoveThrough(sequence);
         }
         return ValueTask.CompletedTask;
+    }
+
+    private RecordQueue Queue(OutputChannel channel)
+    {
+        if (!_pending.TryGetValue(channel, out var queue)) _pending[channel] = queue = new RecordQueue();
+        return queue;
     }
 }

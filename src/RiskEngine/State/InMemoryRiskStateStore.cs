@@ -130,6 +130,13 @@ public sealed class InMemoryRiskStateStore : IRiskStateStore, IEventJournal
     public ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => _journal.UnpublishedAsync(channel, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<JournalRecord>> ReadAsync(OutputChannel channel, long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+        _journal.ReadAsync(channel, afterSequence, limit, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> CountAsync(OutputChannel channel, long afterSequence, CancellationToken cancellationToken = default) => _journal.CountAsync(channel, afterSequence, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default) => _journal.MarkPublishedAsync(channel, sequence, length, cancellationToken);
 
     /// <summary>

@@ -72,6 +72,11 @@ public sealed class ServerReviewFixTests() : ScratchFolder("riskengine-server-fi
 
         public ValueTask<IReadOnlyList<JournalRecord>> UnpublishedAsync(OutputChannel channel, CancellationToken cancellationToken = default) => inner.UnpublishedAsync(channel, cancellationToken);
 
+        public ValueTask<IReadOnlyList<JournalRecord>> ReadAsync(OutputChannel channel, long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+            inner.ReadAsync(channel, afterSequence, limit, cancellationToken);
+
+        public ValueTask<long> CountAsync(OutputChannel channel, long afterSequence, CancellationToken cancellationToken = default) => inner.CountAsync(channel, afterSequence, cancellationToken);
+
         public ValueTask MarkPublishedAsync(OutputChannel channel, long sequence, long length, CancellationToken cancellationToken = default) =>
             Fail && channel == OutputChannel.Output ? ValueTask.FromException(new IOException("No space left on device")) : inner.MarkPublishedAsync(channel, sequence, length, cancellationToken);
     }

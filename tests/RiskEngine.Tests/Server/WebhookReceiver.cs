@@ -11,15 +11,19 @@ using Microsoft.Extensions.Logging;
 namespace RiskEngine.Tests.Server;
 
 /// <summary>
-/// A webhook receiver for tests: a real Kestrel app on a loopback port that records every POST it gets (delivery id,
-/// event header, signature header, body, the status it answered, when it arrived by its clock) and answers
+/// A webhook receiver for tests: a real Kestrel app on a loopback port that records every POST it gets (the Standard
+/// Webhooks headers, all headers as received, body, the status it answered, when it arrived by its clock) and answers
 /// <see cref="RefuseWith"/> (503 unless told), with <see cref="RetryAfter"/> when set, while <see cref="Up"/> is false.
 /// </summary>
 internal sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    public sealed record Hit(string? Id, string? Event, string? Signature, byte[] Body, int Status, DateTimeOffset At);
+    public sealed record Hit(string? Id, string? Timestamp, string? Signature, IHeaderDictionary Headers, byte[] Body, int Status, DateTimeOffset At)
+    {
+        /// <summary>The account event's type, from the body.</summary>
+        public string Event => (string)System.Text.Json.Nodes.JsonNode.Parse(Body)!["type"]!;
+    }
 
     private readonly TimeProvider _clock;
 
@@ -54,8 +58,10 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             await c.Request.Body.CopyToAsync(body);
             var up = receiver.Up;
             var status = up ? 200 : receiver.RefuseWith;
-            receiver.Hits.Enqueue(new Hit(c.Request.Headers["RiskEngine-Delivery"], c.Request.Headers["RiskEngine-Event"],
-                c.Request.Headers["RiskEngine-Signature"], body.ToArray(), status, receiver._clock.GetUtcNow()));
+            var headers = new HeaderDictionary();
+            foreach (var (name, value) in c.Request.Headers) headers[name] = value;
+            receiver.Hits.Enqueue(new Hit(c.Request.Headers["webhook-id"], c.Request.Headers["webhook-timestamp"],
+                c.Request.Headers["webhook-signature"], headers, body.ToArray(), status, receiver._clock.GetUtcNow()));
             c.Response.StatusCode = status;
             if (!up && receiver.RetryAfter is { } retryAfter) c.Response.Headers.RetryAfter = retryAfter;
         });

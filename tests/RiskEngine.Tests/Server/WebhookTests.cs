@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -19,8 +20,9 @@ namespace RiskEngine.Tests.Server;
 /// </summary>
 public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
 {
-    private const string Secret = "whsec-test-0123456789abcdef";
-    private const string OtherSecret = "whsec-other-fedcba9876543210";
+    // Standard Webhooks secrets: whsec_ + base64 of the key (32 bytes here).
+    internal static readonly string Secret = "whsec_" + Convert.ToBase64String("riskengine-webhook-test-key-0001"u8);
+    internal static readonly string OtherSecret = "whsec_" + Convert.ToBase64String("riskengine-webhook-other-key-002"u8);
     private static readonly DateTimeOffset T0 = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
 
     private ServerFactory? _factory;
@@ -38,7 +40,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
     }
 
     /// <summary>Settings with fast retries and the given endpoints (name, url, secret).</summary>
-    private static Dictionary<string, string> Hooks(params (string Name, string Url, string Secret)[] endpoints)
+    internal static Dictionary<string, string> Hooks(params (string Name, string Url, string Secret)[] endpoints)
     {
         var s = new Dictionary<string, string>
         {
@@ -56,9 +58,9 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         return s;
     }
 
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+    internal static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private static async Task HoldAsync(HttpClient support, string account)
+    internal static async Task HoldAsync(HttpClient support, string account)
     {
         using var r = await support.PostAsync($"/v1/accounts/{account}/freeze", Json("""{"by":"agent-1","reason":"user reports a stolen phone"}"""));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
@@ -71,32 +73,70 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
     }
 
     /// <summary>The account events the server published to its output file, in order: what every endpoint must get.</summary>
-    private static List<string> AccountEvents(ServerFactory factory) =>
+    internal static List<string> AccountEvents(ServerFactory factory) =>
         File.ReadAllLines(factory.Output).Where(l => l.StartsWith("{\"type\":\"account.", StringComparison.Ordinal)).ToList();
 
     // ---- the parts ----
 
-    [Fact]
-    public void A_signature_verifies_and_a_tampered_body_an_old_timestamp_or_a_wrong_secret_is_refused()
+    /// <summary>True when <paramref name="hit"/> carries a valid signature with <paramref name="secret"/> at <paramref name="now"/> (our verifier).</summary>
+    internal static bool Signed(WebhookReceiver.Hit hit, string secret, DateTimeOffset now)
     {
-        var secret = Encoding.UTF8.GetBytes(Secret);
-        var body = """{"type":"account.frozen","event":"e1","account":"acct-A"}"""u8.ToArray();
-        var header = WebhookSignature.Sign(secret, T0, body);
-        Assert.Matches("^t=[0-9]+,v1=[0-9a-f]{64}$", header);
-        Assert.StartsWith($"t={T0.ToUnixTimeSeconds()},", header, StringComparison.Ordinal);
+        Assert.True(WebhookSignature.TryDecodeSecret(secret, out var key));
+        return WebhookSignature.Verify(key, hit.Id, hit.Timestamp, hit.Signature, hit.Body, now);
+    }
 
-        Assert.True(WebhookSignature.Verify(secret, header, body, T0 + TimeSpan.FromMinutes(4)));
+    [Fact]
+    public void A_signature_is_the_standard_webhooks_one_and_a_tampered_body_id_or_timestamp_an_old_timestamp_or_a_wrong_secret_is_refused()
+    {
+        Assert.True(WebhookSignature.TryDecodeSecret(Secret, out var key));
+        Assert.True(WebhookSignature.TryDecodeSecret(OtherSecret, out var other));
+        var body = """{"type":"account.frozen","event":"e1","account":"acct-A"}"""u8.ToArray();
+        const string id = "wh_0123456789abcdef0123456789abcdef";
+        var t = WebhookSignature.Seconds(T0);
+        var header = WebhookSignature.Sign(key, id, T0, body);
+        Assert.Matches("^v1,[A-Za-z0-9+/]{43}=$", header);
+        Assert.Equal(T0.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), t);
+        // The same bytes as the NuGet StandardWebhooks library signs (its Sign: "{id}.{timestamp}.{body}").
+        Assert.Equal(new StandardWebhooks.StandardWebhook(Secret).Sign(id, T0, Encoding.UTF8.GetString(body)), header);
+
+        Assert.True(WebhookSignature.Verify(key, id, t, header, body, T0 + TimeSpan.FromMinutes(4)));
         var tampered = (byte[])body.Clone();
         tampered[^3] ^= 1;
-        Assert.False(WebhookSignature.Verify(secret, header, tampered, T0));
-        Assert.False(WebhookSignature.Verify(secret, header, body, T0 + TimeSpan.FromMinutes(6)));
-        Assert.True(WebhookSignature.Verify(secret, header, body, T0 + TimeSpan.FromMinutes(6), TimeSpan.FromMinutes(10)));
-        Assert.False(WebhookSignature.Verify(Encoding.UTF8.GetBytes(OtherSecret), header, body, T0));
-        // A timestamp changed without re-signing, a missing or malformed header.
-        Assert.False(WebhookSignature.Verify(secret, header.Replace($"t={T0.ToUnixTimeSeconds()}", $"t={T0.ToUnixTimeSeconds() + 1}", StringComparison.Ordinal), body, T0));
-        Assert.False(WebhookSignature.Verify(secret, null, body, T0));
-        Assert.False(WebhookSignature.Verify(secret, "v1=" + header.Split("v1=")[1], body, T0));
-        Assert.False(WebhookSignature.Verify(secret, "t=1,v1=zz", body, T0));
+        Assert.False(WebhookSignature.Verify(key, id, t, header, tampered, T0));
+        Assert.False(WebhookSignature.Verify(key, "wh_another", t, header, body, T0)); // a capture replayed under a new id
+        Assert.False(WebhookSignature.Verify(key, id, WebhookSignature.Seconds(T0.AddSeconds(1)), header, body, T0)); // timestamp changed without re-signing
+        Assert.False(WebhookSignature.Verify(key, id, t, header, body, T0 + TimeSpan.FromMinutes(6)));
+        Assert.True(WebhookSignature.Verify(key, id, t, header, body, T0 + TimeSpan.FromMinutes(6), TimeSpan.FromMinutes(10)));
+        Assert.False(WebhookSignature.Verify(other, id, t, header, body, T0));
+        // Any one of several space-separated signatures (a receiver mid-rotation); missing or malformed headers.
+        Assert.True(WebhookSignature.Verify(key, id, t, "v1,AAAA " + header, body, T0));
+        Assert.False(WebhookSignature.Verify(key, id, t, null, body, T0));
+        Assert.False(WebhookSignature.Verify(key, null, t, header, body, T0));
+        Assert.False(WebhookSignature.Verify(key, id, null, header, body, T0));
+        Assert.False(WebhookSignature.Verify(key, id, t, "v2," + header[3..], body, T0));
+        Assert.False(WebhookSignature.Verify(key, id, t, "v1,zz", body, T0));
+    }
+
+    [Fact]
+    public void Secrets_are_whsec_base64_of_at_least_24_bytes_and_the_validator_never_quotes_one()
+    {
+        var fresh = WebhookSignature.NewSecret();
+        Assert.StartsWith("whsec_", fresh, StringComparison.Ordinal);
+        Assert.True(WebhookSignature.TryDecodeSecret(fresh, out var key));
+        Assert.Equal(32, key.Length);
+        Assert.NotEqual(fresh, WebhookSignature.NewSecret());
+        var short23 = "whsec_" + Convert.ToBase64String(new byte[23]);
+        var bad = new[] { "0123456789abcdef0123456789abcdef", "whsec_not*base64*at*all*0123456789abcdef", short23, "WHSEC_" + fresh[6..] };
+        Assert.True(WebhookSignature.TryDecodeSecret("whsec_" + Convert.ToBase64String(new byte[24]), out _));
+        foreach (var secret in bad) Assert.False(WebhookSignature.TryDecodeSecret(secret, out _), secret);
+
+        var options = new WebhookOptions { Endpoints = [.. bad.Select((s, i) => new WebhookEndpoint { Name = $"e{i}", Url = "https://crm.example.com/hook", Secret = s })] };
+        var result = new WebhookOptionsValidator().Validate(null, options);
+        Assert.Equal(bad.Length, result.Failures!.Count(f => f.Contains(":Secret must be \"whsec_\"", StringComparison.Ordinal)));
+        foreach (var secret in bad) Assert.DoesNotContain(result.Failures!, f => f.Contains(secret, StringComparison.Ordinal) || f.Contains(secret[6..], StringComparison.Ordinal));
+        Assert.True(new WebhookOptionsValidator().Validate(null, new WebhookOptions { Endpoints = [new() { Name = "crm", Url = "https://crm.example.com/hook", Secret = fresh }] }).Succeeded);
+        var limits = new WebhookOptionsValidator().Validate(null, new WebhookOptions { MaxAttempts = 0, MaxAge = TimeSpan.Zero, PermanentFailureAttempts = 0 });
+        Assert.Equal(3, limits.Failures!.Count(f => f.Contains("MaxAttempts", StringComparison.Ordinal) || f.Contains("MaxAge", StringComparison.Ordinal) || f.Contains("PermanentFailureAttempts", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -179,7 +219,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         }, "--environment", "Development", "--urls", "http://127.0.0.1:0", "--data", P("data"), "--policy", Sample("policy.example.json"));
         Assert.Equal(2, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("RiskEngine:Webhooks:Endpoints:0:Url must be an absolute http or https URL", server.Log, StringComparison.Ordinal);
-        Assert.Contains("RiskEngine:Webhooks:Endpoints:0:Secret must be at least 16 characters", server.Log, StringComparison.Ordinal);
+        Assert.Contains("RiskEngine:Webhooks:Endpoints:0:Secret must be \"whsec_\" followed by base64", server.Log, StringComparison.Ordinal);
         Assert.Contains("'account.deleted' is not an account event", server.Log, StringComparison.Ordinal);
         Assert.DoesNotContain("short-secret", server.Log + string.Join('\n', server.StdOut), StringComparison.Ordinal);
     }
@@ -231,8 +271,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         foreach (var hit in receiver.Hits)
         {
             Assert.Matches("^wh_[0-9a-f]{32}$", hit.Id);
-            Assert.True(WebhookSignature.Verify(Encoding.UTF8.GetBytes(Secret), hit.Signature, hit.Body, hit.At), $"signature of {hit.Id}");
-            Assert.Equal((string)JsonNode.Parse(hit.Body)!["type"]!, hit.Event);
+            Assert.True(Signed(hit, Secret, hit.At), $"signature of {hit.Id}");
         }
         // Refused attempts carried the same id as the delivery that was finally taken: receivers can de-duplicate.
         var refused = receiver.Hits.Where(h => h.Status != 200).ToList();
@@ -246,6 +285,37 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         Assert.Contains("crm", log, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, log, StringComparison.Ordinal); // ... and the secret never
         Assert.DoesNotContain(ServerFactory.SupportKey, log, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A receiver verifies a delivery with an off-the-shelf Standard Webhooks library (NuGet <c>StandardWebhooks</c>,
+    /// fed the request's headers as received), and a captured delivery replayed under a new <c>webhook-id</c> (to get
+    /// past a receiver's de-duplication) no longer verifies.
+    /// </summary>
+    [Fact]
+    public async Task A_delivery_verifies_with_the_standard_webhooks_library_and_its_capture_replayed_under_a_new_id_does_not()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(up: true);
+        var factory = Start(Hooks(("crm", receiver.Url, Secret)));
+        using var support = factory.Client(ServerFactory.SupportKey);
+        await HoldAsync(support, "acct-SW");
+        Assert.True(await WebhookReceiver.WaitAsync(() => receiver.Accepted.Any(), TimeSpan.FromSeconds(10)));
+        var hit = Assert.Single(receiver.Accepted);
+        var payload = Encoding.UTF8.GetString(hit.Body);
+        Assert.Equal(AccountEvents(factory), [payload]);
+        Assert.Equal("application/json; charset=utf-8", hit.Headers.ContentType);
+        Assert.DoesNotContain(hit.Headers.Keys, k => k.StartsWith("RiskEngine-", StringComparison.OrdinalIgnoreCase));
+
+        var library = new StandardWebhooks.StandardWebhook(Secret);
+        library.Verify(payload, hit.Headers); // throws WebhookVerificationException unless it verifies
+
+        var replayed = new HeaderDictionary(hit.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase))
+        {
+            [WebhookSignature.IdHeader] = "wh_" + new string('0', 32),
+        };
+        Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(() => library.Verify(payload, replayed));
+        Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(() => new StandardWebhooks.StandardWebhook(OtherSecret).Verify(payload, hit.Headers));
+        Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(() => library.Verify(payload.Replace("acct-SW", "acct-SX", StringComparison.Ordinal), hit.Headers));
     }
 
     [Fact]
@@ -262,7 +332,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         Assert.Equal(3, expected.Count);
         Assert.True(await WebhookReceiver.WaitAsync(() => up.Accepted.Count() >= 3, TimeSpan.FromSeconds(5)), "the working endpoint waited for the broken one");
         Assert.Equal(expected, up.Accepted.Select(h => Encoding.UTF8.GetString(h.Body)));
-        Assert.All(up.Accepted, h => Assert.True(WebhookSignature.Verify(Encoding.UTF8.GetBytes(Secret), h.Signature, h.Body, h.At)));
+        Assert.All(up.Accepted, h => Assert.True(Signed(h, Secret, h.At)));
         await Task.Delay(300);
 
         // Outbox lag on the RiskEngine meter: three waiting for the broken endpoint, none for the other.
@@ -434,7 +504,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         var hit = Assert.Single(receiver.Accepted);
         Assert.Equal("account.frozen", hit.Event);
         Assert.Equal(frozen.ToJsonString(), JsonNode.Parse(hit.Body)!.ToJsonString());
-        Assert.True(WebhookSignature.Verify(Encoding.UTF8.GetBytes(Secret), hit.Signature, hit.Body, clock.GetUtcNow()));
+        Assert.True(Signed(hit, Secret, clock.GetUtcNow()));
         Assert.Equal(AccountEvents(factory), [Encoding.UTF8.GetString(hit.Body)]);
     }
 
@@ -494,7 +564,7 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         var hits = receiver.Accepted.ToList();
         Assert.Equal(output, hits.Select(h => Encoding.UTF8.GetString(h.Body)));
         Assert.Equal(["account.frozen", "account.unfrozen"], hits.Select(h => h.Event));
-        Assert.All(hits, h => Assert.True(WebhookSignature.Verify(Encoding.UTF8.GetBytes(Secret), h.Signature, h.Body, clock.GetUtcNow())));
+        Assert.All(hits, h => Assert.True(Signed(h, Secret, clock.GetUtcNow())));
         Assert.True(await WebhookReceiver.WaitAsync(() => journal.UnpublishedAsync(OutputChannel.Webhook).AsTask().Result.Count == 0, TimeSpan.FromSeconds(5)));
     }
 }

@@ -294,6 +294,10 @@ public sealed class SqliteJournalTests() : ScratchFolder("riskengine-journal-")
         {
             await AssertOldRecordsAsync(store);
             Assert.Equal([5L, 6L], (await store.UnpublishedAsync(OutputChannel.Output)).Select(r => r.Sequence));
+            // The outbox blob became a row per record.
+            Assert.Equal(2, Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 0 AND length(record) = 2"));
+            Assert.Equal(0, Scalar(path, "SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'records'"));
+            Assert.Equal([6L], (await store.ReadAsync(OutputChannel.Output, 5, 10)).Select(r => r.Sequence));
             Assert.Equal((4L, 100L), await store.PublishedAsync(OutputChannel.Output));
             Assert.Equal(new JournalPosition("in.jsonl", 500, 10), await store.LoadPositionAsync("in.jsonl"));
             Assert.Equal(6, await store.LastSequenceAsync());
