@@ -43,7 +43,7 @@ internal sealed class CliHost : IAsyncDisposable
 
     /// <summary>Decisions for support's history view, from whichever store the worker uses.</summary>
     public async Task<IReadOnlyList<Decisions.Decision>> HistoryAsync(Domain.AccountId account, int limit) =>
-        Store is not null ? Store.History(account, limit) : await Redis!.HistoryAsync(account, limit);
+        Store is not null ? await Store.HistoryAsync(account, limit) : await Redis!.HistoryAsync(account, limit);
 
     public IRiskEngine Engine { get; }
 

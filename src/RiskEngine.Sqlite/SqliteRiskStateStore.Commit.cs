@@ -153,7 +153,14 @@ public sealed partial class SqliteRiskStateStore
         foreach (var (key, account, encoded) in states) HoldDirty(key, account.Version, encoded, account.State.Freeze);
         if (arena is not null)
         {
-            foreach (var (id, offset, until) in index) _decisions[id] = new DecisionRef(arena, offset, until);
+            var k = 0;
+            foreach (var d in batch.Decisions.Values)
+            {
+                var (id, offset, until) = index[k++];
+                var stored = new DecisionRef(arena, offset, until);
+                _decisions[id] = stored;
+                IndexDecision(d.Stored.Decision.Account.Value, stored);
+            }
         }
         foreach (var ip in batch.IpFailures) AddIp(ip.Ip, ip.At, ip.PruneBefore, ip.Expires);
         if (journal is not null)
@@ -276,9 +283,18 @@ public sealed partial class SqliteRiskStateStore
         _journalRows = 0;
         _journalBytes = 0;
         _publishedChanged = false;
+        HashSet<string>? owners = null;
         foreach (var (id, d) in _decisions)
         {
-            if (d.Until <= _forgetClock) _decisions.Remove(id);
+            if (d.Until > _forgetClock) continue;
+            _decisions.Remove(id);
+            (owners ??= new HashSet<string>(StringComparer.Ordinal)).Add(DecisionRecords.Head(d).Account);
+        }
+        foreach (var owner in owners ?? [])
+        {
+            if (!_byAccount.TryGetValue(owner, out var refs)) continue;
+            refs.RemoveAll(r => r.Until <= _forgetClock);
+            if (refs.Count == 0) _byAccount.Remove(owner);
         }
         if (_clean >= MaxCleanAccounts) DropClean();
         _walBytes = 0;

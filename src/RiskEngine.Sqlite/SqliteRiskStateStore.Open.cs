@@ -186,7 +186,12 @@ public sealed partial class SqliteRiskStateStore
                 for (var i = 0; i < count; i++)
                 {
                     var (id, until, next) = DecisionRecords.Index(bytes, at);
-                    if (until > _forgetClock) _decisions[id] = new DecisionRef(arena, at, until);
+                    if (until > _forgetClock)
+                    {
+                        var stored = new DecisionRef(arena, at, until);
+                        _decisions[id] = stored;
+                        IndexDecision(DecisionRecords.Head(stored).Account, stored);
+                    }
                     at = next;
                 }
             }

@@ -50,6 +50,12 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
 
     // Idempotency records (into the decision rows held in memory) and IP windows; hidden once the engine's clock passed them.
     private readonly Dictionary<string, DecisionRef> _decisions = new(StringComparer.Ordinal);
+
+    /// <summary>Each account's live decisions in commit order, the newest <see cref="MaxHistory"/>: support's history without a scan of every decision.</summary>
+    private readonly Dictionary<string, List<DecisionRef>> _byAccount = new(StringComparer.Ordinal);
+
+    /// <summary>Most decisions of one account the history can show (the API's largest <c>limit</c>).</summary>
+    public const int MaxHistory = 1000;
     private readonly Dictionary<string, List<IpEntry>> _ips = new(StringComparer.Ordinal);
     private long _forgetClock; // the latest engine clock committed: records expired by it are gone
 
@@ -418,25 +424,42 @@ public sealed partial class SqliteRiskStateStore : IRiskStateStore, IEventJourna
         }
     }
 
-    /// <summary>The account's decisions still inside their idempotency window, newest first (support's history view; scans the records held).</summary>
-    public IReadOnlyList<Decisions.Decision> History(AccountId account, int limit)
+    /// <summary>
+    /// The account's decisions still inside their idempotency window, newest first, at most <paramref name="limit"/>
+    /// (and <see cref="MaxHistory"/>): read from the account's own index, so the work is bounded by what the account
+    /// holds, not by every decision in the window, and the store's lock is awaited, not blocked on.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<Decisions.Decision>> HistoryAsync(AccountId account, int limit, CancellationToken cancellationToken = default)
     {
-        _gate.Wait();
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
-            var found = new List<(long At, DecisionRef Ref)>();
-            foreach (var d in _decisions.Values)
+            if (!_byAccount.TryGetValue(account.Value, out var refs)) return [];
+            var found = new List<(long At, DecisionRef Ref)>(refs.Count);
+            foreach (var d in refs)
             {
-                if (d.Until <= _forgetClock) continue;
-                var (owner, at) = DecisionRecords.Head(d);
-                if (owner == account.Value) found.Add((at, d));
+                if (d.Until > _forgetClock) found.Add((DecisionRecords.Head(d).AtTicks, d));
             }
-            return found.OrderByDescending(f => f.At).Take(limit).Select(f => DecisionRecords.Read(f.Ref).Decision).ToList();
+            // Events of an account may arrive out of time order (up to 30 days): newest by time, not by commit.
+            found.Sort(static (a, b) => b.At.CompareTo(a.At));
+            var n = Math.Min(limit, found.Count);
+            var history = new List<Decisions.Decision>(n);
+            for (var i = 0; i < n; i++) history.Add(DecisionRecords.Read(found[i].Ref).Decision);
+            return history;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Adds a committed (or loaded) decision to its account's index, forgetting the account's oldest past <see cref="MaxHistory"/>.</summary>
+    private void IndexDecision(string account, DecisionRef d)
+    {
+        if (!_byAccount.TryGetValue(account, out var refs)) _byAccount[account] = refs = [];
+        if (refs.Count >= MaxHistory) refs.RemoveRange(0, refs.Count - MaxHistory + 1);
+        refs.Add(d);
     }
 
     /// <summary>Number of accounts stored.</summary>

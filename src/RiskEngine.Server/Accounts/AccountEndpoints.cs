@@ -140,7 +140,7 @@ internal static class AccountEndpoints
         if (max is < 1 or > 1000) return ServerResults.Invalid("limit", $"limit must be 1–1000, not {max}");
         IReadOnlyList<RiskEngine.Decisions.Decision> decisions = store switch
         {
-            Sqlite.SqliteRiskStateStore sqlite => sqlite.History(account, max),
+            Sqlite.SqliteRiskStateStore sqlite => await sqlite.HistoryAsync(account, max, ct),
             Redis.RedisRiskStateStore redis => await redis.HistoryAsync(account, max),
             _ => [],
         };

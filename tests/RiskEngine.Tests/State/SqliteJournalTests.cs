@@ -114,6 +114,34 @@ public sealed class SqliteJournalTests() : ScratchFolder("riskengine-journal-")
     }
 
     [Fact]
+    public async Task History_reads_the_accounts_own_index_newest_first_capped_pruned_at_expiry_and_cancellable()
+    {
+        var path = P("history.db");
+        using (var store = new SqliteRiskStateStore(path, new SqliteStoreOptions { WriteBackBatches = 1 }))
+        {
+            // One busy account among many: 1,200 of its decisions (past the cap) and one for each of 1,200 others.
+            for (var b = 0; b < 10; b++)
+                await CommitBatchAsync(store, b * 240, 240, i => i % 2 == 0 ? "busy" : $"other-{i}", TimeSpan.FromHours(1));
+            var busy = await store.HistoryAsync(AccountId.Create("busy"), 3);
+            Assert.Equal(["e2398", "e2396", "e2394"], busy.Select(d => d.EventId.Value));
+            Assert.Equal(SqliteRiskStateStore.MaxHistory, (await store.HistoryAsync(AccountId.Create("busy"), 5000)).Count);
+            Assert.Equal("e7", Assert.Single(await store.HistoryAsync(AccountId.Create("other-7"), 10)).EventId.Value);
+            Assert.Empty(await store.HistoryAsync(AccountId.Create("nobody"), 10));
+            using var cancelled = new CancellationTokenSource();
+            await cancelled.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await store.HistoryAsync(AccountId.Create("busy"), 3, cancelled.Token));
+
+            // A batch two hours later moves the store's clock past every record's idempotency window: all forgotten.
+            await CommitBatchAsync(store, 7200 + 3600, 1, _ => "late", TimeSpan.FromHours(1));
+            Assert.Empty(await store.HistoryAsync(AccountId.Create("busy"), 10));
+            Assert.Single(await store.HistoryAsync(AccountId.Create("late"), 10));
+        }
+        using var reopened = new SqliteRiskStateStore(path); // the index is rebuilt from the decisions rows on open
+        Assert.Equal("e10800", Assert.Single(await reopened.HistoryAsync(AccountId.Create("late"), 10)).EventId.Value);
+        Assert.Empty(await reopened.HistoryAsync(AccountId.Create("busy"), 10));
+    }
+
+    [Fact]
     public async Task A_store_reopened_after_a_crash_between_journal_append_and_write_back_has_every_committed_state_record_and_output()
     {
         static string Account(int i) => $"a{i % 16}";
@@ -134,7 +162,7 @@ public sealed class SqliteJournalTests() : ScratchFolder("riskengine-journal-")
             Assert.Equal((150L, 12_345L), await reopened.PublishedAsync(OutputChannel.Output));
             Assert.Equal(Enumerable.Range(151, 6 * 64 - 150).Where(s => (s - 1) % 50 != 0), (await reopened.UnpublishedAsync(OutputChannel.Output)).Select(r => (int)r.Sequence));
             Assert.Equal(AccountId.Create(Account(6 * 64 - 1)), Assert.Single(await reopened.ListFrozenAsync("velocity.count", T0.AddDays(1), 10)));
-            var history = reopened.History(AccountId.Create("a3"), 5);
+            var history = await reopened.HistoryAsync(AccountId.Create("a3"), 5);
             Assert.Equal([371, 355, 339, 323, 307], history.Select(d => int.Parse(d.EventId.Value[1..], System.Globalization.CultureInfo.InvariantCulture)));
             Assert.Equal(16, reopened.AccountCount());
 
@@ -287,7 +315,7 @@ public sealed class SqliteJournalTests() : ScratchFolder("riskengine-journal-")
             Assert.Equal(StateJson.SerializeDecision(old), StateJson.SerializeDecision(stored.Decision));
             Assert.Equal(2, await s.CountIpFailuresAsync("203.0.113.9", T0 - TimeSpan.FromMinutes(5), T0 + TimeSpan.FromMinutes(5)));
             Assert.Equal("old", Assert.Single(await s.ListFrozenAsync("velocity.count", T0, 10)).Value);
-            Assert.Equal("e-old", Assert.Single(s.History(AccountId.Create("old"), 10)).EventId.Value);
+            Assert.Equal("e-old", Assert.Single(await s.HistoryAsync(AccountId.Create("old"), 10)).EventId.Value);
         }
 
         using (var store = new SqliteRiskStateStore(path))

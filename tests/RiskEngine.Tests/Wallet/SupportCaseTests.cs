@@ -78,7 +78,7 @@ public sealed class SupportCaseTests : IDisposable
         Assert.Equal("velocity.count", unfrozen.Case!.Reason);
         Assert.Equal(10m, unfrozen.Case.Amount);
 
-        var kept = store.History(AccountId.Create("a"), 1).Single().Events.OfType<AccountUnfrozen>().Single();
+        var kept = (await store.HistoryAsync(AccountId.Create("a"), 1)).Single().Events.OfType<AccountUnfrozen>().Single();
         Assert.Equal(("agent-7", "called the user back; payments were theirs", "transaction"), (kept.By, kept.Note, kept.Case!.Type));
     }
 }
