@@ -340,6 +340,9 @@ internal static class DecisionMaker
         if (l.PasswordOk)
         {
             if (outcome != Outcome.Allow) return;
+            // An allowed sign-in ends the run of failures (contract, third wave correction, as Keycloak and ASP.NET
+            // Core Identity do); lockouts stay, so freezeAfterLockouts still sees a password being guessed.
+            state.LoginFailures.Clear();
             state.HasLoggedIn = true;
             AccountState.Touch(state.KnownDevices, l.Device.Value);
             AccountState.Touch(state.KnownCountries, l.Country.Value);

@@ -40,7 +40,7 @@ public sealed class AccountState
     /// <summary>The last allowed sign-in that carried coordinates.</summary>
     public LoginPlace? LastLogin { get; set; }
 
-    /// <summary>Failed password attempts since the last lockout, inside the failure window.</summary>
+    /// <summary>Failed password attempts since the last lockout or allowed sign-in, inside the failure window.</summary>
     public List<DateTimeOffset> LoginFailures { get; set; } = [];
 
     /// <summary>Sign-ins are refused until this instant.</summary>
