@@ -180,6 +180,7 @@ internal static class DecisionMaker
             Attempt = t,
             Frozen = frozen,
             FreezeReason = state.Freeze?.Reason,
+            FreezeCase = state.Freeze is { } f ? CaseOf(t.Account, f) : null,
             Currency = currency.Value,
             CurrencySupported = supported,
             CapsApply = supported && !frozen,
@@ -291,6 +292,7 @@ internal static class DecisionMaker
             Asset = asset,
             Frozen = state.Freeze is not null,
             FreezeReason = state.Freeze?.Reason,
+            FreezeCase = state.Freeze is { } f ? CaseOf(a.Account, f) : null,
             Currency = a.Amount.Currency.Value,
             CurrencySupported = asset is not null,
             TooLong = a.Until - a.At > policy.MaxLimitDuration,
@@ -428,10 +430,11 @@ internal static class DecisionMaker
         _ => "event",
     };
 
-    private static SupportCase CaseOf(AccountId account, FreezeState f) =>
+    internal static SupportCase CaseOf(AccountId account, FreezeState f) =>
         new(account, EventId.Create(f.Event), f.EventType ?? "unknown", f.At, f.Reason) { Amount = f.Amount, Currency = f.Currency, Country = f.Country };
 
-    private static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason, SupportCase? @case)
+    /// <summary>Values for an account message's placeholders: the contacts, <c>{reason}</c>, <c>{account}</c> and the support case.</summary>
+    internal static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason, SupportCase? @case)
     {
         var values = PolicyRule.Placeholders(policy, reason);
         values["account"] = account.Value;
