@@ -106,7 +106,7 @@ public sealed partial class DefaultRiskEngine
         {
             var state = snapshot.State;
             if (state.Freeze is not null) return (false, null);
-            var frozen = DecisionMaker.Freeze(policy, state, cause, hold.Account, now, ReasonCodes.SupportHold, ReasonCodes.SupportHold);
+            var frozen = DecisionMaker.Freeze(policy, state, cause, hold.Account, now, now, ReasonCodes.SupportHold, ReasonCodes.SupportHold);
             state.LogSupport(new SupportAction(now, hold.By, ReasonCodes.SupportHold, hold.Reason) { Key = hold.Key });
             return (true, frozen);
         }, cancellationToken);

@@ -133,7 +133,7 @@ public sealed class TwoFactorService : ITwoFactorService
                 status = TotpStatus.Invalid;
                 AccountState.InsertOrdered(factor.Failures, now, static x => x);
                 if (!confirming && factor.Failures.Count >= policy.Totp.MaxFailures && state.Freeze is null)
-                    events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, ReasonCodes.TotpFailedAttempts, "totp"));
+                    events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, now, ReasonCodes.TotpFailedAttempts, "totp"));
             }
             else if (matched.Value <= factor.LastAcceptedStep)
             {
@@ -154,7 +154,7 @@ public sealed class TwoFactorService : ITwoFactorService
                 // Self-service lifts a freeze only with a factor the account had before it: a factor enrolled on a
                 // frozen account may belong to whoever caused the freeze.
                 if (!confirming && state.Freeze is { } freeze && policy.Freeze.SelfService.Contains(freeze.Reason) &&
-                    (factor.ConfirmedAt is not { } confirmedAt || confirmedAt < freeze.At))
+                    (factor.ConfirmedAt is not { } confirmedAt || confirmedAt < FrozenSince(freeze)))
                     events.Add(DecisionMaker.Unfreeze(policy, state, CauseId(now), account, now, "totp"));
             }
             return (true, new TotpVerification(status, events));
@@ -193,6 +193,21 @@ public sealed class TwoFactorService : ITwoFactorService
             state.LogSupport(new SupportAction(now, by, "totp.reset", reason) { Key = key });
             return (true, TotpStatus.Accepted);
         }, cancellationToken);
+    }
+
+    /// <summary>How far before a freeze recorded without the engine's clock (by earlier versions) its event may have claimed to be.</summary>
+    private static readonly TimeSpan LegacyFreezeSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// What a factor's confirmation (the engine's clock) must precede to lift <paramref name="freeze"/>: the engine's
+    /// clock when it froze the account — an event may claim a time up to the future skew ahead, and a factor confirmed
+    /// in that gap came after the freeze — and the freezing event's own time, whichever is earlier. A freeze recorded
+    /// before the clock was kept counts from its event's time less the default skew.
+    /// </summary>
+    private static DateTimeOffset FrozenSince(FreezeState freeze)
+    {
+        var clock = freeze.Clock ?? freeze.At - LegacyFreezeSkew;
+        return clock < freeze.At ? clock : freeze.At;
     }
 
     /// <summary>Compares the code with every step in the drift window in constant time, without stopping at a match.</summary>
