@@ -223,7 +223,11 @@ public sealed record TotpState(string ProtectedSecret, bool Confirmed, long Last
     /// <summary>Seconds per step.</summary>
     public int Period { get; init; } = 30;
 
-    /// <summary>SHA-256 hashes (hex) of the unused recovery codes, each over <c>account:code</c>.</summary>
+    /// <summary>
+    /// The unused recovery codes, each as <c>hmac:</c> and the hex HMAC-SHA256, keyed from the (encrypted) secret, of
+    /// SHA-256 over <c>account:code</c>; an entry without the prefix is an earlier version's bare SHA-256, keyed at the
+    /// account's next code check.
+    /// </summary>
     public List<string> RecoveryHashes { get; init; } = [];
 
     /// <summary>

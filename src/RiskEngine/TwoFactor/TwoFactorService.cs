@@ -50,9 +50,11 @@ public sealed class TwoFactorService : ITwoFactorService
         if (issuer.Contains(':', StringComparison.Ordinal)) throw new ArgumentException("the issuer must not contain ':'", nameof(issuer));
         var totp = _policies.Current.Policy.Totp with { Issuer = issuer };
         var secret = RandomNumberGenerator.GetBytes(TotpCode.SecretBytes(totp.Algorithm));
+        var recoveryKey = RecoveryCodes.Key(secret);
         try
         {
             var recovery = RecoveryCodes.Generate();
+            var recoveryHashes = recovery.Select(c => RecoveryCodes.Hash(recoveryKey, account, c)).ToList();
             var enrolled = await EditAsync(account, snapshot =>
             {
                 if (snapshot.State.Totp is { Confirmed: true }) return (false, false);
@@ -61,7 +63,7 @@ public sealed class TwoFactorService : ITwoFactorService
                     Algorithm = totp.Algorithm,
                     Digits = totp.Digits,
                     Period = totp.Period,
-                    RecoveryHashes = [.. recovery.Select(c => RecoveryCodes.Hash(account, c))],
+                    RecoveryHashes = [.. recoveryHashes],
                 };
                 return (true, true);
             }, cancellationToken);
@@ -72,6 +74,7 @@ public sealed class TwoFactorService : ITwoFactorService
         finally
         {
             CryptographicOperations.ZeroMemory(secret);
+            CryptographicOperations.ZeroMemory(recoveryKey);
         }
     }
 
@@ -115,22 +118,37 @@ public sealed class TwoFactorService : ITwoFactorService
             if (factor.Failures.Count >= policy.Totp.MaxFailures) return (false, Result(TotpStatus.Throttled));
 
             long? matched;
-            if (recovery)
+            var secret = _protector.Unprotect(factor.ProtectedSecret);
+            var recoveryKey = recovery || RecoveryCodes.AnyUnkeyed(factor.RecoveryHashes) ? RecoveryCodes.Key(secret) : null;
+            try
             {
-                // A recovery code stands for the current step: used once (its hash is removed), throttled alike.
-                var used = RecoveryCodes.Find(factor.RecoveryHashes, account, code);
-                matched = used < 0 ? null : Math.Max(factor.LastAcceptedStep + 1, TotpCode.Step(now, factor.Period));
-                if (used >= 0) factor = factor with { RecoveryHashes = [.. factor.RecoveryHashes.Where((_, i) => i != used)] };
+                if (recovery)
+                {
+                    // A recovery code stands for the current step: used once (its hash is removed), throttled alike.
+                    var used = RecoveryCodes.Find(factor.RecoveryHashes, recoveryKey!, account, code);
+                    matched = used < 0 ? null : Math.Max(factor.LastAcceptedStep + 1, TotpCode.Step(now, factor.Period));
+                    if (used >= 0) factor = factor with { RecoveryHashes = [.. factor.RecoveryHashes.Where((_, i) => i != used)] };
+                }
+                else
+                {
+                    matched = Match(factor, secret, code, now, policy.Totp.Drift);
+                }
+                // Hashes an earlier version stored unkeyed are keyed now that the key ring opened the secret; saved
+                // with this check's outcome (a replayed code saves nothing, and they are keyed at the next check).
+                if (recoveryKey is not null && RecoveryCodes.AnyUnkeyed(factor.RecoveryHashes))
+                    factor = factor with { RecoveryHashes = [.. factor.RecoveryHashes.Select(h => RecoveryCodes.Migrate(recoveryKey, h))] };
             }
-            else
+            finally
             {
-                matched = Match(factor, code, now, policy.Totp.Drift);
+                CryptographicOperations.ZeroMemory(secret);
+                if (recoveryKey is not null) CryptographicOperations.ZeroMemory(recoveryKey);
             }
             var events = new List<AccountEvent>(1);
             TotpStatus status;
             if (matched is null)
             {
                 status = TotpStatus.Invalid;
+                state.Totp = factor; // its failures below, and its recovery hashes keyed
                 AccountState.InsertOrdered(factor.Failures, now, static x => x);
                 if (!confirming && factor.Failures.Count >= policy.Totp.MaxFailures && state.Freeze is null)
                     events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, now, ReasonCodes.TotpFailedAttempts, "totp"));
@@ -211,25 +229,17 @@ public sealed class TwoFactorService : ITwoFactorService
     }
 
     /// <summary>Compares the code with every step in the drift window in constant time, without stopping at a match.</summary>
-    private long? Match(TotpState factor, string code, DateTimeOffset now, int drift)
+    private static long? Match(TotpState factor, byte[] secret, string code, DateTimeOffset now, int drift)
     {
-        var secret = _protector.Unprotect(factor.ProtectedSecret);
-        try
+        var given = Encoding.ASCII.GetBytes(code);
+        var current = TotpCode.Step(now, factor.Period);
+        long? matched = null;
+        for (var step = current - drift; step <= current + drift; step++)
         {
-            var given = Encoding.ASCII.GetBytes(code);
-            var current = TotpCode.Step(now, factor.Period);
-            long? matched = null;
-            for (var step = current - drift; step <= current + drift; step++)
-            {
-                var expected = Encoding.ASCII.GetBytes(TotpCode.Compute(secret, factor.Algorithm, factor.Digits, factor.Period, step));
-                if (CryptographicOperations.FixedTimeEquals(expected, given) && matched is null) matched = step;
-            }
-            return matched;
+            var expected = Encoding.ASCII.GetBytes(TotpCode.Compute(secret, factor.Algorithm, factor.Digits, factor.Period, step));
+            if (CryptographicOperations.FixedTimeEquals(expected, given) && matched is null) matched = step;
         }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(secret);
-        }
+        return matched;
     }
 
     private static EventId CauseId(DateTimeOffset now) => EventId.Create("totp:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
