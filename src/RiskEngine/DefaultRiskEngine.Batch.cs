@@ -76,6 +76,14 @@ public sealed partial class DefaultRiskEngine
             return verification;
         }
 
+        public async ValueTask<TwoFactor.TotpResetResult> ResetTotpAsync(TwoFactor.ITwoFactorService service, Domain.AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(service);
+            var reset = await service.ResetAsync(state, account, by, reason, key, cancellationToken);
+            _events.AddRange(reset.Events);
+            return reset;
+        }
+
         public async ValueTask CommitAsync(JournalEntry? journal = null, CancellationToken cancellationToken = default)
         {
             await state.CommitAsync(journal, cancellationToken);

@@ -16,6 +16,7 @@ namespace RiskEngine.TwoFactor;
 /// <summary>
 /// The default <see cref="ITwoFactorService"/>. Every check and the record of its outcome (accepted step, failure,
 /// freeze) commit together as one optimistic account commit, so two concurrent uses of one code cannot both pass.
+/// Thread-safe: it holds no per-call state; the store's commits order concurrent calls.
 /// </summary>
 public sealed class TwoFactorService : ITwoFactorService
 {
@@ -162,6 +163,9 @@ public sealed class TwoFactorService : ITwoFactorService
             {
                 status = TotpStatus.Accepted;
                 state.Totp = factor with { Confirmed = true, LastAcceptedStep = matched.Value, Failures = [], ConfirmedAt = confirming ? now : factor.ConfirmedAt };
+                // Confirmation, not enrolment, is announced: that is when the factor starts to count (an enrolment
+                // never confirmed changes nothing, and a new one replaces it silently).
+                if (confirming) events.Add(FactorEnrolled(policy, account, now));
                 if (!confirming)
                 {
                     // A verified step-up for one later attempt (totp.stepUp: "verified"); a handful kept at most.
@@ -198,20 +202,59 @@ public sealed class TwoFactorService : ITwoFactorService
     /// <inheritdoc />
     public async ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default)
     {
+        TotpResetResult result;
+        await using (var batch = await _store.BeginBatchAsync(cancellationToken))
+        {
+            result = await ResetAsync(batch, account, by, reason, key, cancellationToken);
+            await batch.CommitAsync(null, cancellationToken);
+        }
+        await SinkPublisher.PublishAsync(_sinks, result.Events, _log, cancellationToken); // committed: whatever a sink does, this is the answer
+        return result.Status;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<TotpResetResult> ResetAsync(IStateBatch batch, AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
         if (TextRules.CheckIdentifier(by, 128, "by") is { } byError) throw new ArgumentException(byError, nameof(by));
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         if (reason.Length > 512) throw new ArgumentException("reason must be at most 512 characters", nameof(reason));
+        var policy = _policies.Current.Policy;
         var now = _time.GetUtcNow();
-        return await EditAsync(account, snapshot =>
+        var cause = EventId.Create("totp-reset:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        return await AccountEdit.RunAsync(batch, account, MaxRetries, now, snapshot =>
         {
             var state = snapshot.State;
-            if (state.Totp is null) return (false, TotpStatus.NotEnrolled);
+            if (state.Totp is null) return (false, new TotpResetResult(TotpStatus.NotEnrolled, []));
             state.Totp = null;
             state.StepUps.Clear();
             state.LogSupport(new SupportAction(now, by, "totp.reset", reason) { Key = key });
-            return (true, TotpStatus.Accepted);
+            // Announced even for a factor never confirmed: support changed the account's security, which the user
+            // (or whoever talked support into it) must hear of.
+            var reset = new AccountFactorReset(cause, account, now, "totp", by, policy.Support,
+                policy.Messages.RenderAll(AccountFactorReset.TypeName, FactorValues(policy, account, cause, now))) { Note = reason };
+            return (true, new TotpResetResult(TotpStatus.Accepted, [reset]));
         }, cancellationToken);
     }
+
+    /// <summary>The account event of a confirmed enrolment.</summary>
+    private static AccountFactorEnrolled FactorEnrolled(RiskPolicy policy, AccountId account, DateTimeOffset now)
+    {
+        var cause = CauseId(now);
+        return new AccountFactorEnrolled(cause, account, now, "totp", policy.Support,
+            policy.Messages.RenderAll(AccountFactorEnrolled.TypeName, FactorValues(policy, account, cause, now)));
+    }
+
+    /// <summary>What a factor message may name (<see cref="BuiltInWording.FactorPlaceholders"/>).</summary>
+    private static Dictionary<string, string> FactorValues(RiskPolicy policy, AccountId account, EventId cause, DateTimeOffset at) => new(StringComparer.Ordinal)
+    {
+        ["phone"] = policy.Support.Phone,
+        ["chat"] = policy.Support.Chat,
+        ["email"] = policy.Support.Email,
+        ["account"] = account.Value,
+        ["event"] = cause.Value,
+        ["at"] = BuiltInWording.CaseTime(at),
+    };
 
     /// <summary>How far before a freeze recorded without the engine's clock (by earlier versions) its event may have claimed to be.</summary>
     private static readonly TimeSpan LegacyFreezeSkew = TimeSpan.FromMinutes(5);
