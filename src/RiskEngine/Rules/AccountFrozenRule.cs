@@ -7,7 +7,7 @@ namespace RiskEngine.Rules;
 /// Denies every transaction and limit arrangement on a frozen account; sign-ins are still decided. The message is the
 /// policy's <c>account.frozen</c> wording, with the freeze's reason and, when the wording names them, its support case
 /// (<c>{case}</c>, <c>{account}</c>, <c>{event}</c>, <c>{at}</c>, <c>{amount}</c>, <c>{currency}</c>): the same words
-/// the <c>account.frozen</c> event gave the user.
+/// the <c>account.frozen</c> event gave the user. Read-only once defined, so its actions may run on any session.
 /// </summary>
 public sealed class AccountFrozenRule(RiskPolicy policy) : PolicyRule(policy)
 {

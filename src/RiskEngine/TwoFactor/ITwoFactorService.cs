@@ -91,7 +91,7 @@ public sealed record TotpEnrollment(AccountId Account, string Secret, string Uri
 /// <param name="Status">Why not, when it did not.</param>
 public sealed record TotpEnrollmentResult(TotpEnrollment? Enrollment, TotpStatus Status);
 
-/// <summary>The result of a support reset staged in a batch.</summary>
+/// <summary>The result of a support reset staged in a batch. Immutable.</summary>
 /// <param name="Status"><see cref="TotpStatus.Accepted"/>, or <see cref="TotpStatus.NotEnrolled"/> when there was no factor.</param>
 /// <param name="Events">The <see cref="AccountFactorReset"/> it caused (none when there was no factor).</param>
 public sealed record TotpResetResult(TotpStatus Status, IReadOnlyList<AccountEvent> Events);
