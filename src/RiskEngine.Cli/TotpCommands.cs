@@ -12,7 +12,9 @@ namespace RiskEngine.Cli;
 /// <summary>
 /// <c>riskengine totp enroll|verify|reset</c>: TOTP factors in the worker's store, secrets encrypted with its key ring;
 /// or with <c>--server URL</c> through a running server's API (enrol and verify: role <c>decide</c>, reset: role
-/// <c>support</c>), printing the same lines either way.
+/// <c>support</c>), printing the same lines either way — the account events they cause (<c>account.factor_enrolled</c>
+/// on confirmation, <c>account.factor_reset</c>, a freeze or unfreeze) as JSON lines on standard output, where the
+/// other account commands print theirs.
 /// </summary>
 internal static class TotpCommands
 {
@@ -56,7 +58,7 @@ internal static class TotpCommands
                 return await EnrollDialogAsync(uri, recovery, parse.GetValue(png), async code =>
                 {
                     var confirmed = await client.SendAsync(HttpMethod.Post, ServerClient.AccountPath(account, "/totp/confirm"), new { code }, ct);
-                    return (confirmed.Get("accepted").GetBoolean(), confirmed.Get("reason").GetString());
+                    return (confirmed.Get("accepted").GetBoolean(), confirmed.Get("reason").GetString(), Events(confirmed));
                 }, ct);
             }
             await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis),
@@ -68,7 +70,7 @@ internal static class TotpCommands
             return await EnrollDialogAsync(enrollment.Uri, enrollment.RecoveryCodes, parse.GetValue(png), async code =>
             {
                 var confirmed = await host.TwoFactor.ConfirmEnrollmentAsync(account, code, ct);
-                return (confirmed.Succeeded, confirmed.ReasonCode);
+                return (confirmed.Succeeded, confirmed.ReasonCode, Lines(confirmed.Events));
             }, ct);
         })));
         return command;
@@ -79,7 +81,7 @@ internal static class TotpCommands
     /// the same lines whether the factor lives in the data folder or on a server.
     /// </summary>
     private static async Task<int> EnrollDialogAsync(string uri, IReadOnlyList<string> recoveryCodes, string? pngPath,
-        Func<string, Task<(bool Succeeded, string? ReasonCode)>> confirm, CancellationToken ct)
+        Func<string, Task<(bool Succeeded, string? ReasonCode, string Events)>> confirm, CancellationToken ct)
     {
         using var generator = new QRCodeGenerator();
         using var qr = generator.CreateQrCode(uri, QRCodeGenerator.ECCLevel.M);
@@ -89,9 +91,10 @@ internal static class TotpCommands
 
         Console.WriteLine("Scan it, then enter the first code:");
         var code = (await Console.In.ReadLineAsync(ct))?.Trim() ?? "";
-        var (succeeded, reasonCode) = await confirm(code);
+        var (succeeded, reasonCode, events) = await confirm(code);
         Console.WriteLine();
         Console.WriteLine(succeeded ? "confirmed: the factor is active" : $"not confirmed: {reasonCode}; run enroll again");
+        Console.Write(events); // account.factor_enrolled (or a freeze after wrong codes), as the worker writes account events
         if (succeeded)
         {
             // Shown once, like the secret: each works once instead of a code if the authenticator is lost.
@@ -99,6 +102,26 @@ internal static class TotpCommands
             foreach (var r in recoveryCodes) Console.WriteLine("  " + r);
         }
         return succeeded ? 0 : 1;
+    }
+
+    /// <summary>Account events as the worker writes them, one line each.</summary>
+    private static string Lines(IEnumerable<RiskEngine.Events.AccountEvent> events)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        foreach (var e in events) RiskEngine.Pipeline.RecordWriter.WriteAccountEvent(buffer, e);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// The account events of a server's answer, one line each; none from a server too old to return them (the change
+    /// it made stands, so the command does not fail on their absence).
+    /// </summary>
+    private static string Events(ServerAnswer answer)
+    {
+        var text = new System.Text.StringBuilder();
+        if (answer.Body.ValueKind == JsonValueKind.Object && answer.Body.TryGetProperty("events", out var events) && events.ValueKind == JsonValueKind.Array)
+            foreach (var e in events.EnumerateArray()) text.Append(e.GetRawText()).Append('\n');
+        return text.ToString();
     }
 
     /// <summary>The QR code holds the secret: the file is created 0600 (and an existing one replaced, not reused with its mode).</summary>
@@ -174,8 +197,9 @@ internal static class TotpCommands
 
     /// <summary>
     /// <c>totp reset ACCOUNT --by --reason</c>: support removes a lost factor (<see cref="ITwoFactorService.ResetAsync(AccountId, string, string, CancellationToken)"/>,
-    /// recorded in the account's support log) so the user can enrol again. Prints <c>{"account","reset":true}</c>; exit 1
-    /// when the account has no factor. The secret is never decrypted, so no key ring is needed.
+    /// recorded in the account's support log) so the user can enrol again. Prints <c>{"account","reset":true}</c> and then
+    /// the <c>account.factor_reset</c> event (with the policy's support contacts and messages); exit 1 when the account has
+    /// no factor. The secret is never decrypted, so no key ring is needed.
     /// </summary>
     private static Command Reset()
     {
@@ -183,27 +207,36 @@ internal static class TotpCommands
         var (by, reason) = AccountCommands.ByAndReason("Why, for the audit trail (e.g. the user's identity was checked by phone).");
         var data = Program.DataOption();
         var redis = Program.RedisOption();
-        var server = new ServerClient.Options("totp reset", "support", data, redis);
-        var command = new Command("reset", "Support: remove an account's TOTP factor (a lost authenticator) so the user can enrol again.") { id, by, reason, data, redis };
+        var policy = Program.PolicyOption();
+        var server = new ServerClient.Options("totp reset", "support", data, redis, policy);
+        var command = new Command("reset", "Support: remove an account's TOTP factor (a lost authenticator) so the user can enrol again; prints the account.factor_reset event.")
+        {
+            id, by, reason, data, redis, policy,
+        };
         server.AddTo(command);
         command.SetAction((parse, ct) => Program.Guard(async () =>
         {
             var (byText, reasonText) = AccountCommands.ReadByAndReason(parse, by, reason);
             var account = Program.ParseAccount(parse.GetValue(id)!);
             var noFactor = $"account {account} has no TOTP factor to reset";
+            string events;
             using var client = server.Open(parse);
             if (client is not null)
             {
                 var answer = await client.SendAsync(HttpMethod.Post, ServerClient.AccountPath(account, "/totp/reset"), new { by = byText, reason = reasonText }, ct, HttpStatusCode.NotFound);
                 if (answer.Status == HttpStatusCode.NotFound) throw new CliException(noFactor, Program.ExitRefused);
+                events = Events(answer);
             }
             else
             {
-                await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, null, write: true, parse.GetValue(redis));
-                TotpStatus status;
+                await using var host = await CliHost.OpenAsync(parse.GetValue(data)!, parse.GetValue(policy), write: true, parse.GetValue(redis));
+                TotpResetResult reset;
                 try
                 {
-                    status = await host.TwoFactor.ResetAsync(account, byText, reasonText, ct);
+                    // Through the engine's batch, as the worker's account events go: committed, then told to the sinks.
+                    await using var batch = await host.Engine.BeginBatchAsync(ct);
+                    reset = await batch.ResetTotpAsync(host.TwoFactor, account, byText, reasonText, null, ct);
+                    await batch.CommitAsync(null, ct);
                 }
                 catch (ArgumentException e)
                 {
@@ -213,9 +246,11 @@ internal static class TotpCommands
                 {
                     throw new CliException($"the state store cannot be reached ({e.Message}); nothing was changed", Program.ExitEnvironment);
                 }
-                if (status == TotpStatus.NotEnrolled) throw new CliException(noFactor, Program.ExitRefused);
+                if (reset.Status == TotpStatus.NotEnrolled) throw new CliException(noFactor, Program.ExitRefused);
+                events = Lines(reset.Events);
             }
             Console.WriteLine(JsonSerializer.Serialize(new { account = account.Value, reset = true }));
+            Console.Write(events);
             return 0;
         }));
         return command;

@@ -18,8 +18,8 @@ namespace RiskEngine.Hosting;
 public sealed record PumpAnswer(EvaluationResult? Result, IReadOnlyList<byte[]> Records, object? Value = null);
 
 /// <summary>
-/// Work that is not a contract event but must commit with the pump's batch (a support hold, account events of a
-/// TOTP check): it runs inside the batch and writes the output records it caused to the buffer.
+/// Work that is not a contract event but must commit with the pump's batch (a support hold, a TOTP check or reset and
+/// the account events they cause): it runs inside the batch and writes the output records it caused to the buffer.
 /// </summary>
 public delegate ValueTask<object?> PumpAction(IDecisionBatch batch, IBufferWriter<byte> records, CancellationToken cancellationToken);
 

@@ -7,7 +7,11 @@ using RiskEngine.Events;
 
 namespace RiskEngine.Pipeline;
 
-/// <summary>Renders the contract's output records (<c>decision</c>, <c>rejected</c>, <c>account.frozen</c>, <c>account.unfrozen</c>) as JSON Lines.</summary>
+/// <summary>
+/// Renders the contract's output records (<c>decision</c>, <c>rejected</c>, <c>account.frozen</c>, <c>account.unfrozen</c>)
+/// and the second-factor account events (<c>account.factor_enrolled</c>, <c>account.factor_reset</c>) as JSON Lines.
+/// Thread-safe (each thread writes with a writer of its own).
+/// </summary>
 public static class RecordWriter
 {
     // Relaxed escaping keeps non-ASCII messages (zh-CN) readable in the output; the output is JSON Lines, never HTML.
@@ -134,8 +138,17 @@ public static class RecordWriter
                     w.WriteString(Name.Reason, u.Reason);
                     if (u.Note is { } note) w.WriteString("note"u8, note);
                     break;
+                case AccountFactorEnrolled f:
+                    w.WriteString("factor"u8, f.Factor);
+                    break;
+                case AccountFactorReset r:
+                    w.WriteString("factor"u8, r.Factor);
+                    w.WriteString(Name.By, r.By);
+                    if (r.Note is { } resetNote) w.WriteString("note"u8, resetNote);
+                    break;
             }
-            w.WriteBoolean(Name.SelfService, e.SelfService);
+            // selfService says whether the user can lift a freeze: it belongs to freezes and unfreezes only.
+            if (e is AccountFrozen or AccountUnfrozen) w.WriteBoolean(Name.SelfService, e.SelfService);
             w.WriteStartObject(Name.Support);
             w.WriteString(Name.Phone, e.Support.Phone);
             w.WriteString(Name.Chat, e.Support.Chat);

@@ -76,6 +76,14 @@ public sealed partial class DefaultRiskEngine
             return verification;
         }
 
+        public async ValueTask<TwoFactor.TotpResetResult> ResetTotpAsync(TwoFactor.ITwoFactorService service, Domain.AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(service);
+            var reset = await service.ResetAsync(state, account, by, reason, key, cancellationToken);
+            _events.AddRange(reset.Events);
+            return reset;
+        }
+
         public async ValueTask CommitAsync(JournalEntry? journal = null, CancellationToken cancellationToken = default)
         {
             await state.CommitAsync(journal, cancellationToken);
@@ -106,7 +114,7 @@ public sealed partial class DefaultRiskEngine
         {
             var state = snapshot.State;
             if (state.Freeze is not null) return (false, null);
-            var frozen = DecisionMaker.Freeze(policy, state, cause, hold.Account, now, ReasonCodes.SupportHold, ReasonCodes.SupportHold);
+            var frozen = DecisionMaker.Freeze(policy, state, cause, hold.Account, now, now, ReasonCodes.SupportHold, ReasonCodes.SupportHold);
             state.LogSupport(new SupportAction(now, hold.By, ReasonCodes.SupportHold, hold.Reason) { Key = hold.Key });
             return (true, frozen);
         }, cancellationToken);

@@ -208,8 +208,8 @@ public sealed partial class DefaultRiskEngine : IRiskEngine
         Decision decision;
         try
         {
-            decision = DecisionMaker.Complete(policy, step.Pending!);
             var now = _time.GetUtcNow();
+            decision = DecisionMaker.Complete(policy, step.Pending!, now);
             commit = new AccountCommit(riskEvent.Account, step.Snapshot.Version, step.Snapshot.State, step.Fingerprint, decision, Later(riskEvent.At, now) + policy.IdempotencyWindow)
             {
                 IpFailure = step.IpFailure,

@@ -40,6 +40,13 @@ public interface IDecisionBatch : IAsyncDisposable
         throw new NotSupportedException($"{GetType().Name} cannot check a TOTP code in its batch");
 
     /// <summary>
+    /// A support reset of a TOTP factor (see <see cref="TwoFactor.ITwoFactorService.ResetAsync(IStateBatch, Domain.AccountId, string, string, string?, CancellationToken)"/>)
+    /// staged in this batch: the reset and its <c>account.factor_reset</c> commit with the batch and its journal entry.
+    /// </summary>
+    ValueTask<TwoFactor.TotpResetResult> ResetTotpAsync(TwoFactor.ITwoFactorService service, Domain.AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot reset a TOTP factor in its batch");
+
+    /// <summary>
     /// Makes everything staged durable, with <paramref name="journal"/> in the same transaction, then tells the sinks
     /// about the account events. Throws <see cref="StateStoreUnavailableException"/> when the store cannot be written.
     /// </summary>

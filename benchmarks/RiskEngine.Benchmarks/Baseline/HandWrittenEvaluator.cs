@@ -235,6 +235,7 @@ public sealed class HandWrittenEvaluator(RiskPolicy policy)
             }
             if (o == Outcome.Allow)
             {
+                a.Failures.Clear(); // an allowed sign-in resets the failure count, not the lockouts
                 a.HasLoggedIn = true;
                 Touch(a.Devices, l.Device.Value);
                 Touch(a.Countries, l.Country.Value);

@@ -14,7 +14,7 @@ public static class RiskEngineServiceCollectionExtensions
     /// Adds <see cref="IRiskEngine"/> with validated options (validated on host start), the policy they name
     /// (the embedded default when none), <see cref="TimeProvider.System"/> and the in-memory state store unless
     /// the host registered its own, and <see cref="ITwoFactorService"/> with secrets protected by ASP.NET Core Data
-    /// Protection, and <c>IPasswordChecker</c>. Register <c>IRiskEventSink</c>s to receive freeze/unfreeze events.
+    /// Protection, and <c>IPasswordChecker</c>. Register <c>IRiskEventSink</c>s to receive account events (freezes, unfreezes, factor changes).
     /// </summary>
     public static IServiceCollection AddRiskEngine(this IServiceCollection services, Action<RiskEngineOptions>? configure = null)
     {

@@ -48,13 +48,14 @@ internal sealed record DecisionRecord(
 /// <summary>One rule that fired.</summary>
 internal sealed record RuleHitRecord(string Rule, [property: Description("Stable reason code, e.g. cap.per_transaction")] string Code, string Message, string? Outcome);
 
-/// <summary>An account event (<c>account.frozen</c> / <c>account.unfrozen</c>), as the output and webhooks carry it.</summary>
+/// <summary>An account event (<c>account.frozen</c> / <c>account.unfrozen</c> / <c>account.factor_enrolled</c> / <c>account.factor_reset</c>), as the output and webhooks carry it.</summary>
 internal sealed record AccountEventRecord(
-    [property: Description("account.frozen or account.unfrozen")] string Type,
+    [property: Description("account.frozen, account.unfrozen, account.factor_enrolled or account.factor_reset")] string Type,
     string Event,
     string Account,
     string? Reason,
     string? By,
+    [property: Description("The second factor enrolled or reset: totp")] string? Factor,
     bool? SelfService,
     [property: Description("Localized messages by language (en, zh-CN)")] IReadOnlyDictionary<string, string>? Message);
 
@@ -129,7 +130,7 @@ internal sealed record TotpCodeRequest(string Code);
 internal sealed record TotpCheckResponse(bool Accepted, string? Reason, IReadOnlyList<AccountEventRecord> Events);
 
 /// <summary>A support reset of a lost factor.</summary>
-internal sealed record TotpResetResponse(string Account, bool Reset);
+internal sealed record TotpResetResponse(string Account, bool Reset, [property: Description("The account.factor_reset event, also journaled to the output and webhooks")] IReadOnlyList<AccountEventRecord> Events);
 
 /// <summary>A candidate password and what is known of its owner (the candidate is never logged, stored or echoed).</summary>
 internal sealed record PasswordCheckRequest(string Password, string? Email, string? Name, [property: Description("YYYY-MM-DD")] string? BirthDate);

@@ -16,8 +16,9 @@ namespace RiskEngine.Server.TwoFactor;
 /// TOTP (RFC 6238) for the payment platform on the user's behalf (role <c>decide</c>): enrol (otpauth URI, QR code as
 /// SVG, recovery codes: shown once), confirm, verify (a TOTP or recovery code; with <c>totp.stepUp: "verified"</c> an
 /// accepted code is what a later <c>authenticated: "totp"</c> attempt needs); and support's reset of a lost factor
-/// (role <c>support</c>). Account events a check causes (a freeze after too many wrong codes, a self-service
-/// unfreeze) are journaled and published through the request pump. Codes and secrets are never logged.
+/// (role <c>support</c>). Account events a check or reset causes (the factor's enrolment on confirmation, its reset, a
+/// freeze after too many wrong codes, a self-service unfreeze) are journaled and published through the request pump.
+/// Codes and secrets are never logged.
 /// </summary>
 internal static class TwoFactorEndpoints
 {
@@ -38,7 +39,8 @@ internal static class TwoFactorEndpoints
         totp.MapPost("/confirm", (string id, HttpContext c, ITwoFactorService s, RequestPump p) => CheckAsync(id, c, s, p, confirming: true))
             .RequireRole(Roles.Decide)
             .Describe("ConfirmTotp", tag, "Confirm an enrolment with a first code",
-                "`accepted` with a reason code; account events the check caused (a freeze after too many wrong codes) are journaled and published.")
+                "`accepted` with a reason code; account events the check caused (`account.factor_enrolled` when accepted, a freeze after too many " +
+                "wrong codes) are journaled and published.")
             .AcceptsBody<TotpCodeRequest>()
             .Produces<TotpCheckResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesFieldProblem()
@@ -55,7 +57,8 @@ internal static class TwoFactorEndpoints
         totp.MapPost("/reset", ResetAsync)
             .RequireRole(Roles.Support)
             .Describe("ResetTotp", tag, "Reset a lost factor (support)",
-                "Removes the account's TOTP factor, recorded with `by`, `reason` and this API key's name in the support log. 404 when it has none.")
+                "Removes the account's TOTP factor, recorded with `by`, `reason` and this API key's name in the support log; the " +
+                "`account.factor_reset` event it causes is journaled and published (output, webhooks) and returned. 404 when it has none.")
             .AcceptsBody<SupportActionRequest>()
             .Produces<TotpResetResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status404NotFound, EndpointDocs.ProblemJson)
@@ -133,7 +136,7 @@ internal static class TwoFactorEndpoints
         });
     }
 
-    private static async Task<IResult> ResetAsync(string id, HttpContext context, ITwoFactorService service)
+    private static async Task<IResult> ResetAsync(string id, HttpContext context, ITwoFactorService service, RequestPump pump)
     {
         if (!AccountRoute.TryGet(context, id, out var account, out var problem)) return problem;
         var (body, bad) = await ServerResults.ReadObjectAsync(context.Request);
@@ -142,21 +145,34 @@ internal static class TwoFactorEndpoints
         if (bad is not null) return bad;
         var reason = ServerResults.RequiredString(body, "reason", out bad);
         if (bad is not null) return bad;
+        var key = ApiKeyAuthentication.KeyName(context.User);
         return await Guard(context, async () =>
         {
-            TotpStatus status;
+            // Through the request pump, like a check: the reset, its support log entry and the account.factor_reset
+            // records (output, webhooks) commit in one transaction.
+            PumpAnswer answer;
             try
             {
-                status = await service.ResetAsync(account, by!, reason!, ApiKeyAuthentication.KeyName(context.User), CancellationToken.None);
+                answer = await pump.SubmitAsync(async (batch, buffer, ct) =>
+                {
+                    var reset = await batch.ResetTotpAsync(service, account, by!, reason!, key, ct);
+                    foreach (var e in reset.Events) RecordWriter.WriteAccountEvent(buffer, e);
+                    return reset;
+                }, CancellationToken.None);
             }
             catch (ArgumentException e) when (e.ParamName is "by" or "reason")
             {
                 // The service's own limits (an identifier of at most 128 for by, at most 512 for reason): the caller's field, not a server fault.
                 return ServerResults.Invalid(e.ParamName, e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
             }
-            return status == TotpStatus.NotEnrolled
+            return ((TotpResetResult)answer.Value!).Status == TotpStatus.NotEnrolled
                 ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No factor", detail: $"account {account} has no TOTP factor to reset")
-                : Results.Json(new { account = account.Value, reset = true });
+                : Results.Json(new
+                {
+                    account = account.Value,
+                    reset = true,
+                    events = answer.Records.Select(r => System.Text.Json.JsonDocument.Parse(r).RootElement),
+                });
         });
     }
 

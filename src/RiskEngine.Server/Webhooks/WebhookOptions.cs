@@ -64,7 +64,7 @@ public sealed class WebhookEndpoint
 /// <summary>Refuses endpoints without a name, an absolute http(s) URL or a <c>whsec_</c> secret of at least 24 bytes, and duplicate names.</summary>
 public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
-    private static readonly string[] Known = ["account.frozen", "account.unfrozen"];
+    private static readonly string[] Known = ["account.frozen", "account.unfrozen", "account.factor_enrolled", "account.factor_reset"];
 
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)

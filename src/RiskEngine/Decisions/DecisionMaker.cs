@@ -16,11 +16,12 @@ internal static class DecisionMaker
     private static readonly TimeSpan Month = TimeSpan.FromDays(30);
 
     /// <summary>Decides one event: prepares its fact, fires the rules for it, and applies the outcome.</summary>
-    public static Decision Decide(PolicyRuleSet rules, RiskEvent e, AccountState state, int ipFailures)
+    /// <param name="clock">The engine's clock, recorded with a freeze (default: the event's time).</param>
+    public static Decision Decide(PolicyRuleSet rules, RiskEvent e, AccountState state, int ipFailures, DateTimeOffset? clock = null)
     {
         var pending = Prepare(rules.Policy, e, state, ipFailures);
         if (pending.Fact is { } fact) rules.Fire(fact);
-        return Complete(rules.Policy, pending);
+        return Complete(rules.Policy, pending, clock ?? e.At);
     }
 
     /// <summary>
@@ -47,7 +48,8 @@ internal static class DecisionMaker
     }
 
     /// <summary>The second half of a decision: combines the fact's hits and applies the outcome to the state.</summary>
-    public static Decision Complete(RiskPolicy policy, Pending pending)
+    /// <param name="clock">The engine's clock (not the event's claimed time), recorded with a freeze.</param>
+    public static Decision Complete(RiskPolicy policy, Pending pending, DateTimeOffset clock)
     {
         var (e, state, fact, events, ipFailures) = pending;
         List<RuleHit>? shadow = null;
@@ -96,7 +98,7 @@ internal static class DecisionMaker
         if (outcome == Outcome.Freeze && state.Freeze is null)
         {
             var reason = hits.First(h => h.Outcome == Outcome.Freeze).Code;
-            events.Add(Freeze(policy, state, e.Id, e.Account, e.At, reason, TypeOf(e), e));
+            events.Add(Freeze(policy, state, e.Id, e.Account, e.At, clock, reason, TypeOf(e), e));
         }
         Prune(policy, state, e.At);
         if (state.LatestEventAt is not { } latest || e.At > latest) state.LatestEventAt = e.At;
@@ -180,6 +182,7 @@ internal static class DecisionMaker
             Attempt = t,
             Frozen = frozen,
             FreezeReason = state.Freeze?.Reason,
+            FreezeCase = state.Freeze is { } f ? CaseOf(t.Account, f) : null,
             Currency = currency.Value,
             CurrencySupported = supported,
             CapsApply = supported && !frozen,
@@ -291,6 +294,7 @@ internal static class DecisionMaker
             Asset = asset,
             Frozen = state.Freeze is not null,
             FreezeReason = state.Freeze?.Reason,
+            FreezeCase = state.Freeze is { } f ? CaseOf(a.Account, f) : null,
             Currency = a.Amount.Currency.Value,
             CurrencySupported = asset is not null,
             TooLong = a.Until - a.At > policy.MaxLimitDuration,
@@ -340,6 +344,9 @@ internal static class DecisionMaker
         if (l.PasswordOk)
         {
             if (outcome != Outcome.Allow) return;
+            // An allowed sign-in ends the run of failures (contract, third wave correction, as Keycloak and ASP.NET
+            // Core Identity do); lockouts stay, so freezeAfterLockouts still sees a password being guessed.
+            state.LoginFailures.Clear();
             state.HasLoggedIn = true;
             AccountState.Touch(state.KnownDevices, l.Device.Value);
             AccountState.Touch(state.KnownCountries, l.Country.Value);
@@ -371,9 +378,10 @@ internal static class DecisionMaker
     /// <summary>
     /// Freezes the account and renders the event that tells the user how to reach support, with the support case
     /// filled in from <paramref name="causeEvent"/> (the amount, currency, country and time they will be asked about).
+    /// <paramref name="clock"/> is the engine's time, kept beside the event's <paramref name="at"/> for self-service.
     /// </summary>
-    internal static AccountFrozen Freeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, string reason,
-        string causeType, RiskEvent? causeEvent = null)
+    internal static AccountFrozen Freeze(RiskPolicy policy, AccountState state, EventId cause, AccountId account, DateTimeOffset at, DateTimeOffset clock,
+        string reason, string causeType, RiskEvent? causeEvent = null)
     {
         var (amount, currency, country) = causeEvent switch
         {
@@ -381,7 +389,7 @@ internal static class DecisionMaker
             LoginAttempt l => ((decimal?)null, (string?)null, l.Country.Value),
             _ => (null, null, null),
         };
-        state.Freeze = new FreezeState(reason, at, cause.Value) { EventType = causeType, Amount = amount, Currency = currency, Country = country };
+        state.Freeze = new FreezeState(reason, at, cause.Value) { EventType = causeType, Amount = amount, Currency = currency, Country = country, Clock = clock };
         var @case = CaseOf(account, state.Freeze);
         return new AccountFrozen(cause, account, at, reason, policy.Freeze.SelfService.Contains(reason), policy.Support,
             policy.Messages.RenderAll("account.frozen", Placeholders(policy, account, reason, @case)))
@@ -416,10 +424,11 @@ internal static class DecisionMaker
     /// <summary>The wire type of an event, for the support case.</summary>
     internal static string TypeOf(RiskEvent e) => EventAuthority.WireType(e);
 
-    private static SupportCase CaseOf(AccountId account, FreezeState f) =>
+    internal static SupportCase CaseOf(AccountId account, FreezeState f) =>
         new(account, EventId.Create(f.Event), f.EventType ?? "unknown", f.At, f.Reason) { Amount = f.Amount, Currency = f.Currency, Country = f.Country };
 
-    private static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason, SupportCase? @case)
+    /// <summary>Values for an account message's placeholders: the contacts, <c>{reason}</c>, <c>{account}</c> and the support case.</summary>
+    internal static Dictionary<string, string> Placeholders(RiskPolicy policy, AccountId account, string reason, SupportCase? @case)
     {
         var values = PolicyRule.Placeholders(policy, reason);
         values["account"] = account.Value;

@@ -4,8 +4,9 @@ using RiskEngine.Policies;
 namespace RiskEngine.Events;
 
 /// <summary>
-/// Something that happened to an account as a result of a decision: it was frozen or unfrozen. Carries everything a
-/// notification needs to tell the user how to reach support.
+/// Something that happened to an account that its user must hear of: it was frozen or unfrozen (as a result of a
+/// decision, a TOTP check or support), or its second factor changed (enrolled, or reset by support). Carries
+/// everything a notification needs to tell the user how to reach support. Immutable, so thread-safe.
 /// </summary>
 /// <param name="Event">The event id whose decision caused this.</param>
 /// <param name="Account">The account.</param>
@@ -21,7 +22,7 @@ public abstract record AccountEvent(
     SupportContacts Support,
     IReadOnlyDictionary<string, string> Message)
 {
-    /// <summary>The contract's record type: <c>account.frozen</c> or <c>account.unfrozen</c>.</summary>
+    /// <summary>The record type: <c>account.frozen</c>, <c>account.unfrozen</c>, <c>account.factor_enrolled</c> or <c>account.factor_reset</c>.</summary>
     public abstract string Type { get; }
 
     /// <summary>What the user should give support, filled in from the event that caused the freeze.</summary>
@@ -79,6 +80,49 @@ public sealed record AccountUnfrozen(
     public override string Type => "account.unfrozen";
 
     /// <summary>The support agent's reason, when support lifted the freeze (kept in the account's history).</summary>
+    public string? Note { get; init; }
+}
+
+/// <summary>
+/// A second factor became effective: its enrolment was confirmed with a first valid code (an enrolment that is never
+/// confirmed changes nothing and is not announced). The message tells the user to contact support if it was not them:
+/// whoever knows the password can enrol a factor on an account that has none.
+/// </summary>
+/// <param name="Factor">The kind of factor: <c>totp</c>.</param>
+public sealed record AccountFactorEnrolled(
+    EventId Event,
+    AccountId Account,
+    DateTimeOffset At,
+    string Factor,
+    SupportContacts Support,
+    IReadOnlyDictionary<string, string> Message) : AccountEvent(Event, Account, At, false, Support, Message)
+{
+    /// <summary>The record type.</summary>
+    public const string TypeName = "account.factor_enrolled";
+
+    /// <inheritdoc />
+    public override string Type => TypeName;
+}
+
+/// <summary>Support removed the account's second factor (a lost authenticator), so the user can enrol another.</summary>
+/// <param name="Factor">The kind of factor: <c>totp</c>.</param>
+/// <param name="By">The support agent, as the caller claimed it.</param>
+public sealed record AccountFactorReset(
+    EventId Event,
+    AccountId Account,
+    DateTimeOffset At,
+    string Factor,
+    string By,
+    SupportContacts Support,
+    IReadOnlyDictionary<string, string> Message) : AccountEvent(Event, Account, At, false, Support, Message)
+{
+    /// <summary>The record type.</summary>
+    public const string TypeName = "account.factor_reset";
+
+    /// <inheritdoc />
+    public override string Type => TypeName;
+
+    /// <summary>The support agent's reason (also kept in the account's support log).</summary>
     public string? Note { get; init; }
 }
 

@@ -3,7 +3,8 @@ using System.Collections.Frozen;
 namespace RiskEngine.Policies;
 
 /// <summary>
-/// The engine's own words, in en and zh-CN, for every reason code it emits: what <c>{reason}</c> says in an
+/// The engine's own words, in en and zh-CN, for every reason code it emits and for the second-factor account events
+/// (<see cref="FactorMessages"/>): what <c>{reason}</c> says in an
 /// <c>account.frozen</c> / <c>account.unfrozen</c> message when the policy has no wording of its own (so no user is
 /// told they were "frozen because of velocity.amount"), and the decision message in a policy whose first language is
 /// zh-CN. A policy's <c>messages</c> override them; English decision messages keep the rules' own texts, which name
@@ -53,6 +54,8 @@ public static class BuiltInWording
             [ReasonCodes.PaymentNewCountry] = "a payment from a country this account has not used",
             [ReasonCodes.ReversalUnknown] = "no allowed payment of this account has that id",
             [ReasonCodes.ReversalDuplicate] = "this payment was already reversed",
+            [Events.AccountFactorEnrolled.TypeName] = "An authenticator app was set up as the second factor of your account on {at}. If this was not you, contact support: phone {phone}, email {email}.",
+            [Events.AccountFactorReset.TypeName] = "Our support team removed the authenticator app from your account on {at}; you can set up a new one. If this was not you, contact support: phone {phone}, email {email}.",
         }.ToFrozenDictionary(StringComparer.Ordinal),
         ["zh-CN"] = new Dictionary<string, string>
         {
@@ -91,6 +94,8 @@ public static class BuiltInWording
             [ReasonCodes.PaymentNewCountry] = "来自该账户未使用过的国家或地区的付款",
             [ReasonCodes.ReversalUnknown] = "该账户没有此编号的已通过付款",
             [ReasonCodes.ReversalDuplicate] = "该笔付款已经撤销过",
+            [Events.AccountFactorEnrolled.TypeName] = "您的账户已于 {at} 设置身份验证器应用作为第二重验证。如非本人操作,请联系客服:电话 {phone},邮箱 {email}。",
+            [Events.AccountFactorReset.TypeName] = "客服已于 {at} 移除您账户的身份验证器应用,您可以重新设置。如非本人操作,请联系客服:电话 {phone},邮箱 {email}。",
         }.ToFrozenDictionary(StringComparer.Ordinal),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
@@ -103,6 +108,16 @@ public static class BuiltInWording
     {
         "reason", "phone", "chat", "email", "account", "amount", "currency", "event", "at", "case",
     }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Message keys of the account events about second factors (<c>account.factor_enrolled</c>, <c>account.factor_reset</c>):
+    /// the engine words them in en and zh-CN, a policy may override them, and for another language without its own
+    /// wording the policy's first language (else the engine's English) is used.
+    /// </summary>
+    public static IReadOnlyList<string> FactorMessages { get; } = [Events.AccountFactorEnrolled.TypeName, Events.AccountFactorReset.TypeName];
+
+    /// <summary>Placeholders a factor message may use: there is no reason or support case, only who to call and when.</summary>
+    public static FrozenSet<string> FactorPlaceholders { get; } = new[] { "phone", "chat", "email", "account", "event", "at" }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>A support case's time as a person reads it in a message (<c>{at}</c>, and inside <c>{case}</c>).</summary>
     internal static string CaseTime(DateTimeOffset at) =>

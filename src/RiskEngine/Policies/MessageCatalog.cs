@@ -3,7 +3,7 @@ using System.Text;
 
 namespace RiskEngine.Policies;
 
-/// <summary>Message templates per language. Placeholders are <c>{name}</c>; unknown ones are left as written.</summary>
+/// <summary>Message templates per language. Placeholders are <c>{name}</c>; unknown ones are left as written. Immutable, so thread-safe.</summary>
 public sealed class MessageCatalog
 {
     private readonly FrozenDictionary<string, FrozenDictionary<string, string>> _byLanguage;
@@ -44,13 +44,17 @@ public sealed class MessageCatalog
             : value;
     }
 
-    /// <summary>Renders <paramref name="key"/> in every language; <c>{reason}</c> is itself looked up as a message key.</summary>
+    /// <summary>
+    /// Renders <paramref name="key"/> in every language; <c>{reason}</c> is itself looked up as a message key. The
+    /// template is the policy's in that language, else the engine's own (<see cref="BuiltInWording"/>), else the
+    /// policy's default language's, else the engine's English.
+    /// </summary>
     public IReadOnlyDictionary<string, string> RenderAll(string key, IReadOnlyDictionary<string, string> values)
     {
         var result = new Dictionary<string, string>(Languages.Count, StringComparer.Ordinal);
         foreach (var language in Languages)
         {
-            var template = Find(language, key) ?? Find(DefaultLanguage, key) ?? key;
+            var template = Find(language, key) ?? BuiltInWording.Find(language, key) ?? Find(DefaultLanguage, key) ?? BuiltInWording.Find("en", key) ?? key;
             result[language] = Render(template, name => Lookup(language, name, values));
         }
         return result;

@@ -33,6 +33,9 @@ public abstract class MoneyFact : EventFact
     /// <summary>Why it is frozen, when it is.</summary>
     public string? FreezeReason { get; init; }
 
+    /// <summary>The freeze's support case, when it is frozen: what the <c>account.frozen</c> deny tells the user to have ready.</summary>
+    public SupportCase? FreezeCase { get; init; }
+
     /// <summary>The event's currency or asset code.</summary>
     public required string Currency { get; init; }
 

@@ -40,6 +40,19 @@ public abstract class PolicyRule : Rule
     protected RuleHit Hit(string code, Outcome outcome, string fallback, string? reason = null) =>
         new(RuleId, code, Message(code, reason) ?? fallback, outcome) { Order = Order };
 
+    /// <summary>
+    /// A hit with the policy's message for <paramref name="code"/> rendered with <paramref name="values"/> (an account's
+    /// own: its support case), or <paramref name="fallback"/> when the policy has none.
+    /// </summary>
+    internal RuleHit Hit(string code, Outcome outcome, string fallback, IReadOnlyDictionary<string, string> values)
+    {
+        var language = Policy.Messages.DefaultLanguage;
+        var message = Policy.Messages.Find(language, code) is null
+            ? (language == "en" ? null : BuiltInWording.Find(language, code))
+            : Policy.Messages.RenderOne(language, code, values, "");
+        return new(RuleId, code, message ?? fallback, outcome) { Order = Order };
+    }
+
     /// <summary>The hit for <paramref name="code"/> when the policy words it (the same for every event), else null.</summary>
     protected RuleHit? FixedHit(string code, Outcome outcome) => Message(code) is null ? null : Hit(code, outcome, "");
 

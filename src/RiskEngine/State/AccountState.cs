@@ -40,7 +40,7 @@ public sealed class AccountState
     /// <summary>The last allowed sign-in that carried coordinates.</summary>
     public LoginPlace? LastLogin { get; set; }
 
-    /// <summary>Failed password attempts since the last lockout, inside the failure window.</summary>
+    /// <summary>Failed password attempts since the last lockout or allowed sign-in, inside the failure window.</summary>
     public List<DateTimeOffset> LoginFailures { get; set; } = [];
 
     /// <summary>Sign-ins are refused until this instant.</summary>
@@ -162,10 +162,16 @@ public sealed record SupportAction(DateTimeOffset At, string By, string Action, 
 
 /// <summary>Why and since when an account is frozen.</summary>
 /// <param name="Reason">The reason code, e.g. <c>velocity.count</c>.</param>
-/// <param name="At">When it was frozen.</param>
+/// <param name="At">When it was frozen: the causing event's time (what cool-downs count from).</param>
 /// <param name="Event">The event whose decision froze it.</param>
 public sealed record FreezeState(string Reason, DateTimeOffset At, string Event)
 {
+    /// <summary>
+    /// When the engine froze the account by its own clock (null in states written before it was recorded). Unlike
+    /// <see cref="At"/>, a caller cannot move it: an event may claim a time up to the engine's future skew ahead.
+    /// </summary>
+    public DateTimeOffset? Clock { get; init; }
+
     /// <summary>The causing event's type (for the support case; null in states written before cases existed).</summary>
     public string? EventType { get; init; }
 
@@ -217,12 +223,17 @@ public sealed record TotpState(string ProtectedSecret, bool Confirmed, long Last
     /// <summary>Seconds per step.</summary>
     public int Period { get; init; } = 30;
 
-    /// <summary>SHA-256 hashes (hex) of the unused recovery codes, each over <c>account:code</c>.</summary>
+    /// <summary>
+    /// The unused recovery codes, each as <c>hmac:</c> and the hex HMAC-SHA256, keyed from the (encrypted) secret, of
+    /// SHA-256 over <c>account:code</c>; an entry without the prefix is an earlier version's bare SHA-256, keyed at the
+    /// account's next code check.
+    /// </summary>
     public List<string> RecoveryHashes { get; init; } = [];
 
     /// <summary>
-    /// When the first valid code confirmed the factor (null: before this was recorded, treated as long ago). A factor
-    /// confirmed after a freeze cannot lift that freeze by self-service: whoever caused it may have enrolled it.
+    /// When the first valid code confirmed the factor, by the engine's clock (null: before this was recorded, treated
+    /// as long ago). A factor confirmed after a freeze cannot lift that freeze by self-service: whoever caused it may
+    /// have enrolled it.
     /// </summary>
     public DateTimeOffset? ConfirmedAt { get; init; }
 }

@@ -6,12 +6,16 @@ namespace RiskEngine.State;
 /// The binary form of <see cref="AccountState"/> that every store keeps, in the binary encoding the stores share with
 /// the SQLite package's rows: varints, times as UTC ticks (window entries as deltas in time order) with the offset kept
 /// where it is ever shown, decimals as mantissa and scale. A few dozen bytes for a typical account and no JSON on the
-/// hot path. <see cref="Decode"/> also reads the JSON that earlier
-/// versions stored, so existing data needs no migration. Thread-safe (stateless).
+/// hot path. <see cref="Decode"/> also reads format 1 and the JSON that earlier versions stored, so existing data needs
+/// no migration. Thread-safe (stateless).
 /// </summary>
 public static class AccountStateCodec
 {
-    private const byte Format = 1; // never '{' (0x7B): that first byte means the JSON of earlier versions
+    // The first byte: never '{' (0x7B), which means the JSON of earlier versions. Format 2 is format 1 with fields an
+    // earlier build cannot read (a freeze's engine clock), so that build refuses the state ("unknown format 2") instead
+    // of misreading it; a state without them is still written as format 1, byte for byte as before.
+    private const byte Format = 1;
+    private const byte Format2 = 2;
 
     [Flags]
     private enum Has : ushort
@@ -31,6 +35,7 @@ public static class AccountStateCodec
         SupportLog = 4096,
         PaymentPlaces = 8192,
         SupportKeys = 16384, // each support log entry ends with its API key name ("": none); encodings before it have no key
+        FreezeClock = 32768, // format 2 only: the freeze ends with the engine's clock when it froze the account
     }
 
     /// <summary>Encodes <paramref name="state"/>.</summary>
@@ -56,8 +61,9 @@ public static class AccountStateCodec
             | (state.Totp is { RecoveryHashes.Count: > 0 } ? Has.RecoveryHashes : 0)
             | (state.SupportLog.Count > 0 ? Has.SupportLog : 0)
             | (state.PaymentDevices.Count > 0 || state.PaymentCountries.Count > 0 ? Has.PaymentPlaces : 0)
-            | (state.SupportLog.Exists(static a => a.Key is not null) ? Has.SupportKeys : 0);
-        w.Byte(Format);
+            | (state.SupportLog.Exists(static a => a.Key is not null) ? Has.SupportKeys : 0)
+            | (state.Freeze is { Clock: not null } ? Has.FreezeClock : 0);
+        w.Byte((has & Has.FreezeClock) != 0 ? Format2 : Format);
         w.UVar((ulong)has);
         if (state.Freeze is { } f)
         {
@@ -72,6 +78,7 @@ public static class AccountStateCodec
                 w.String(f.Currency ?? "");
                 w.String(f.Country ?? "");
             }
+            if (f.Clock is { } clock) w.Time(clock);
         }
         w.Amounts(state.Allowed);
         w.Amounts(state.Attempts);
@@ -144,9 +151,12 @@ public static class AccountStateCodec
     /// <summary>Decodes binary state into <paramref name="s"/>, which must be empty (new, or reset).</summary>
     internal static void DecodeInto(ReadOnlySpan<byte> bytes, AccountState s)
     {
-        if (bytes.IsEmpty || bytes[0] != Format) throw new FormatException($"account state has unknown format {(bytes.IsEmpty ? "(empty)" : bytes[0])}");
+        if (bytes.IsEmpty || bytes[0] is not (Format or Format2)) throw new FormatException($"account state has unknown format {(bytes.IsEmpty ? "(empty)" : bytes[0])}");
         var r = new CompactReader(bytes[1..], CompactErrors.AccountState);
-        var has = (Has)r.UVar();
+        var flags = r.UVar();
+        var known = bytes[0] == Format2 ? (ulong)ushort.MaxValue : (ulong)ushort.MaxValue & ~(ulong)Has.FreezeClock;
+        if ((flags & ~known) != 0) throw new FormatException($"account state of format {bytes[0]} has unknown fields");
+        var has = (Has)flags;
         s.HasLoggedIn = (has & Has.LoggedIn) != 0;
         if ((has & Has.Freeze) != 0)
         {
@@ -159,6 +169,7 @@ public static class AccountStateCodec
                 var country = r.SharedString();
                 s.Freeze = s.Freeze with { EventType = type, Amount = amount, Currency = currency.Length == 0 ? null : currency, Country = country.Length == 0 ? null : country };
             }
+            if ((has & Has.FreezeClock) != 0) s.Freeze = s.Freeze with { Clock = r.Time() };
         }
         r.Amounts(s.Allowed);
         r.Amounts(s.Attempts);

@@ -47,7 +47,7 @@ public enum OutputChannel
     DeadLetter = 1,
 
     /// <summary>
-    /// A copy of each account event (<c>account.frozen</c>, <c>account.unfrozen</c>) for webhook delivery, journaled
+    /// A copy of each account event (<c>account.frozen</c>, <c>account.unfrozen</c>, <c>account.factor_*</c>) for webhook delivery, journaled
     /// with the batch that caused it. Not published by the outbox: the webhook dispatcher keeps each endpoint's
     /// progress as a journal position and marks the channel published up to what every endpoint has.
     /// </summary>

@@ -21,7 +21,11 @@ public interface ITwoFactorService
     /// <summary>As <see cref="EnrollAsync(AccountId, CancellationToken)"/>, with the issuer shown in authenticator apps instead of the policy's.</summary>
     ValueTask<TotpEnrollmentResult> EnrollAsync(AccountId account, string issuer, CancellationToken cancellationToken = default);
 
-    /// <summary>Confirms enrolment with the first valid code; until then the account has no active factor.</summary>
+    /// <summary>
+    /// Confirms enrolment with the first valid code; until then the account has no active factor. A confirmation is
+    /// announced with <see cref="AccountFactorEnrolled"/> (in <see cref="TotpVerification.Events"/>, and to the
+    /// sinks): the moment the factor starts to count, so the user hears of a factor someone else set up.
+    /// </summary>
     ValueTask<TotpVerification> ConfirmEnrollmentAsync(AccountId account, string code, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -34,7 +38,8 @@ public interface ITwoFactorService
 
     /// <summary>
     /// Support removes a lost factor (and its recovery codes) so the user can enrol again; who and why are kept in
-    /// the account's support log. <see cref="TotpStatus.NotEnrolled"/> when there was none.
+    /// the account's support log, and the sinks are told (<see cref="AccountFactorReset"/>).
+    /// <see cref="TotpStatus.NotEnrolled"/> when there was none.
     /// </summary>
     ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, CancellationToken cancellationToken = default);
 
@@ -46,6 +51,14 @@ public interface ITwoFactorService
     ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default) =>
         key is null ? ResetAsync(account, by, reason, cancellationToken)
             : throw new NotSupportedException($"{GetType().Name} cannot record the API key of a reset");
+
+    /// <summary>
+    /// As <see cref="ResetAsync(AccountId, string, string, string?, CancellationToken)"/>, staged in the caller's
+    /// <paramref name="batch"/>: the reset and its <see cref="AccountFactorReset"/> become durable with the caller's
+    /// commit (and its journal entry). Sinks are not told: the caller publishes what it commits.
+    /// </summary>
+    ValueTask<TotpResetResult> ResetAsync(IStateBatch batch, AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot reset a factor inside a caller's batch");
 
     /// <summary>
     /// As <see cref="VerifyAsync(AccountId, string, CancellationToken)"/> (or, with <paramref name="confirming"/>,
@@ -78,6 +91,11 @@ public sealed record TotpEnrollment(AccountId Account, string Secret, string Uri
 /// <param name="Status">Why not, when it did not.</param>
 public sealed record TotpEnrollmentResult(TotpEnrollment? Enrollment, TotpStatus Status);
 
+/// <summary>The result of a support reset staged in a batch. Immutable.</summary>
+/// <param name="Status"><see cref="TotpStatus.Accepted"/>, or <see cref="TotpStatus.NotEnrolled"/> when there was no factor.</param>
+/// <param name="Events">The <see cref="AccountFactorReset"/> it caused (none when there was no factor).</param>
+public sealed record TotpResetResult(TotpStatus Status, IReadOnlyList<AccountEvent> Events);
+
 /// <summary>How a TOTP check ended.</summary>
 public enum TotpStatus
 {
@@ -105,7 +123,7 @@ public enum TotpStatus
 
 /// <summary>The result of a confirmation or verification.</summary>
 /// <param name="Status">How it ended.</param>
-/// <param name="Events">Account events it caused: a freeze after too many failures, an unfreeze by self-service.</param>
+/// <param name="Events">Account events it caused: a freeze after too many failures, an unfreeze by self-service, the factor's enrolment on confirmation.</param>
 public sealed record TotpVerification(TotpStatus Status, IReadOnlyList<AccountEvent> Events)
 {
     /// <summary>True when the code was accepted.</summary>

@@ -16,6 +16,7 @@ namespace RiskEngine.TwoFactor;
 /// <summary>
 /// The default <see cref="ITwoFactorService"/>. Every check and the record of its outcome (accepted step, failure,
 /// freeze) commit together as one optimistic account commit, so two concurrent uses of one code cannot both pass.
+/// Thread-safe: it holds no per-call state; the store's commits order concurrent calls.
 /// </summary>
 public sealed class TwoFactorService : ITwoFactorService
 {
@@ -50,9 +51,11 @@ public sealed class TwoFactorService : ITwoFactorService
         if (issuer.Contains(':', StringComparison.Ordinal)) throw new ArgumentException("the issuer must not contain ':'", nameof(issuer));
         var totp = _policies.Current.Policy.Totp with { Issuer = issuer };
         var secret = RandomNumberGenerator.GetBytes(TotpCode.SecretBytes(totp.Algorithm));
+        var recoveryKey = RecoveryCodes.Key(secret);
         try
         {
             var recovery = RecoveryCodes.Generate();
+            var recoveryHashes = recovery.Select(c => RecoveryCodes.Hash(recoveryKey, account, c)).ToList();
             var enrolled = await EditAsync(account, snapshot =>
             {
                 if (snapshot.State.Totp is { Confirmed: true }) return (false, false);
@@ -61,7 +64,7 @@ public sealed class TwoFactorService : ITwoFactorService
                     Algorithm = totp.Algorithm,
                     Digits = totp.Digits,
                     Period = totp.Period,
-                    RecoveryHashes = [.. recovery.Select(c => RecoveryCodes.Hash(account, c))],
+                    RecoveryHashes = [.. recoveryHashes],
                 };
                 return (true, true);
             }, cancellationToken);
@@ -72,6 +75,7 @@ public sealed class TwoFactorService : ITwoFactorService
         finally
         {
             CryptographicOperations.ZeroMemory(secret);
+            CryptographicOperations.ZeroMemory(recoveryKey);
         }
     }
 
@@ -115,25 +119,40 @@ public sealed class TwoFactorService : ITwoFactorService
             if (factor.Failures.Count >= policy.Totp.MaxFailures) return (false, Result(TotpStatus.Throttled));
 
             long? matched;
-            if (recovery)
+            var secret = _protector.Unprotect(factor.ProtectedSecret);
+            var recoveryKey = recovery || RecoveryCodes.AnyUnkeyed(factor.RecoveryHashes) ? RecoveryCodes.Key(secret) : null;
+            try
             {
-                // A recovery code stands for the current step: used once (its hash is removed), throttled alike.
-                var used = RecoveryCodes.Find(factor.RecoveryHashes, account, code);
-                matched = used < 0 ? null : Math.Max(factor.LastAcceptedStep + 1, TotpCode.Step(now, factor.Period));
-                if (used >= 0) factor = factor with { RecoveryHashes = [.. factor.RecoveryHashes.Where((_, i) => i != used)] };
+                if (recovery)
+                {
+                    // A recovery code stands for the current step: used once (its hash is removed), throttled alike.
+                    var used = RecoveryCodes.Find(factor.RecoveryHashes, recoveryKey!, account, code);
+                    matched = used < 0 ? null : Math.Max(factor.LastAcceptedStep + 1, TotpCode.Step(now, factor.Period));
+                    if (used >= 0) factor = factor with { RecoveryHashes = [.. factor.RecoveryHashes.Where((_, i) => i != used)] };
+                }
+                else
+                {
+                    matched = Match(factor, secret, code, now, policy.Totp.Drift);
+                }
+                // Hashes an earlier version stored unkeyed are keyed now that the key ring opened the secret; saved
+                // with this check's outcome (a replayed code saves nothing, and they are keyed at the next check).
+                if (recoveryKey is not null && RecoveryCodes.AnyUnkeyed(factor.RecoveryHashes))
+                    factor = factor with { RecoveryHashes = [.. factor.RecoveryHashes.Select(h => RecoveryCodes.Migrate(recoveryKey, h))] };
             }
-            else
+            finally
             {
-                matched = Match(factor, code, now, policy.Totp.Drift);
+                CryptographicOperations.ZeroMemory(secret);
+                if (recoveryKey is not null) CryptographicOperations.ZeroMemory(recoveryKey);
             }
             var events = new List<AccountEvent>(1);
             TotpStatus status;
             if (matched is null)
             {
                 status = TotpStatus.Invalid;
+                state.Totp = factor; // its failures below, and its recovery hashes keyed
                 AccountState.InsertOrdered(factor.Failures, now, static x => x);
                 if (!confirming && factor.Failures.Count >= policy.Totp.MaxFailures && state.Freeze is null)
-                    events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, ReasonCodes.TotpFailedAttempts, "totp"));
+                    events.Add(DecisionMaker.Freeze(policy, state, CauseId(now), account, now, now, ReasonCodes.TotpFailedAttempts, "totp"));
             }
             else if (matched.Value <= factor.LastAcceptedStep)
             {
@@ -144,6 +163,9 @@ public sealed class TwoFactorService : ITwoFactorService
             {
                 status = TotpStatus.Accepted;
                 state.Totp = factor with { Confirmed = true, LastAcceptedStep = matched.Value, Failures = [], ConfirmedAt = confirming ? now : factor.ConfirmedAt };
+                // Confirmation, not enrolment, is announced: that is when the factor starts to count (an enrolment
+                // never confirmed changes nothing, and a new one replaces it silently).
+                if (confirming) events.Add(FactorEnrolled(policy, account, now));
                 if (!confirming)
                 {
                     // A verified step-up for one later attempt (totp.stepUp: "verified"); a handful kept at most.
@@ -154,7 +176,7 @@ public sealed class TwoFactorService : ITwoFactorService
                 // Self-service lifts a freeze only with a factor the account had before it: a factor enrolled on a
                 // frozen account may belong to whoever caused the freeze.
                 if (!confirming && state.Freeze is { } freeze && policy.Freeze.SelfService.Contains(freeze.Reason) &&
-                    (factor.ConfirmedAt is not { } confirmedAt || confirmedAt < freeze.At))
+                    (factor.ConfirmedAt is not { } confirmedAt || confirmedAt < FrozenSince(freeze)))
                     events.Add(DecisionMaker.Unfreeze(policy, state, CauseId(now), account, now, "totp"));
             }
             return (true, new TotpVerification(status, events));
@@ -180,41 +202,87 @@ public sealed class TwoFactorService : ITwoFactorService
     /// <inheritdoc />
     public async ValueTask<TotpStatus> ResetAsync(AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default)
     {
+        TotpResetResult result;
+        await using (var batch = await _store.BeginBatchAsync(cancellationToken))
+        {
+            result = await ResetAsync(batch, account, by, reason, key, cancellationToken);
+            await batch.CommitAsync(null, cancellationToken);
+        }
+        await SinkPublisher.PublishAsync(_sinks, result.Events, _log, cancellationToken); // committed: whatever a sink does, this is the answer
+        return result.Status;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<TotpResetResult> ResetAsync(IStateBatch batch, AccountId account, string by, string reason, string? key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
         if (TextRules.CheckIdentifier(by, 128, "by") is { } byError) throw new ArgumentException(byError, nameof(by));
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         if (reason.Length > 512) throw new ArgumentException("reason must be at most 512 characters", nameof(reason));
+        var policy = _policies.Current.Policy;
         var now = _time.GetUtcNow();
-        return await EditAsync(account, snapshot =>
+        var cause = EventId.Create("totp-reset:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        return await AccountEdit.RunAsync(batch, account, MaxRetries, now, snapshot =>
         {
             var state = snapshot.State;
-            if (state.Totp is null) return (false, TotpStatus.NotEnrolled);
+            if (state.Totp is null) return (false, new TotpResetResult(TotpStatus.NotEnrolled, []));
             state.Totp = null;
             state.StepUps.Clear();
             state.LogSupport(new SupportAction(now, by, "totp.reset", reason) { Key = key });
-            return (true, TotpStatus.Accepted);
+            // Announced even for a factor never confirmed: support changed the account's security, which the user
+            // (or whoever talked support into it) must hear of.
+            var reset = new AccountFactorReset(cause, account, now, "totp", by, policy.Support,
+                policy.Messages.RenderAll(AccountFactorReset.TypeName, FactorValues(policy, account, cause, now))) { Note = reason };
+            return (true, new TotpResetResult(TotpStatus.Accepted, [reset]));
         }, cancellationToken);
     }
 
-    /// <summary>Compares the code with every step in the drift window in constant time, without stopping at a match.</summary>
-    private long? Match(TotpState factor, string code, DateTimeOffset now, int drift)
+    /// <summary>The account event of a confirmed enrolment.</summary>
+    private static AccountFactorEnrolled FactorEnrolled(RiskPolicy policy, AccountId account, DateTimeOffset now)
     {
-        var secret = _protector.Unprotect(factor.ProtectedSecret);
-        try
+        var cause = CauseId(now);
+        return new AccountFactorEnrolled(cause, account, now, "totp", policy.Support,
+            policy.Messages.RenderAll(AccountFactorEnrolled.TypeName, FactorValues(policy, account, cause, now)));
+    }
+
+    /// <summary>What a factor message may name (<see cref="BuiltInWording.FactorPlaceholders"/>).</summary>
+    private static Dictionary<string, string> FactorValues(RiskPolicy policy, AccountId account, EventId cause, DateTimeOffset at) => new(StringComparer.Ordinal)
+    {
+        ["phone"] = policy.Support.Phone,
+        ["chat"] = policy.Support.Chat,
+        ["email"] = policy.Support.Email,
+        ["account"] = account.Value,
+        ["event"] = cause.Value,
+        ["at"] = BuiltInWording.CaseTime(at),
+    };
+
+    /// <summary>How far before a freeze recorded without the engine's clock (by earlier versions) its event may have claimed to be.</summary>
+    private static readonly TimeSpan LegacyFreezeSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// What a factor's confirmation (the engine's clock) must precede to lift <paramref name="freeze"/>: the engine's
+    /// clock when it froze the account — an event may claim a time up to the future skew ahead, and a factor confirmed
+    /// in that gap came after the freeze — and the freezing event's own time, whichever is earlier. A freeze recorded
+    /// before the clock was kept counts from its event's time less the default skew.
+    /// </summary>
+    private static DateTimeOffset FrozenSince(FreezeState freeze)
+    {
+        var clock = freeze.Clock ?? freeze.At - LegacyFreezeSkew;
+        return clock < freeze.At ? clock : freeze.At;
+    }
+
+    /// <summary>Compares the code with every step in the drift window in constant time, without stopping at a match.</summary>
+    private static long? Match(TotpState factor, byte[] secret, string code, DateTimeOffset now, int drift)
+    {
+        var given = Encoding.ASCII.GetBytes(code);
+        var current = TotpCode.Step(now, factor.Period);
+        long? matched = null;
+        for (var step = current - drift; step <= current + drift; step++)
         {
-            var given = Encoding.ASCII.GetBytes(code);
-            var current = TotpCode.Step(now, factor.Period);
-            long? matched = null;
-            for (var step = current - drift; step <= current + drift; step++)
-            {
-                var expected = Encoding.ASCII.GetBytes(TotpCode.Compute(secret, factor.Algorithm, factor.Digits, factor.Period, step));
-                if (CryptographicOperations.FixedTimeEquals(expected, given) && matched is null) matched = step;
-            }
-            return matched;
+            var expected = Encoding.ASCII.GetBytes(TotpCode.Compute(secret, factor.Algorithm, factor.Digits, factor.Period, step));
+            if (CryptographicOperations.FixedTimeEquals(expected, given) && matched is null) matched = step;
         }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(secret);
-        }
+        return matched;
     }
 
     private static EventId CauseId(DateTimeOffset now) => EventId.Create("totp:" + now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));

@@ -37,4 +37,35 @@ public sealed class BaselineEquivalenceTests
         // The stream exercises every outcome, so agreement is not agreement on "allow" alone.
         Assert.All(new[] { "Allow", "Challenge", "Deny", "Freeze" }, o => Assert.True(outcomes.GetValueOrDefault(o) > 50, $"{o}: {outcomes.GetValueOrDefault(o)}"));
     }
+
+    /// <summary>
+    /// Runs of failed and successful sign-ins a minute or two apart, which the generated traffic rarely holds: the
+    /// failure count (reset by a lockout and by an allowed sign-in), lockouts and the freeze after them.
+    /// </summary>
+    [Fact]
+    public async Task The_hand_written_baseline_gives_the_engine_s_outcome_on_runs_of_failed_and_successful_sign_ins()
+    {
+        await using var provider = new ServiceCollection().AddRiskEngine(o => o.MaxFutureSkew = null).BuildServiceProvider();
+        var engine = provider.GetRequiredService<IRiskEngine>();
+        var baseline = new HandWrittenEvaluator(engine.Policy);
+        var rng = new Random(20261127);
+        var t0 = new DateTimeOffset(2026, 11, 27, 10, 0, 0, TimeSpan.Zero);
+        var outcomes = new Dictionary<string, int>();
+        for (var account = 0; account < 40; account++)
+        {
+            var at = t0;
+            for (var i = 0; i < 150; i++)
+            {
+                at += TimeSpan.FromSeconds(rng.Next(20, 240));
+                var ok = rng.NextDouble() < 0.3;
+                var line = $$"""{"type":"login","id":"l{{account}}-{{i}}","at":"{{at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}}","account":"acct-{{account}}","success":{{(ok ? "true" : "false")}},"device":"dev-{{account}}","country":"US"}""";
+                var e = EventParser.Parse(Encoding.UTF8.GetBytes(line)).Event!;
+                var actual = (await engine.EvaluateAsync(e)).Decision!;
+                var expected = baseline.Decide(e);
+                Assert.True(expected == actual.Outcome, $"{line}: engine {actual.Outcome} ({string.Join(",", actual.Reasons.Select(r => r.Code))}), baseline {expected}");
+                foreach (var r in actual.Reasons) outcomes[r.Code] = outcomes.GetValueOrDefault(r.Code) + 1;
+            }
+        }
+        Assert.All(new[] { "login.failed", "login.failed_attempts", "login.locked" }, c => Assert.True(outcomes.GetValueOrDefault(c) > 20, $"{c}: {outcomes.GetValueOrDefault(c)}"));
+    }
 }

@@ -205,6 +205,9 @@ public sealed partial class CliServerModeTests() : ScratchFolder("riskengine-cli
             Assert.True(await enroll.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 0, string.Join('\n', enroll.StdOut) + enroll.Log);
             var lines = enroll.StdOut.ToList();
             Assert.Contains("confirmed: the factor is active", lines);
+            // The confirmation's account event, as the server journaled it, on the line after.
+            var enrolled = JsonNode.Parse(lines[lines.IndexOf("confirmed: the factor is active") + 1])!;
+            Assert.Equal(("account.factor_enrolled", "alice"), ((string)enrolled["type"]!, (string)enrolled["account"]!));
             Assert.Equal(10, lines.SkipWhile(l => !l.StartsWith("recovery codes", StringComparison.Ordinal)).Skip(1).Count(l => l.StartsWith("  ", StringComparison.Ordinal) && l.Trim().Length > 0));
             Assert.DoesNotContain(DecideKey, enroll.Log, StringComparison.Ordinal);
 
@@ -234,7 +237,10 @@ public sealed partial class CliServerModeTests() : ScratchFolder("riskengine-cli
             // --key works too (ps shows it: the help says to prefer the environment variable).
             (code, output, err) = await CliAsync(null, null, "totp", "reset", "alice", "--by", "agent-2", "--reason", "lost phone", "--server", url, "--key", SupportKey);
             Assert.True(code == 0, err);
-            Assert.Equal("""{"account":"alice","reset":true}""", output.Trim());
+            var resetLines = output.Trim().Split('\n');
+            Assert.Equal("""{"account":"alice","reset":true}""", resetLines[0]);
+            Assert.Equal(("account.factor_reset", "agent-2"), ((string)JsonNode.Parse(resetLines[1])!["type"]!, (string)JsonNode.Parse(resetLines[1])!["by"]!));
+            Assert.Equal(2, resetLines.Length);
             (code, _, err) = await CliAsync(SupportKey, null, "totp", "reset", "alice", "--by", "agent-2", "--reason", "again", "--server", url);
             Assert.Equal(1, code);
             Assert.Contains("no TOTP factor", err, StringComparison.Ordinal);
@@ -425,10 +431,15 @@ public sealed partial class CliServerModeTests() : ScratchFolder("riskengine-cli
             await enroll.Input.WriteLineAsync(totp.ComputeTotp(DateTime.UtcNow));
             enroll.Input.Close();
             Assert.Equal(0, await enroll.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains(enroll.StdOut, l => l.StartsWith("""{"type":"account.factor_enrolled","event":"totp:""", StringComparison.Ordinal));
         }
         (c, output, err) = await CliAsync(null, null, "totp", "reset", "alice", "--by", "agent-2", "--reason", "lost phone", "--data", P("data"));
         Assert.True(c == 0, err);
-        Assert.Equal("""{"account":"alice","reset":true}""", output.Trim());
+        var lines = output.Trim().Split('\n');
+        Assert.Equal("""{"account":"alice","reset":true}""", lines[0]);
+        var reset = JsonNode.Parse(lines[1])!;
+        Assert.Equal(("account.factor_reset", "alice", "agent-2", "lost phone"), ((string)reset["type"]!, (string)reset["account"]!, (string)reset["by"]!, (string)reset["note"]!));
+        Assert.Equal("+1-800-555-0100", (string)reset["support"]!["phone"]!);
         (c, output, _) = await CliAsync(null, null, "account", "status", "alice", "--data", P("data"));
         Assert.False((bool)JsonNode.Parse(output)!["totpEnrolled"]!);
     }

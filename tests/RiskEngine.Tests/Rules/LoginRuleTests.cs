@@ -83,6 +83,34 @@ public sealed class LoginRuleTests
     }
 
     [Fact]
+    public async Task FailedLoginLockoutRule_counts_the_failures_since_the_last_allowed_sign_in_and_keeps_the_lockout_history()
+    {
+        // Contract, third wave, correction: an allowed sign-in resets the failure count (max 5 in 15 min), not the lockouts.
+        await using var t = new TestEngine();
+        for (var i = 0; i < 4; i++) DecisionAssert.Is(await t.Decide(t.Login("a", false, M(i))), Outcome.Deny, "login.failed");
+        DecisionAssert.Is(await t.Decide(t.Login("a", true, M(4))), Outcome.Allow);
+        // Four failures, a sign-in, and the fifth failure within the window is the first since that sign-in: no lockout.
+        var fifth = await t.Decide(t.Login("a", false, M(5)));
+        DecisionAssert.Is(fifth, Outcome.Deny, "login.failed");
+        Assert.False(fifth.HasReason("login.failed_attempts"));
+        for (var i = 6; i < 9; i++) Assert.False((await t.Decide(t.Login("a", false, M(i)))).HasReason("login.failed_attempts"));
+        DecisionAssert.Is(await t.Decide(t.Login("a", false, M(9))), Outcome.Deny, "login.failed_attempts"); // the fifth since the sign-in
+
+        // A sign-in that is not allowed (a challenged new device) resets nothing.
+        var minute = 25; // the lockout is over
+        DecisionAssert.Is(await t.Decide(t.Login("a", true, M(minute++))), Outcome.Allow);
+        for (var i = 0; i < 4; i++) await t.Decide(t.Login("a", false, M(minute++)));
+        DecisionAssert.Is(await t.Decide(t.Login("a", true, M(minute++), device: "dev-new")), Outcome.Challenge, "login.new_device");
+        DecisionAssert.Is(await t.Decide(t.Login("a", false, M(minute++))), Outcome.Deny, "login.failed_attempts"); // second lockout
+
+        // Lockouts are not reset by a sign-in: the third within 24 h freezes, allowed sign-ins between them or not.
+        minute += 16;
+        DecisionAssert.Is(await t.Decide(t.Login("a", true, M(minute++))), Outcome.Allow);
+        for (var i = 0; i < 4; i++) await t.Decide(t.Login("a", false, M(minute++)));
+        DecisionAssert.Is(await t.Decide(t.Login("a", false, M(minute))), Outcome.Freeze, "login.failed_attempts");
+    }
+
+    [Fact]
     public async Task IpThrottleRule_counts_every_spelling_of_one_address_together()
     {
         await using var t = new TestEngine(p => p["logins"]!["ipThrottle"]!["maxFailures"] = 3);

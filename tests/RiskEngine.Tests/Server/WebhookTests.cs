@@ -500,12 +500,14 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         var journal = factory.Services.GetRequiredService<IEventJournal>();
         Assert.Equal(before + 2, await journal.LastSequenceAsync()); // one output record, one webhook copy
         Assert.Equal(checks + 5, (await journal.LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line);
-        Assert.True(await WebhookReceiver.WaitAsync(() => receiver.Accepted.Any(), TimeSpan.FromSeconds(10)));
-        var hit = Assert.Single(receiver.Accepted);
-        Assert.Equal("account.frozen", hit.Event);
+        // The confirmation's account.factor_enrolled first, then the freeze.
+        Assert.True(await WebhookReceiver.WaitAsync(() => receiver.Accepted.Count() >= 2, TimeSpan.FromSeconds(10)));
+        var hits = receiver.Accepted.ToList();
+        Assert.Equal(["account.factor_enrolled", "account.frozen"], hits.Select(h => h.Event));
+        var hit = hits[1];
         Assert.Equal(frozen.ToJsonString(), JsonNode.Parse(hit.Body)!.ToJsonString());
         Assert.True(Signed(hit, Secret, clock.GetUtcNow()));
-        Assert.Equal(AccountEvents(factory), [Encoding.UTF8.GetString(hit.Body)]);
+        Assert.Equal(AccountEvents(factory), hits.Select(h => Encoding.UTF8.GetString(h.Body)));
     }
 
     /// <summary>
@@ -554,16 +556,17 @@ public sealed class WebhookTests() : ScratchFolder("riskengine-webhooks-")
         Assert.Equal(before + 2, await journal.LastSequenceAsync());
         Assert.Equal(checks + 1, (await journal.LoadPositionAsync(RiskEngine.Hosting.RequestPump.Source))!.Line);
 
-        // The output has the freeze then the unfreeze; the endpoint gets both, in that order, signed.
-        Assert.True(await WebhookReceiver.WaitAsync(() => AccountEvents(factory).Count >= 2 && receiver.Accepted.Count() >= 2, TimeSpan.FromSeconds(10)),
+        // The output has the factor's enrolment, the freeze, then the unfreeze; the endpoint gets them, in that order, signed.
+        Assert.True(await WebhookReceiver.WaitAsync(() => AccountEvents(factory).Count >= 3 && receiver.Accepted.Count() >= 3, TimeSpan.FromSeconds(10)),
             $"{AccountEvents(factory).Count} account events on the output, {receiver.Accepted.Count()} delivered");
         var output = AccountEvents(factory);
-        Assert.Equal(2, output.Count);
-        Assert.Equal("account.frozen", (string)JsonNode.Parse(output[0])!["type"]!);
-        Assert.Equal(unfrozen.ToJsonString(), JsonNode.Parse(output[1])!.ToJsonString());
+        Assert.Equal(3, output.Count);
+        Assert.Equal("account.factor_enrolled", (string)JsonNode.Parse(output[0])!["type"]!);
+        Assert.Equal("account.frozen", (string)JsonNode.Parse(output[1])!["type"]!);
+        Assert.Equal(unfrozen.ToJsonString(), JsonNode.Parse(output[2])!.ToJsonString());
         var hits = receiver.Accepted.ToList();
         Assert.Equal(output, hits.Select(h => Encoding.UTF8.GetString(h.Body)));
-        Assert.Equal(["account.frozen", "account.unfrozen"], hits.Select(h => h.Event));
+        Assert.Equal(["account.factor_enrolled", "account.frozen", "account.unfrozen"], hits.Select(h => h.Event));
         Assert.All(hits, h => Assert.True(Signed(h, Secret, clock.GetUtcNow())));
         Assert.True(await WebhookReceiver.WaitAsync(() => journal.UnpublishedAsync(OutputChannel.Webhook).AsTask().Result.Count == 0, TimeSpan.FromSeconds(5)));
     }

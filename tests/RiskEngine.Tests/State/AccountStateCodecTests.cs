@@ -91,6 +91,27 @@ public sealed class AccountStateCodecTests
         Assert.Null(Assert.Single(AccountStateCodec.Decode(json).SupportLog).Key);
     }
 
+    [Fact]
+    public void A_freeze_with_the_engine_s_clock_is_format_2_and_a_freeze_without_it_is_format_1_as_before()
+    {
+        var frozen = new AccountState { Freeze = new FreezeState("velocity.count", T0.AddMinutes(4), "e6") { EventType = "transaction", Amount = 1m, Currency = "USD", Country = "US" } };
+        var before = AccountStateCodec.Encode(frozen);
+        Assert.Equal(1, before[0]); // what earlier versions wrote, and can still read
+        Assert.Null(AccountStateCodec.Decode(before).Freeze!.Clock);
+
+        frozen.Freeze = frozen.Freeze with { Clock = new DateTimeOffset(2026, 11, 27, 18, 0, 0, TimeSpan.FromHours(8)) };
+        var now = AccountStateCodec.Encode(frozen);
+        Assert.Equal(2, now[0]); // an earlier version refuses it ("unknown format 2") instead of misreading it
+        var decoded = AccountStateCodec.Decode(now);
+        Assert.Equal(frozen.Freeze, decoded.Freeze);
+        Assert.Equal(TimeSpan.FromHours(8), decoded.Freeze!.Clock!.Value.Offset);
+        Assert.Equal(Json(frozen), Json(AccountStateCodec.Decode(StateJson.SerializeState(frozen))));
+
+        // Format 1 never carries the clock: the same bytes marked format 1 are refused, not read without it.
+        Assert.Equal("account state of format 1 has unknown fields", Assert.Throws<FormatException>(() => AccountStateCodec.Decode([1, .. now.AsSpan(1)])).Message);
+        for (var n = 0; n < now.Length; n++) Assert.Throws<FormatException>(() => AccountStateCodec.Decode(now.AsSpan(0, n)));
+    }
+
     /// <summary>A time as the codec writes it outside windows: UTC ticks as an unsigned varint.</summary>
     private static byte[] Ticks(DateTimeOffset t)
     {

@@ -63,6 +63,25 @@ public sealed class BinaryFormatGoldenTests() : ScratchFolder("riskengine-golden
         }
     }
 
+    /// <summary>A freeze with the engine's clock (format 2), and the same freeze as format 1 wrote it before the clock existed.</summary>
+    [Fact]
+    public void A_format_2_state_encodes_to_its_golden_bytes_and_format_1_bytes_still_read()
+    {
+        var state = new AccountState
+        {
+            Freeze = new FreezeState("velocity.count", T0.AddMinutes(4), "e6") { EventType = "transaction", Amount = 1.5m, Currency = "USD", Country = "US", Clock = T0 },
+            LatestEventAt = T0.AddMinutes(4),
+        };
+        Golden(GoldenFormat2, AccountStateCodec.Encode(state), "the format 2 state");
+        var decoded = AccountStateCodec.Decode(Convert.FromHexString(GoldenFormat2));
+        Assert.Equal(StateJson.SerializeState(state), StateJson.SerializeState(decoded));
+
+        var legacy = AccountStateCodec.Decode(Convert.FromHexString(GoldenFormat1Freeze));
+        Assert.Equal(state.Freeze with { Clock = null }, legacy.Freeze);
+        Assert.Equal(state.LatestEventAt, legacy.LatestEventAt);
+        Golden(GoldenFormat1Freeze, AccountStateCodec.Encode(legacy), "the format 1 state");
+    }
+
     // The row primitives: every kind of value, at the edges of a varint's length and of the short-string path.
     private static readonly ulong[] Unsigned = [0, 1, 127, 128, 16_383, 16_384, uint.MaxValue, ulong.MaxValue];
     private static readonly long[] Signed = [0, -1, 1, -64, 64, -65, long.MinValue, long.MaxValue];
@@ -311,6 +330,14 @@ public sealed class BinaryFormatGoldenTests() : ScratchFolder("riskengine-golden
         + "7373737373737373737373737373737373737373737373737373737373737373737373737373737373737373737373737373737373737373"
         + "7301000453484131061E80E0D6EDE0A792EF088F0D0180A89EC6A3E9DFDE11B2050001024445",
     ];
+
+    // Format 2 (FreezeClock, 0x8000 in the flags): format 1's bytes with the engine's clock after the freeze case.
+    private const string GoldenFormat2 =
+        "02A184020E76656C6F636974792E636F756E7480D08A90DC8DD3EF08000265360B7472616E73616374696F6E01010F000355534402555380A0D697D38DD3EF080000000000000080D08A90DC8DD3EF0800";
+
+    // The same state without the clock, as format 1 wrote it (and still writes it).
+    private const string GoldenFormat1Freeze =
+        "01A1040E76656C6F636974792E636F756E7480D08A90DC8DD3EF08000265360B7472616E73616374696F6E01010F000355534402555300000000000080D08A90DC8DD3EF0800";
 
     private const string GoldenPrimitives =
         "00017F8001FF7F808001FFFFFFFF0FFFFFFFFFFFFFFFFFFF010001027F80018101FFFFFFFFFFFFFFFFFF01FEFFFFFFFFFFFFFFFF01000161"

@@ -49,6 +49,89 @@ public sealed class RecoveryCodeTests
         Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[4])).Status);
     }
 
+    private static string Sha256(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+
+    [Fact]
+    public async Task The_stored_value_of_a_code_is_keyed_by_the_key_ring_not_a_sha256_of_account_and_code()
+    {
+        var store = new InMemoryRiskStateStore();
+        var (t, e) = await Enrolled(store);
+        await using var _ = t;
+        var stored = (await store.LoadAccountAsync(Alice)).State.Totp!.RecoveryHashes;
+        Assert.Equal(10, stored.Count);
+        var dump = store.Dump();
+        foreach (var code in e.RecoveryCodes)
+        {
+            // What earlier versions stored: 50 bits under an unsalted hash, cracked offline from a copy of the data.
+            Assert.DoesNotContain(Sha256("alice:" + code), dump, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(stored, h => h.Contains(Sha256("alice:" + code), StringComparison.OrdinalIgnoreCase));
+        }
+        Assert.All(stored, h => Assert.Matches("^hmac:[0-9a-f]{64}$", h));
+    }
+
+    [Fact]
+    public async Task With_the_data_but_another_key_ring_a_recovery_code_cannot_be_checked()
+    {
+        var store = new InMemoryRiskStateStore();
+        var (t, e) = await Enrolled(store);
+        await using var _ = t;
+        // The same data (a copy of the store) under another key ring: the code's keyed hash cannot be computed.
+        await using var thief = new TestEngine(store: store, protector: new DataProtectionSecretProtector(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()));
+        thief.Time.SetUtcNow(t.Time.GetUtcNow().AddMinutes(1));
+        await Assert.ThrowsAnyAsync<System.Security.Cryptography.CryptographicException>(async () => await thief.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[0]));
+        // Nothing was used up: the owner's key ring still checks it, once.
+        t.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[0])).Status);
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TotpStatus.Invalid, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[0])).Status);
+    }
+
+    [Fact]
+    public async Task Codes_stored_by_earlier_versions_keep_working_and_are_keyed_at_the_account_s_next_check()
+    {
+        var store = new InMemoryRiskStateStore();
+        var (t, e) = await Enrolled(store);
+        await using var _ = t;
+        // The factor as an earlier version stored it: SHA-256 over account:code, in hex.
+        var snapshot = await store.LoadAccountAsync(Alice);
+        snapshot.State.Totp!.RecoveryHashes.Clear();
+        snapshot.State.Totp.RecoveryHashes.AddRange(e.RecoveryCodes.Select(c => Sha256("alice:" + c)));
+        Assert.Equal(CommitStatus.Committed, await store.CommitAsync(new AccountCommit(Alice, snapshot.Version, snapshot.State, null, null, TestEngine.T0.AddDays(7))));
+
+        // Any check that reaches the key ring (here a wrong code) keys them; none is lost.
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TotpStatus.Invalid, (await t.TwoFactor.VerifyAsync(Alice, "ABCDE-FGHJK")).Status);
+        var stored = (await store.LoadAccountAsync(Alice)).State.Totp!.RecoveryHashes;
+        Assert.Equal(10, stored.Count);
+        Assert.All(stored, h => Assert.Matches("^hmac:[0-9a-f]{64}$", h));
+        Assert.DoesNotContain(Sha256("alice:" + e.RecoveryCodes[1]), store.Dump(), StringComparison.OrdinalIgnoreCase);
+
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[1])).Status);
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TotpStatus.Invalid, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[1])).Status); // still single-use
+        Assert.Equal(9, (await store.LoadAccountAsync(Alice)).State.Totp!.RecoveryHashes.Count);
+    }
+
+    [Fact]
+    public async Task A_code_stored_by_an_earlier_version_is_accepted_once_before_any_other_check()
+    {
+        var store = new InMemoryRiskStateStore();
+        var (t, e) = await Enrolled(store);
+        await using var _ = t;
+        var snapshot = await store.LoadAccountAsync(Alice);
+        snapshot.State.Totp!.RecoveryHashes.Clear();
+        snapshot.State.Totp.RecoveryHashes.AddRange(e.RecoveryCodes.Select(c => Sha256("alice:" + c)));
+        Assert.Equal(CommitStatus.Committed, await store.CommitAsync(new AccountCommit(Alice, snapshot.Version, snapshot.State, null, null, TestEngine.T0.AddDays(7))));
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[5])).Status);
+        var stored = (await store.LoadAccountAsync(Alice)).State.Totp!.RecoveryHashes;
+        Assert.Equal(9, stored.Count);
+        Assert.All(stored, h => Assert.StartsWith("hmac:", h, StringComparison.Ordinal));
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TotpStatus.Invalid, (await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[5])).Status);
+    }
+
     [Fact]
     public async Task Wrong_recovery_codes_count_towards_the_same_throttle_as_wrong_totp_codes()
     {

@@ -181,7 +181,8 @@ public sealed class TwoFactorServiceTests
         Assert.Equal("totp.failed_attempts", frozen.Reason);
         Assert.Equal("+1-800-555-0100", frozen.Support.Phone);
         Assert.Contains("repeated wrong verification codes", frozen.Message["en"], StringComparison.Ordinal);
-        Assert.Equal(frozen, Assert.Single(t.Sink.Events));
+        Assert.IsType<AccountFactorEnrolled>(t.Sink.Events[0]); // the confirmation, before these checks
+        Assert.Equal(frozen, Assert.Single(t.Sink.Events.OfType<AccountFrozen>()));
         Assert.True((await t.Engine.GetAccountStatusAsync(Alice)).Frozen);
 
         // Even the right code is not checked while throttled: no oracle for a brute force.
@@ -249,6 +250,69 @@ public sealed class TwoFactorServiceTests
         Assert.Equal(TotpStatus.Accepted, r.Status); // a valid code, but not one that may lift this freeze
         Assert.Empty(r.Events);
         Assert.True((await t.Engine.GetAccountStatusAsync(Alice)).Frozen);
+    }
+
+    [Fact]
+    public async Task A_factor_confirmed_after_the_real_freeze_but_before_its_claimed_time_cannot_lift_it()
+    {
+        await using var t = new TestEngine(); // the engine accepts events up to 5 minutes ahead of its clock
+        // The burst that freezes the account claims times 4 minutes ahead of the engine's clock (T0).
+        RiskEngine.Decisions.EvaluationResult last = default;
+        for (var i = 0; i < 6; i++) last = await t.Engine.EvaluateAsync(t.Tx("alice", 1m, after: TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(i)));
+        Assert.Equal(RiskEngine.Decisions.Outcome.Freeze, last.GetDecisionOrThrow().Outcome);
+        Assert.Equal(TestEngine.T0.AddMinutes(4).AddSeconds(5), (await t.Engine.GetAccountStatusAsync(Alice)).FrozenAt);
+
+        // A minute later by the clock — after the freeze, before the time it claimed — a factor is enrolled and confirmed.
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        var e = (await t.TwoFactor.EnrollAsync(Alice)).Enrollment!;
+        var key = Rfc6238.FromBase32(Rfc6238.Query(e.Uri)["secret"]);
+        Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.ConfirmEnrollmentAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())))).Status);
+        t.Time.Advance(TimeSpan.FromSeconds(30));
+        var r = await t.TwoFactor.VerifyAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())));
+        Assert.Equal(TotpStatus.Accepted, r.Status);
+        Assert.Empty(r.Events);
+        Assert.True((await t.Engine.GetAccountStatusAsync(Alice)).Frozen);
+
+        // Nor does a recovery code of that factor.
+        t.Time.Advance(TimeSpan.FromMinutes(10)); // past the claimed freeze time too
+        Assert.Empty((await t.TwoFactor.VerifyAsync(Alice, e.RecoveryCodes[0])).Events);
+        Assert.True((await t.Engine.GetAccountStatusAsync(Alice)).Frozen);
+    }
+
+    [Fact]
+    public async Task A_factor_confirmed_before_the_freeze_lifts_it_whatever_time_the_freezing_events_claimed()
+    {
+        await using var t = new TestEngine();
+        var e = (await t.TwoFactor.EnrollAsync(Alice)).Enrollment!;
+        var key = Rfc6238.FromBase32(Rfc6238.Query(e.Uri)["secret"]);
+        Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.ConfirmEnrollmentAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())))).Status);
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        for (var i = 0; i < 6; i++) await t.Engine.EvaluateAsync(t.Tx("alice", 1m, after: TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(i)));
+        Assert.True((await t.Engine.GetAccountStatusAsync(Alice)).Frozen);
+        t.Time.Advance(TimeSpan.FromSeconds(30));
+        var r = await t.TwoFactor.VerifyAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())));
+        Assert.IsType<AccountUnfrozen>(Assert.Single(r.Events));
+    }
+
+    [Theory]
+    [InlineData(6, true)]
+    [InlineData(4, false)]
+    public async Task A_freeze_stored_without_the_engine_s_clock_counts_from_its_event_time_less_five_minutes(int minutesLater, bool lifts)
+    {
+        await using var t = new TestEngine();
+        var e = (await t.TwoFactor.EnrollAsync(Alice)).Enrollment!;
+        var key = Rfc6238.FromBase32(Rfc6238.Query(e.Uri)["secret"]);
+        Assert.Equal(TotpStatus.Accepted, (await t.TwoFactor.ConfirmEnrollmentAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())))).Status);
+        for (var i = 0; i < 6; i++) await t.Decide(t.Tx("alice", 1m, after: TimeSpan.FromMinutes(minutesLater) + TimeSpan.FromSeconds(i)));
+        // The freeze as an earlier version stored it: its event's time only.
+        var snapshot = await t.Store.LoadAccountAsync(Alice);
+        Assert.Equal(t.Time.GetUtcNow(), snapshot.State.Freeze!.Clock);
+        snapshot.State.Freeze = snapshot.State.Freeze with { Clock = null };
+        Assert.Equal(CommitStatus.Committed, await t.Store.CommitAsync(new AccountCommit(Alice, snapshot.Version, snapshot.State, null, null, TestEngine.T0.AddDays(7))));
+        t.Time.Advance(TimeSpan.FromSeconds(30));
+        var r = await t.TwoFactor.VerifyAsync(Alice, Rfc6238.Code(key, Rfc6238.Step(t.Time.GetUtcNow())));
+        Assert.Equal(TotpStatus.Accepted, r.Status);
+        Assert.Equal(lifts, r.Events.Count == 1);
     }
 
     [Fact]

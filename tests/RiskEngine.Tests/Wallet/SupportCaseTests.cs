@@ -66,6 +66,33 @@ public sealed class SupportCaseTests : IDisposable
         Assert.DoesNotContain("{", loginFrozen.Message["en"], StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("en", "Have ready your account id and the payment of 25 USD on 2026-11-27 10:00 UTC.")]
+    [InlineData("zh-CN", "请准备好您的账户编号,以及2026-11-27 10:00 UTC 的 25 USD 付款的信息。")]
+    public async Task A_payment_denied_on_a_frozen_account_names_the_freeze_s_case_in_the_policy_s_language(string language, string ending)
+    {
+        // The embedded default's account.frozen wording ends with {case}: the deny that follows a freeze uses the same
+        // wording and case as the account.frozen event (it used to print "{case}" itself).
+        var policy = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "policies", "default.json")))!.AsObject();
+        if (language != "en") policy["messages"]!.AsObject().Remove("en"); // decision messages are in the first language when en is absent
+        await using var t = new TestEngine(p =>
+        {
+            foreach (var (name, value) in policy) p[name] = value?.DeepClone();
+            p["totp"]!["stepUp"] = "trust-caller";
+        });
+        Decision freeze = null!;
+        for (var i = 0; i < 6; i++) freeze = await t.Decide(t.Tx("a", 25m, after: TimeSpan.FromSeconds(i)));
+        Assert.Equal(Outcome.Freeze, freeze.Outcome);
+        var denied = await t.Decide(t.Tx("a", 30m, after: TimeSpan.FromMinutes(5)));
+        var reason = Assert.Single(denied.Reasons);
+        Assert.Equal(("account.frozen", Outcome.Deny), (reason.Code, denied.Outcome));
+        Assert.EndsWith(ending, reason.Message, StringComparison.Ordinal);
+        Assert.Equal(Assert.IsType<AccountFrozen>(Assert.Single(freeze.Events)).Message[language], reason.Message);
+        // A limit arranged on the frozen account is denied with the same words.
+        var limit = await t.Decide(new LimitArrangement(t.NextId(), TestEngine.T0.AddMinutes(6), AccountId.Create("a"), Money.Create(100m, "USD"), TestEngine.T0.AddDays(1)) { TotpVerified = true });
+        Assert.Equal(reason.Message, limit.Reasons.Single(r => r.Code == "account.frozen").Message);
+    }
+
     [Fact]
     public async Task A_support_unfreeze_carries_the_agents_reason_as_note_and_the_history_keeps_it()
     {
