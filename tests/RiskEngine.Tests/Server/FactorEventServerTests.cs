@@ -72,7 +72,7 @@ public sealed class FactorEventServerTests() : ScratchFolder("riskengine-factor-
         {
             Name = "security",
             Url = "https://hooks.example/riskengine",
-            Secret = "0123456789abcdef0123",
+            Secret = WebhookTests.Secret,
             Events = ["account.factor_enrolled", "account.factor_reset"],
         });
         Assert.True(new WebhookOptionsValidator().Validate(null, options).Succeeded);
