@@ -113,7 +113,7 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
                 throw;
             }
         }
-        // Webhook records stay unpublished until their endpoints take them; tell the dispatcher there are new ones.
+        // Webhook records stay unpublished until every endpoint took them (or gave them up to its dead letters); tell the dispatcher there are new ones.
         if (WebhookRecordsCommitted is { } committed && records.Any(r => r.Channel == OutputChannel.Webhook)) committed();
     }
 

@@ -30,17 +30,6 @@ public sealed class OutboxJournalTests() : ScratchFolder("riskengine-outbox-")
         await batch.CommitAsync(new JournalEntry(records, new JournalPosition("api", 0, first + 2 * count)));
     }
 
-    private static long Scalar(string path, string sql)
-    {
-        using var db = new SqliteConnection($"Data Source={path};Pooling=false");
-        db.Open();
-        using var cmd = db.CreateCommand();
-#pragma warning disable CA2100 // test constants
-        cmd.CommandText = sql;
-#pragma warning restore CA2100
-        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     [Theory]
     [InlineData("memory", 4096)]
     [InlineData("sqlite", 4096)] // the records in memory since the last write-back
@@ -95,23 +84,23 @@ public sealed class OutboxJournalTests() : ScratchFolder("riskengine-outbox-")
         using (var store = new SqliteRiskStateStore(path, options))
         {
             await CommitAsync(store, 1, 500); // written back: 500 webhook rows (output too: nothing publishes it here)
-            Assert.Equal(500, Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2"));
-            Assert.Equal(Line(999).Length, Scalar(path, "SELECT MAX(length(record)) FROM outbox WHERE channel = 2")); // one record each, no blob
-            var backlog = Scalar(path, "SELECT SUM(rowid) FROM outbox WHERE channel = 2");
+            Assert.Equal(500, SqliteJournalTests.Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2"));
+            Assert.Equal(Line(999).Length, SqliteJournalTests.Scalar(path, "SELECT MAX(length(record)) FROM outbox WHERE channel = 2")); // one record each, no blob
+            var backlog = SqliteJournalTests.Scalar(path, "SELECT SUM(rowid) FROM outbox WHERE channel = 2");
 
             // The next write-back adds the new rows and leaves the waiting ones as they are (same rows, not rewritten).
             await CommitAsync(store, 1001, 10);
-            Assert.Equal(510, Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2"));
-            Assert.Equal(backlog, Scalar(path, "SELECT SUM(rowid) FROM outbox WHERE channel = 2 AND seq <= 1000"));
+            Assert.Equal(510, SqliteJournalTests.Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2"));
+            Assert.Equal(backlog, SqliteJournalTests.Scalar(path, "SELECT SUM(rowid) FROM outbox WHERE channel = 2 AND seq <= 1000"));
 
             // Published rows go at the next write-back.
             await store.MarkPublishedAsync(OutputChannel.Webhook, 200, 0);
             await CommitAsync(store, 1021, 1);
-            Assert.Equal(411, Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2"));
-            Assert.Equal(0, Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2 AND seq <= 200"));
+            Assert.Equal(411, SqliteJournalTests.Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2"));
+            Assert.Equal(0, SqliteJournalTests.Scalar(path, "SELECT COUNT(*) FROM outbox WHERE channel = 2 AND seq <= 200"));
         }
-        Assert.Equal(0, Scalar(path, "SELECT COUNT(*) FROM journal"));
-        Assert.Equal(3, Scalar(path, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal(0, SqliteJournalTests.Scalar(path, "SELECT COUNT(*) FROM journal"));
+        Assert.Equal(3, SqliteJournalTests.Scalar(path, "SELECT value FROM meta WHERE key = 'schema'"));
 
         using var reopened = new SqliteRiskStateStore(path, options);
         Assert.Equal(411, await reopened.CountAsync(OutputChannel.Webhook, 0));

@@ -71,7 +71,8 @@ public sealed class SqliteJournalTests() : ScratchFolder("riskengine-journal-")
         return copy;
     }
 
-    private static long Scalar(string path, string sql)
+    /// <summary>One value of a query on a database file, through a connection of its own.</summary>
+    internal static long Scalar(string path, string sql)
     {
         using var db = new SqliteConnection($"Data Source={path};Pooling=false");
         db.Open();
@@ -79,7 +80,7 @@ public sealed class SqliteJournalTests() : ScratchFolder("riskengine-journal-")
 #pragma warning disable CA2100 // test constants
         cmd.CommandText = sql;
 #pragma warning restore CA2100
-        return (long)cmd.ExecuteScalar()!;
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task AssertSameAsync(SqliteRiskStateStore expected, SqliteRiskStateStore actual, int events, Func<int, string> account)
