@@ -82,7 +82,7 @@ public sealed partial class Program
         if (managementPorts.Length > 0)
         {
             // The management listener beside the main URLs (--urls / ASPNETCORE_URLS, else Kestrel's default).
-            var main = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : "http://localhost:5000";
+            var main = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : DefaultUrls(builder.Configuration);
             builder.WebHost.UseUrls(main + ";" + server.MetricsUrls);
         }
         var keys = ApiKeyStore.Load(server.Keys, setup.Settings.Data, builder.Environment.IsDevelopment(), name);
@@ -139,6 +139,21 @@ public sealed partial class Program
             await app.DisposeAsync();
         }
         return status.Failure is null ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Where Kestrel listens when <c>--urls</c> is not given: <c>ASPNETCORE_HTTP_PORTS</c> / <c>HTTPS_PORTS</c> (what
+    /// .NET's container images set), else its own default. Adding the management listener must not move the API.
+    /// </summary>
+    private static string DefaultUrls(ConfigurationManager configuration)
+    {
+        var urls = new List<string>();
+        foreach (var (key, scheme) in new[] { (WebHostDefaults.HttpPortsKey, "http"), (WebHostDefaults.HttpsPortsKey, "https") })
+        {
+            foreach (var port in (configuration[key] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                urls.Add($"{scheme}://*:{port}");
+        }
+        return urls.Count > 0 ? string.Join(';', urls) : "http://localhost:5000";
     }
 
     [LoggerMessage(LogLevel.Information, "riskengine-server listening on {Address}")]

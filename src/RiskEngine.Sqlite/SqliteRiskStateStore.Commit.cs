@@ -136,10 +136,12 @@ public sealed partial class SqliteRiskStateStore
         }
         catch (SqliteException e)
         {
+            _journalProblem = $"the database did not take a batch: SQLite error {e.SqliteErrorCode} ({e.SqliteExtendedErrorCode})";
             // Nothing of the batch is durable (the transaction rolled back), and memory has not moved: an outage of the
             // store (a full disk, an I/O error), which hosts answer by pausing or with 503, never a decided answer.
-            throw new StateStoreUnavailableException($"the database did not take the batch: SQLite error {e.SqliteErrorCode} ({e.SqliteExtendedErrorCode})", e);
+            throw new StateStoreUnavailableException(_journalProblem, e);
         }
+        _journalProblem = null;
 
         // Durable: now memory follows.
         _nextJournalId++;
@@ -206,8 +208,43 @@ public sealed partial class SqliteRiskStateStore
     private volatile string? _writeBackProblem;
     private long _writeBackFailedAt;
 
+    private volatile string? _journalProblem;
+
     /// <inheritdoc />
-    public string? Problem => _writeBackProblem;
+    public string? Problem => _writeBackProblem ?? _journalProblem;
+
+    /// <inheritdoc />
+    /// <remarks>A failed write-back is tried again (after its retry interval); after a refused batch, a journal row written and removed shows whether the database takes writes again.</remarks>
+    public async ValueTask<string?> ProbeAsync(CancellationToken cancellationToken = default)
+    {
+        if (Problem is null) return null;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_writeBackProblem is not null) TryWriteBackLocked();
+            if (_journalProblem is not null)
+            {
+                try
+                {
+                    // The write that failed, without a trace: a journal row added and removed in one committed transaction.
+                    using var tx = Begin();
+                    using (var cmd = Command("INSERT INTO journal (id, batch) VALUES (-1, x'')")) cmd.ExecuteNonQuery();
+                    using (var cmd = Command("DELETE FROM journal WHERE id = -1")) cmd.ExecuteNonQuery();
+                    tx.Commit();
+                    _journalProblem = null;
+                }
+                catch (SqliteException)
+                {
+                    // still refused: the problem stands
+                }
+            }
+            return Problem;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     /// <summary>
     /// Folds everything the journal rows hold into the tables, in one transaction: dirty accounts in key order,

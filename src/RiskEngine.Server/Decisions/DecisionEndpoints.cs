@@ -126,8 +126,8 @@ internal static class DecisionEndpoints
         var bucket = limits.For(keyName);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var ct = stop.Token;
-        using var idle = new CancellationTokenSource();
-        using var idleTimer = time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), idle, server.StreamIdleTimeout, Timeout.InfiniteTimeSpan);
+        // Armed only while the stream waits for its client's next line: a wait for tokens or the pump is not the client's silence.
+        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         using var readStop = CancellationTokenSource.CreateLinkedTokenSource(ct, idle.Token);
         var readCt = readStop.Token;
         var stream = new PumpSequence(); // a failed line abandons the stream: its later lines are not decided ahead of it
@@ -140,9 +140,12 @@ internal static class DecisionEndpoints
             long lines = 0;
             try
             {
-                while (await reader.ReadLineAsync(readCt) is { } line)
+                while (true)
                 {
-                    idleTimer.Change(server.StreamIdleTimeout, Timeout.InfiniteTimeSpan);
+                    idle.CancelAfter(server.StreamIdleTimeout);
+                    var read = await reader.ReadLineAsync(readCt);
+                    idle.CancelAfter(Timeout.InfiniteTimeSpan);
+                    if (read is not { } line) break;
                     lines++;
                     if (lines > server.MaxStreamLines || line.EndOffset > server.MaxStreamBytes)
                     {

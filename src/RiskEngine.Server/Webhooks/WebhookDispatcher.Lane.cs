@@ -49,33 +49,56 @@ public sealed partial class WebhookDispatcher
     private async Task RunAsync(Lane lane, WebhookOptions o, CancellationToken ct)
     {
         var backoff = new WebhookBackoff(o.RetryInitial, o.RetryMax);
+        var storeFailures = 0;
         while (!ct.IsCancellationRequested)
         {
-            if (Interlocked.Exchange(ref lane.ReplayRequested, 0) == 1)
+            try
             {
-                // Replays asked for by support go ahead of the endpoint's next outbox record.
-                foreach (var d in await dead.QueuedAsync(lane.Endpoint.Name, ct))
-                    await DeliverAsync(lane, o, backoff, new WebhookDelivery(d.DeliveryId, d.Type, d.Body), d.Sequence, d, ct);
+                await StepAsync(lane, o, backoff, ct);
+                storeFailures = 0;
             }
-            if (lane.Page.Count == 0) await ReadPageAsync(lane, ct);
-            if (!lane.Page.TryPeek(out var head))
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                Interlocked.Exchange(ref lane.HeadSince, 0);
-                // Idle: a cursor moved over other endpoints' types is made durable, then wait for new records.
-                if (lane.Committed != lane.Cursor) await AdvanceAsync(lane, lane.Cursor, commit: true, ct);
-                await lane.Signal.WaitAsync(o.PollInterval, ct);
-                continue;
+                // The outbox or the dead letters could not be read or written (a busy or full disk): this lane waits and
+                // tries again from its cursor (a delivery whose progress was not saved goes again, with the same id);
+                // it never ends, and the other lanes go on.
+                storeFailures++;
+                var delay = backoff.Delay(storeFailures, Random.Shared.NextDouble());
+                LogLaneStoreFailed(log, lane.Endpoint.Name, e.GetType().Name, delay.TotalMilliseconds);
+                lane.Page.Clear();
+                Interlocked.Exchange(ref lane.ReplayRequested, 1); // replays taken off the queue before the failure are looked for again
+                await Task.Delay(delay, time, ct);
             }
-            var next = head.Record;
-            Interlocked.Exchange(ref lane.HeadSince, head.ReadAt);
-            var type = TypeOf(next.Bytes);
-            var wanted = lane.Wants(type);
-            if (wanted) await DeliverAsync(lane, o, backoff, new WebhookDelivery(WebhookDelivery.IdFor(lane.Endpoint.Name, next.Sequence, next.Bytes), type, next.Bytes), next.Sequence, null, ct);
-            lane.Page.Dequeue();
-            // Delivered or given up on: durably; passed over (not this endpoint's type): with the next one.
-            await AdvanceAsync(lane, next.Sequence, commit: wanted, ct);
-            if (Interlocked.Read(ref lane.Pending) > 0) Interlocked.Decrement(ref lane.Pending);
         }
+    }
+
+    /// <summary>One step of a lane: replays asked for, then the next outbox record (delivered, given up on or passed over), or an idle wait.</summary>
+    private async Task StepAsync(Lane lane, WebhookOptions o, WebhookBackoff backoff, CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref lane.ReplayRequested, 0) == 1)
+        {
+            // Replays asked for by support go ahead of the endpoint's next outbox record.
+            foreach (var d in await dead.QueuedAsync(lane.Endpoint.Name, ct))
+                await DeliverAsync(lane, o, backoff, new WebhookDelivery(d.DeliveryId, d.Type, d.Body), d.Sequence, d, ct);
+        }
+        if (lane.Page.Count == 0) await ReadPageAsync(lane, ct);
+        if (!lane.Page.TryPeek(out var head))
+        {
+            Interlocked.Exchange(ref lane.HeadSince, 0);
+            // Idle: a cursor moved over other endpoints' types is made durable, then wait for new records.
+            if (lane.Committed != lane.Cursor) await AdvanceAsync(lane, lane.Cursor, commit: true, ct);
+            await lane.Signal.WaitAsync(o.PollInterval, ct);
+            return;
+        }
+        var next = head.Record;
+        Interlocked.Exchange(ref lane.HeadSince, head.ReadAt);
+        var type = TypeOf(next.Bytes);
+        var wanted = lane.Wants(type);
+        if (wanted) await DeliverAsync(lane, o, backoff, new WebhookDelivery(WebhookDelivery.IdFor(lane.Endpoint.Name, next.Sequence, next.Bytes), type, next.Bytes), next.Sequence, null, ct);
+        lane.Page.Dequeue();
+        // Delivered or given up on: durably; passed over (not this endpoint's type): with the next one.
+        await AdvanceAsync(lane, next.Sequence, commit: wanted, ct);
+        if (Interlocked.Read(ref lane.Pending) > 0) Interlocked.Decrement(ref lane.Pending);
     }
 
     /// <summary>The next page after the lane's cursor; the pending gauge from it (counted by the journal only when the page is full).</summary>
@@ -168,6 +191,9 @@ public sealed partial class WebhookDispatcher
             Interlocked.Exchange(ref lane.Pending, await journal.CountAsync(OutputChannel.Webhook, Interlocked.Read(ref lane.Cursor), ct));
         }
     }
+
+    [LoggerMessage(LogLevel.Warning, "webhook endpoint {Endpoint}: the outbox could not be read or written ({Error}); the lane tries again in {DelayMs:0} ms")]
+    private static partial void LogLaneStoreFailed(ILogger logger, string endpoint, string error, double delayMs);
 
     private static string TypeOf(byte[] body)
     {

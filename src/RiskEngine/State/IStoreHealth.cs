@@ -8,4 +8,10 @@ public interface IStoreHealth
 {
     /// <summary>What is wrong, in a sentence without secrets or paths of accounts; null while healthy.</summary>
     string? Problem { get; }
+
+    /// <summary>
+    /// Tries again what failed (a health check calls it, so a store taken out of traffic by its own readiness can come
+    /// back without traffic) and returns <see cref="Problem"/> after it.
+    /// </summary>
+    ValueTask<string?> ProbeAsync(CancellationToken cancellationToken = default);
 }
