@@ -129,6 +129,8 @@ public sealed class RiskEngineHost : IDisposable
         {
             services.AddSingleton<RequestPump>();
             services.AddHostedService(sp => sp.GetRequiredService<RequestPump>());
+            // Without an input pump beside it (which expires cool-downs in its own loop), the server lifts them on a timer.
+            if (string.IsNullOrEmpty(settings.Input)) services.AddHostedService<CoolDownTimer>();
         }
         services.AddHostedService<PolicyReloader>();
 

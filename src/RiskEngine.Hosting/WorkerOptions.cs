@@ -69,7 +69,12 @@ public sealed class WorkerOptions
     /// <summary>How often a progress line is logged.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often expired cool-downs are lifted (follow mode).</summary>
+    /// <summary>
+    /// How often expired cool-downs are lifted by a long-running host (the file worker in follow mode, the HTTP server
+    /// without an input): the contract's <c>coolDownInterval</c>, an <c>account.unfrozen</c> is emitted at most this long
+    /// after <c>freeze.at + coolDown</c>. 30 s here, not the contract's 1 s yet: each check lists the frozen accounts of
+    /// every cool-down reason, which the one-pump work (issue 20) should make cheap before it runs every second.
+    /// </summary>
     public TimeSpan CoolDownInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Redis for <c>--store redis</c> and <c>redis-stream:</c> inputs: any StackExchange.Redis configuration string.</summary>

@@ -43,6 +43,9 @@ internal sealed class ServerFactory(string folder, IReadOnlyDictionary<string, s
             ["RiskEngine:Output"] = Output,
             ["RiskEngine:KeyRing"] = Path.Combine(folder, "key-ring"),
             ["RiskEngine:Server:Keys"] = keys,
+            // Tests replay streams of past times against the host's clock: the cool-down timer would lift their freezes
+            // at once. Tests of the timer set their own interval (and a fake clock).
+            ["RiskEngine:CoolDownInterval"] = "1.00:00:00",
         };
         foreach (var (k, v) in settings) all[k] = v;
         foreach (var (k, v) in all) builder.UseSetting(k, v);
