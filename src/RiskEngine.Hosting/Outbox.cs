@@ -114,11 +114,11 @@ public sealed partial class Outbox(IEventJournal journal, IOptions<WorkerOptions
             }
         }
         // Webhook records stay unpublished until every endpoint took them (or gave them up to its dead letters); tell the dispatcher there are new ones.
-        if (WebhookRecordsCommitted is { } committed && records.Any(r => r.Channel == OutputChannel.Webhook)) committed();
+        if (WebhookRecordsCommitted is { } committed && records.Count(r => r.Channel == OutputChannel.Webhook) is > 0 and var webhook) committed(webhook);
     }
 
-    /// <summary>Raised (holding <see cref="Gate"/>, so keep it short) after records for <see cref="OutputChannel.Webhook"/> were committed.</summary>
-    public event Action? WebhookRecordsCommitted;
+    /// <summary>Raised (holding <see cref="Gate"/>, so keep it short) with how many records for <see cref="OutputChannel.Webhook"/> a batch committed.</summary>
+    public event Action<int>? WebhookRecordsCommitted;
 
     private async Task<RecordSink?> OpenSinkAsync(string? path, OutputChannel channel, bool newPass, CancellationToken ct)
     {

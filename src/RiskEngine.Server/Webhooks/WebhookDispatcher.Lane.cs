@@ -17,8 +17,16 @@ public sealed partial class WebhookDispatcher
         /// <summary>The last cursor committed as the endpoint's journal position.</summary>
         public long Committed = cursor;
 
-        /// <summary>The pending gauge: records after the cursor.</summary>
+        /// <summary>
+        /// The pending gauge: records after the cursor. Counted once from the journal (at start and after a store error),
+        /// then kept by arithmetic — plus what each commit adds, minus each record passed, zero whenever the lane finds
+        /// nothing after its cursor — so it never costs a count of the backlog under the store's lock. It may dip below
+        /// zero for a moment (a record passed before its commit was announced); the gauge shows at least zero.
+        /// </summary>
         public long Pending;
+
+        /// <summary>The pending count must be taken from the journal before the next page (at start, after a store error).</summary>
+        public bool Recount = true;
 
         /// <summary>The oldest-age gauge: when the record at the head of the lane was read (the clock's timestamp; 0 when none).</summary>
         public long HeadSince;
@@ -66,6 +74,7 @@ public sealed partial class WebhookDispatcher
                 var delay = backoff.Delay(storeFailures, Random.Shared.NextDouble());
                 LogLaneStoreFailed(log, lane.Endpoint.Name, e.GetType().Name, delay.TotalMilliseconds);
                 lane.Page.Clear();
+                lane.Recount = true; // the records of the dropped page are read and passed again
                 Interlocked.Exchange(ref lane.ReplayRequested, 1); // replays taken off the queue before the failure are looked for again
                 await Task.Delay(delay, time, ct);
             }
@@ -98,17 +107,22 @@ public sealed partial class WebhookDispatcher
         lane.Page.Dequeue();
         // Delivered or given up on: durably; passed over (not this endpoint's type): with the next one.
         await AdvanceAsync(lane, next.Sequence, commit: wanted, ct);
-        if (Interlocked.Read(ref lane.Pending) > 0) Interlocked.Decrement(ref lane.Pending);
+        Interlocked.Decrement(ref lane.Pending);
     }
 
-    /// <summary>The next page after the lane's cursor; the pending gauge from it (counted by the journal only when the page is full).</summary>
+    /// <summary>The next page after the lane's cursor (the pending count taken from the journal only when <see cref="Lane.Recount"/> asks).</summary>
     private async Task ReadPageAsync(Lane lane, CancellationToken ct)
     {
         var cursor = Interlocked.Read(ref lane.Cursor);
         var page = await journal.ReadAsync(OutputChannel.Webhook, cursor, PageSize, ct);
         var now = time.GetTimestamp();
         foreach (var r in page) lane.Page.Enqueue((r, now));
-        Interlocked.Exchange(ref lane.Pending, page.Count < PageSize ? page.Count : await journal.CountAsync(OutputChannel.Webhook, cursor, ct));
+        if (page.Count == 0) Interlocked.Exchange(ref lane.Pending, 0); // nothing after the cursor: exact again
+        else if (lane.Recount)
+        {
+            Interlocked.Exchange(ref lane.Pending, page.Count < PageSize ? page.Count : await journal.CountAsync(OutputChannel.Webhook, cursor, ct));
+            lane.Recount = false;
+        }
     }
 
     /// <summary>
@@ -165,32 +179,15 @@ public sealed partial class WebhookDispatcher
             var delay = backoff.Delay(attempts, Random.Shared.NextDouble());
             if (attempt.RetryAfter is { } asked && asked > delay) delay = asked < o.RetryMax ? asked : o.RetryMax;
             LogFailed(log, delivery.Id, lane.Endpoint.Name, attempts, error, delay.TotalMilliseconds);
-            await WaitOutAsync(lane, delay, ct);
+            await WaitOutAsync(delay, ct);
         }
     }
 
     /// <summary>
-    /// Waits <paramref name="delay"/> on the host's clock. Records committed meanwhile wake the lane only to count them
-    /// into the pending gauge, so it never shows the backlog as it was before a long back-off.
+    /// Waits <paramref name="delay"/> on the host's clock. Records committed meanwhile are counted into the pending gauge
+    /// as they commit (<see cref="Lane.Pending"/>), so it never shows the backlog as it was before a long back-off.
     /// </summary>
-    private async Task WaitOutAsync(Lane lane, TimeSpan delay, CancellationToken ct)
-    {
-        var until = time.GetUtcNow() + delay;
-        while (true)
-        {
-            var left = until - time.GetUtcNow();
-            if (left <= TimeSpan.Zero) return;
-            using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var sleep = Task.Delay(left, time, wake.Token);
-            var signal = lane.Signal.WaitAsync(wake.Token);
-            var first = await Task.WhenAny(sleep, signal);
-            await wake.CancelAsync();
-            await Task.WhenAll(sleep, signal).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            ct.ThrowIfCancellationRequested();
-            if (first == sleep) return;
-            Interlocked.Exchange(ref lane.Pending, await journal.CountAsync(OutputChannel.Webhook, Interlocked.Read(ref lane.Cursor), ct));
-        }
-    }
+    private Task WaitOutAsync(TimeSpan delay, CancellationToken ct) => Task.Delay(delay, time, ct);
 
     [LoggerMessage(LogLevel.Warning, "webhook endpoint {Endpoint}: the outbox could not be read or written ({Error}); the lane tries again in {DelayMs:0} ms")]
     private static partial void LogLaneStoreFailed(ILogger logger, string endpoint, string error, double delayMs);

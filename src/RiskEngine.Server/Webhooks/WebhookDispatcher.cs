@@ -77,7 +77,7 @@ public sealed partial class WebhookDispatcher(
         }
         _lanes = lanes;
         metrics.ObserveWebhookLag(
-            () => _lanes.Select(l => new Measurement<long>(Interlocked.Read(ref l.Pending), new KeyValuePair<string, object?>("endpoint", l.Endpoint.Name))),
+            () => _lanes.Select(l => new Measurement<long>(Math.Max(0, Interlocked.Read(ref l.Pending)), new KeyValuePair<string, object?>("endpoint", l.Endpoint.Name))),
             () => _lanes.Select(l => new Measurement<double>(OldestAge(l), new KeyValuePair<string, object?>("endpoint", l.Endpoint.Name))));
         outbox.WebhookRecordsCommitted += PulseAll;
         try
@@ -94,15 +94,20 @@ public sealed partial class WebhookDispatcher(
         }
     }
 
-    private void PulseAll()
+    /// <summary>A batch committed <paramref name="records"/> webhook records: every lane's pending count grows by them, and each lane wakes.</summary>
+    private void PulseAll(int records)
     {
-        foreach (var lane in _lanes) lane.Pulse();
+        foreach (var lane in _lanes)
+        {
+            Interlocked.Add(ref lane.Pending, records);
+            lane.Pulse();
+        }
     }
 
     private double OldestAge(Lane lane)
     {
         var since = Interlocked.Read(ref lane.HeadSince);
-        return Interlocked.Read(ref lane.Pending) == 0 || since == 0 ? 0 : time.GetElapsedTime(since).TotalSeconds;
+        return Interlocked.Read(ref lane.Pending) <= 0 || since == 0 ? 0 : time.GetElapsedTime(since).TotalSeconds;
     }
 
     /// <summary>
