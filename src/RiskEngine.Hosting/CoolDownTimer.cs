@@ -42,7 +42,15 @@ public sealed partial class CoolDownTimer(RequestPump pump, WorkerMetrics metric
         }
     }
 
-    private async ValueTask<object?> LiftAsync(IDecisionBatch batch, System.Buffers.IBufferWriter<byte> records, CancellationToken ct)
+    private async ValueTask<object?> LiftAsync(IDecisionBatch batch, System.Buffers.IBufferWriter<byte> records, CancellationToken ct) =>
+        await LiftDueAsync(batch, records, metrics, ct);
+
+    /// <summary>
+    /// Lifts, in <paramref name="batch"/>, the freezes whose cool-down has passed and writes the <c>account.unfrozen</c>
+    /// records to <paramref name="records"/>: what every host that expires cool-downs does inside its unit of work.
+    /// </summary>
+    /// <returns>How many freezes were lifted.</returns>
+    internal static async ValueTask<int> LiftDueAsync(IDecisionBatch batch, System.Buffers.IBufferWriter<byte> records, WorkerMetrics metrics, CancellationToken ct)
     {
         var lifted = await batch.ExpireCoolDownsAsync(cancellationToken: ct);
         foreach (var e in lifted)

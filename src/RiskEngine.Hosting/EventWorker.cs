@@ -187,11 +187,7 @@ internal sealed partial class EventWorker(
             await using (var batch = await engine.BeginBatchAsync(ct))
             {
                 var buffer = new ArrayBufferWriter<byte>();
-                foreach (var e in await batch.ExpireCoolDownsAsync(cancellationToken: ct))
-                {
-                    metrics.AccountEvent(e);
-                    RecordWriter.WriteAccountEvent(buffer, e);
-                }
+                await CoolDownTimer.LiftDueAsync(batch, buffer, metrics, ct);
                 outbox.Split(buffer, OutputChannel.Output, records);
                 await batch.CommitAsync(new JournalEntry(records, last), CancellationToken.None);
             }

@@ -64,10 +64,6 @@ public sealed partial class RequestPump(
         public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
     }
 
-    /// <summary>Queues a contract event (one JSON line); the answer comes after its batch committed.</summary>
-    public async Task<PumpAnswer> SubmitAsync(JsonLine line, CancellationToken cancellationToken = default) =>
-        await await EnqueueAsync(line, null, null, cancellationToken);
-
     /// <summary>
     /// Queues a contract event its source already read from <paramref name="line"/>: <paramref name="read"/> is the
     /// event, amended with what the wire cannot carry (the authenticated API key, <see cref="RiskEvent.Key"/>), or the

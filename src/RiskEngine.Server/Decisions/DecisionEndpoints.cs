@@ -137,7 +137,6 @@ internal static class DecisionEndpoints
         var reading = Task.Run(async () =>
         {
             var reader = new JsonLinesReader(context.Request.Body, EventParser.MaxEventBytes);
-            long lines = 0;
             try
             {
                 while (true)
@@ -146,16 +145,15 @@ internal static class DecisionEndpoints
                     var read = await reader.ReadLineAsync(readCt);
                     idle.CancelAfter(Timeout.InfiniteTimeSpan);
                     if (read is not { } line) break;
-                    lines++;
-                    if (lines > server.MaxStreamLines || line.EndOffset > server.MaxStreamBytes)
+                    if (line.Number > server.MaxStreamLines || line.EndOffset > server.MaxStreamBytes)
                     {
                         cutLine = line.Number;
-                        cut = new RiskEngine.Decisions.Rejection(null, null, lines > server.MaxStreamLines
+                        cut = new RiskEngine.Decisions.Rejection(null, null, line.Number > server.MaxStreamLines
                             ? $"a stream may carry {server.MaxStreamLines} lines; this line and those after it were not read: send them in a new request"
                             : $"a stream may carry {server.MaxStreamBytes} bytes; this line and those after it were not read: send them in a new request");
                         break;
                     }
-                    if (lines > 1) await bucket.WaitAsync(ct); // the request's own token paid for the first line
+                    if (line.Number > 1) await bucket.WaitAsync(ct); // the request's own token paid for the first line
                     var copy = line with { Bytes = line.Bytes.ToArray() }; // the reader reuses its buffer
                     var answer = await pump.EnqueueAsync(copy, HttpEventSource.Read(pump, copy, context.User, out _), stream, ct);
                     await pending.Writer.WriteAsync(answer, ct);
